@@ -1,0 +1,103 @@
+//! The scheduler: every interval it moves due messages from the schedule to the queue, and on
+//! each new UTC minute it enqueues the periodic tasks whose crontab matches. Each periodic tick
+//! is claimed in storage first, so several consumers sharing a storage enqueue it once.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::watch;
+
+use super::{Stop, stopped};
+use crate::huey::Huey;
+use crate::message::{MESSAGE_VERSION, Message, NoArgs};
+use crate::registry::{Registry, TaskDescriptor};
+use crate::signals::Signal;
+use crate::task::{Task, chrono_duration, new_task_id};
+
+/// How long a periodic tick's claim is kept; far longer than any clock skew between consumers.
+const TICK_CLAIM_TTL: Duration = Duration::from_secs(2 * 60 * 60);
+
+pub(super) async fn run(
+    huey: Huey,
+    registry: &'static Registry,
+    interval: Duration,
+    periodic: bool,
+    mut stop: watch::Receiver<Stop>,
+) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut last_minute = None;
+    loop {
+        tokio::select! {
+            biased;
+            _ = stopped(&mut stop, Stop::Graceful) => return,
+            _ = ticker.tick() => {}
+        }
+        let now = Utc::now();
+        promote_due(&huey, now).await;
+        let minute = now.timestamp().div_euclid(60);
+        if periodic && last_minute != Some(minute) {
+            last_minute = Some(minute);
+            if let Err(error) = enqueue_periodic(&huey, registry, now).await {
+                tracing::error!(%error, "could not enqueue periodic tasks");
+            }
+        }
+    }
+}
+
+async fn promote_due(huey: &Huey, now: DateTime<Utc>) {
+    match huey.storage().promote_due(now).await {
+        Ok(moved) => {
+            for bytes in moved {
+                if let Ok(message) = Message::decode(&bytes) {
+                    huey.emit(Signal::Enqueued, &Task::from_message(message), None);
+                }
+            }
+        }
+        Err(error) => tracing::error!(%error, "could not read the schedule"),
+    }
+}
+
+/// Enqueues every periodic task due in the minute of `at` that no other consumer has claimed
+/// yet; returns the ids enqueued.
+pub(crate) async fn enqueue_periodic(
+    huey: &Huey,
+    registry: &Registry,
+    at: DateTime<Utc>,
+) -> Result<Vec<String>, crate::HueyError> {
+    let minute = at.timestamp().div_euclid(60);
+    let mut enqueued = Vec::new();
+    for descriptor in registry.read_periodic(at) {
+        let claim = format!("periodic:{}:{minute}", descriptor.name);
+        let claimed = huey
+            .storage()
+            .put_if_empty(&claim, b"1".to_vec(), Some(TICK_CLAIM_TTL))
+            .await?;
+        if !claimed {
+            continue;
+        }
+        let message = periodic_message(descriptor, at);
+        enqueued.push(message.id.clone());
+        huey.enqueue_raw(message).await?;
+    }
+    Ok(enqueued)
+}
+
+fn periodic_message(descriptor: &TaskDescriptor, at: DateTime<Utc>) -> Message {
+    let options = descriptor.options;
+    Message {
+        v: MESSAGE_VERSION,
+        id: new_task_id(),
+        name: descriptor.name.to_owned(),
+        args: serde_json::value::to_raw_value(&NoArgs)
+            .unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned()),
+        eta: None,
+        retries: options.retries,
+        retry_delay: options.retry_delay.as_secs_f64(),
+        retry_backoff: options.retry_backoff,
+        priority: options.priority,
+        expires_at: options.expires.map(|d| at + chrono_duration(d)),
+        timeout: options.timeout.map(|t| t.as_secs_f64()),
+        periodic: true,
+    }
+}

@@ -1,0 +1,122 @@
+//! A worker: takes claimed messages from the fetcher one at a time and runs them through the
+//! executor, with its own `WorkerState` built by the `#[on_startup]` hooks.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::{Semaphore, watch};
+use tracing::Instrument;
+
+use super::{Stop, stopped};
+use crate::executor::execute;
+use crate::huey::Huey;
+use crate::message::Message;
+use crate::registry::{Hook, Registry, registered_hooks};
+use crate::signals::Signal;
+use crate::state::WorkerState;
+use crate::storage::Delivery;
+use crate::task::Task;
+
+pub(super) async fn run(
+    id: usize,
+    huey: Huey,
+    registry: &'static Registry,
+    deliveries: async_channel::Receiver<Delivery>,
+    idle: Arc<Semaphore>,
+    mut stop: watch::Receiver<Stop>,
+) {
+    let mut state = WorkerState::new(id);
+    run_worker_hooks(&mut state, true).await;
+    idle.add_permits(1);
+    loop {
+        let delivery = tokio::select! {
+            biased;
+            _ = stopped(&mut stop, Stop::Graceful) => break,
+            received = deliveries.recv() => match received {
+                Ok(delivery) => delivery,
+                Err(_) => break,
+            },
+        };
+        let interrupted = tokio::select! {
+            biased;
+            _ = handle(&huey, registry, &state, &delivery) => false,
+            _ = stopped(&mut stop, Stop::Immediate) => true,
+        };
+        if interrupted {
+            interrupt(&huey, &delivery).await;
+            break;
+        }
+        idle.add_permits(1);
+    }
+    run_worker_hooks(&mut state, false).await;
+}
+
+/// Runs the startup (or shutdown) hooks in declaration order; failures are logged and ignored.
+async fn run_worker_hooks(state: &mut WorkerState, startup: bool) {
+    for hook in registered_hooks() {
+        let f = match (hook.hook, startup) {
+            (Hook::Startup(f), true) | (Hook::Shutdown(f), false) => f,
+            _ => continue,
+        };
+        if let Err(error) = f(state).await {
+            let when = if startup { "startup" } else { "shutdown" };
+            tracing::error!(hook = hook.name, worker = state.worker_id(), %error, "{when} hook failed");
+        }
+    }
+}
+
+async fn handle(
+    huey: &Huey,
+    registry: &'static Registry,
+    state: &WorkerState,
+    delivery: &Delivery,
+) {
+    let storage = huey.storage();
+    let message = match Message::decode(&delivery.data) {
+        Ok(message) => message,
+        Err(error) => return dead_letter(huey, delivery, &error.to_string()).await,
+    };
+    let Some(descriptor) = registry.get(&message.name) else {
+        let reason = format!("no task is registered as `{}`", message.name);
+        return dead_letter(huey, delivery, &reason).await;
+    };
+    let span = tracing::info_span!("task", id = %message.id, name = %message.name);
+    let started = Instant::now();
+    match execute(huey, descriptor, state, message)
+        .instrument(span.clone())
+        .await
+    {
+        Ok(executed) => {
+            span.in_scope(|| tracing::debug!(?executed, elapsed = ?started.elapsed(), "task done"));
+            if let Err(error) = storage.ack(delivery).await {
+                span.in_scope(|| tracing::error!(%error, "could not acknowledge the task"));
+            }
+        }
+        Err(error) => {
+            span.in_scope(|| {
+                tracing::error!(%error, "storage failed while running the task; returning it to the queue")
+            });
+            if let Err(error) = storage.requeue(delivery).await {
+                span.in_scope(|| tracing::error!(%error, "could not return the task to the queue"));
+            }
+        }
+    }
+}
+
+/// Keeps a message that cannot run, with the reason: never dropped.
+async fn dead_letter(huey: &Huey, delivery: &Delivery, reason: &str) {
+    tracing::error!(reason, "message cannot run; moved to the dead-letter list");
+    if let Err(error) = huey.storage().dead_letter(delivery, reason).await {
+        tracing::error!(%error, "could not dead-letter the message; returning it to the queue");
+        let _ = huey.storage().requeue(delivery).await;
+    }
+}
+
+async fn interrupt(huey: &Huey, delivery: &Delivery) {
+    if let Ok(message) = Message::decode(&delivery.data) {
+        huey.emit(Signal::Interrupted, &Task::from_message(message), None);
+    }
+    if let Err(error) = huey.storage().requeue(delivery).await {
+        tracing::error!(%error, "could not return an interrupted task to the queue");
+    }
+}

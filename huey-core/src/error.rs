@@ -1,0 +1,427 @@
+//! Errors: what a task body returns when it fails, and what the library returns to its callers.
+
+use std::any::Any;
+use std::fmt;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A boxed error from a storage backend or another outside source.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Why a task attempt did not produce a value.
+///
+/// A task body returns `Result<T, E>` with any displayable `E`; the runtime turns `E` into a
+/// `TaskError`. Three special errors change what happens next, as in Huey: [`RetryTask`],
+/// [`CancelExecution`] and [`TaskTimeout`]. Return them directly, through `anyhow::Error`, or
+/// through `Box<dyn Error>`: the runtime finds them in all three.
+///
+/// ```
+/// use huey_core::{RetryTask, TaskError};
+/// use std::time::Duration;
+///
+/// fn flaky(attempt: u32) -> Result<u32, TaskError> {
+///     if attempt < 3 {
+///         return Err(RetryTask::after(Duration::from_secs(5)).into());
+///     }
+///     Ok(attempt)
+/// }
+/// assert!(matches!(flaky(1), Err(TaskError::Retry(_))));
+/// ```
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TaskError {
+    /// The body returned an error.
+    #[error("{message}")]
+    Failed {
+        /// The error's `Display` text.
+        message: String,
+        /// Longer detail: the `Debug` form, with an error's source chain or backtrace when known.
+        detail: String,
+    },
+    /// The body panicked; the message is the panic's payload.
+    #[error("task panicked: {message}")]
+    Panicked {
+        /// The panic message.
+        message: String,
+    },
+    /// The body ran past its timeout.
+    #[error(transparent)]
+    Timeout(#[from] TaskTimeout),
+    /// The body or a pre-execute hook cancelled the task.
+    #[error(transparent)]
+    Cancelled(#[from] CancelExecution),
+    /// The body asked to be retried.
+    #[error(transparent)]
+    Retry(#[from] RetryTask),
+}
+
+impl TaskError {
+    /// A plain failure with a message.
+    pub fn msg(message: impl Into<String>) -> Self {
+        let message = message.into();
+        TaskError::Failed {
+            detail: message.clone(),
+            message,
+        }
+    }
+
+    /// Converts any displayable error, finding the special errors inside `anyhow::Error`,
+    /// `Box<dyn Error>` and `TaskError` itself.
+    pub fn from_error<E: fmt::Display + 'static>(error: E) -> Self {
+        let any: &dyn Any = &error;
+        if let Some(special) = special_from_any(any) {
+            return special;
+        }
+        let detail = if let Some(e) = any.downcast_ref::<anyhow::Error>() {
+            format!("{e:?}")
+        } else if let Some(e) = any.downcast_ref::<BoxError>() {
+            chain(e.as_ref())
+        } else {
+            error.to_string()
+        };
+        TaskError::Failed {
+            message: error.to_string(),
+            detail,
+        }
+    }
+
+    /// The short kind name stored with the error (`error`, `panic`, `timeout`, `cancelled`,
+    /// `retry`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TaskError::Failed { .. } => "error",
+            TaskError::Panicked { .. } => "panic",
+            TaskError::Timeout(_) => "timeout",
+            TaskError::Cancelled(_) => "cancelled",
+            TaskError::Retry(_) => "retry",
+        }
+    }
+
+    /// The longer description stored as the error's trace.
+    pub fn detail(&self) -> String {
+        match self {
+            TaskError::Failed { detail, .. } => detail.clone(),
+            other => format!("{other:?}"),
+        }
+    }
+
+    pub(crate) fn from_panic(payload: Box<dyn Any + Send>) -> Self {
+        let message = if let Some(s) = payload.downcast_ref::<&'static str>() {
+            (*s).to_owned()
+        } else if let Some(s) = payload.downcast_ref::<String>() {
+            s.clone()
+        } else {
+            "non-string panic payload".to_owned()
+        };
+        TaskError::Panicked { message }
+    }
+}
+
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+fn special_from_any(any: &dyn Any) -> Option<TaskError> {
+    if let Some(e) = any.downcast_ref::<TaskError>() {
+        return Some(e.clone());
+    }
+    if let Some(e) = any.downcast_ref::<RetryTask>() {
+        return Some(TaskError::Retry(e.clone()));
+    }
+    if let Some(e) = any.downcast_ref::<CancelExecution>() {
+        return Some(TaskError::Cancelled(e.clone()));
+    }
+    if let Some(e) = any.downcast_ref::<TaskTimeout>() {
+        return Some(TaskError::Timeout(e.clone()));
+    }
+    if let Some(e) = any.downcast_ref::<anyhow::Error>() {
+        return special_from_error(e.as_ref());
+    }
+    if let Some(e) = any.downcast_ref::<BoxError>() {
+        return special_from_error(e.as_ref());
+    }
+    None
+}
+
+fn special_from_error(e: &(dyn std::error::Error + Send + Sync + 'static)) -> Option<TaskError> {
+    if let Some(e) = e.downcast_ref::<TaskError>() {
+        return Some(e.clone());
+    }
+    if let Some(e) = e.downcast_ref::<RetryTask>() {
+        return Some(TaskError::Retry(e.clone()));
+    }
+    if let Some(e) = e.downcast_ref::<CancelExecution>() {
+        return Some(TaskError::Cancelled(e.clone()));
+    }
+    e.downcast_ref::<TaskTimeout>()
+        .map(|e| TaskError::Timeout(e.clone()))
+}
+
+/// Stops a task: from a `#[pre_execute]` hook it skips the run (no result, no retry, no post
+/// hooks); from a task body it is a failure whose `retry` decides what happens next.
+///
+/// `retry`: `None` retries as usual, `Some(false)` never retries, `Some(true)` always retries
+/// (Huey's `retry=True`, which keeps at least one retry left).
+///
+/// ```
+/// use huey_core::CancelExecution;
+/// let cancel = CancelExecution::new("No tasks on sunday!");
+/// assert_eq!(cancel.to_string(), "No tasks on sunday!");
+/// assert_eq!(CancelExecution::new("again").retry(true).retry, Some(true));
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, thiserror::Error)]
+#[error("{}", .message.as_deref().unwrap_or("task cancelled"))]
+pub struct CancelExecution {
+    /// Why the task was cancelled.
+    pub message: Option<String>,
+    /// Whether to retry: see the type's docs.
+    pub retry: Option<bool>,
+}
+
+impl CancelExecution {
+    /// A cancel with a message and the default retry rule.
+    pub fn new(message: impl Into<String>) -> Self {
+        CancelExecution {
+            message: Some(message.into()),
+            retry: None,
+        }
+    }
+
+    /// Sets the retry rule.
+    #[must_use]
+    pub fn retry(mut self, retry: bool) -> Self {
+        self.retry = Some(retry);
+        self
+    }
+}
+
+/// Asks for the task to run again, without counting it as a failure and without using up a
+/// retry (Huey's `RetryTask`). With no delay or ETA the task's own `retry_delay` applies.
+///
+/// ```
+/// use huey_core::RetryTask;
+/// use std::time::Duration;
+/// let retry = RetryTask::after(Duration::from_secs(10));
+/// assert_eq!(retry.delay, Some(Duration::from_secs(10)));
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, thiserror::Error)]
+#[error("{}", .message.as_deref().unwrap_or("retry requested"))]
+pub struct RetryTask {
+    /// An optional message for the logs.
+    pub message: Option<String>,
+    /// Retry after this long.
+    pub delay: Option<Duration>,
+    /// Retry at this time (wins over `delay`).
+    pub eta: Option<DateTime<Utc>>,
+}
+
+impl RetryTask {
+    /// Retry with the task's own retry delay.
+    pub fn new() -> Self {
+        RetryTask::default()
+    }
+
+    /// Retry after `delay`.
+    pub fn after(delay: Duration) -> Self {
+        RetryTask {
+            delay: Some(delay),
+            ..RetryTask::default()
+        }
+    }
+
+    /// Retry at `eta`.
+    pub fn at(eta: DateTime<Utc>) -> Self {
+        RetryTask {
+            eta: Some(eta),
+            ..RetryTask::default()
+        }
+    }
+
+    /// Attaches a message for the logs.
+    #[must_use]
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = Some(message.into());
+        self
+    }
+}
+
+/// The task ran past its timeout (Huey's `TaskTimeout`). Async bodies are cancelled at the
+/// deadline; a sync body raises it itself through [`Task::check_timeout`](crate::Task::check_timeout).
+///
+/// ```
+/// use huey_core::TaskTimeout;
+/// use std::time::Duration;
+/// assert_eq!(TaskTimeout::new(Duration::from_millis(100)).to_string(), "timeout 0.1s");
+/// ```
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("timeout {}s", .timeout.as_secs_f64())]
+pub struct TaskTimeout {
+    /// The timeout that ran out.
+    pub timeout: Duration,
+}
+
+impl TaskTimeout {
+    /// A timeout error for `timeout`.
+    pub fn new(timeout: Duration) -> Self {
+        TaskTimeout { timeout }
+    }
+}
+
+/// The metadata stored for a failed task, as Huey stores it: the error, the retries that were
+/// left, a trace, and the task id; plus the error's kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[error("task {task_id} failed: {error}")]
+pub struct TaskFailure {
+    /// The error's text.
+    pub error: String,
+    /// `error`, `panic`, `timeout` or `cancelled`.
+    pub kind: String,
+    /// Retries that were left when this error was stored.
+    pub retries: u32,
+    /// A longer description (error chain, backtrace or panic message).
+    pub traceback: String,
+    /// The id of the task that failed.
+    pub task_id: String,
+}
+
+/// A storage backend failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The backend reported an error.
+    #[error("storage error: {0}")]
+    Backend(#[source] BoxError),
+    /// The backend does not support this operation.
+    #[error("storage does not support {0}")]
+    Unsupported(&'static str),
+}
+
+/// An error from the library's API: enqueueing, revoking, reading state.
+#[derive(Debug, thiserror::Error)]
+pub enum HueyError {
+    /// The storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// Arguments or a result could not be encoded or decoded.
+    #[error("serialization failed: {0}")]
+    Serde(#[from] serde_json::Error),
+    /// The task registry is invalid (for example two tasks share one name).
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// A setting is invalid for this operation.
+    #[error("configuration error: {0}")]
+    Configuration(String),
+    /// A blocking call could not run its future.
+    #[error("blocking call failed: {0}")]
+    Blocking(String),
+}
+
+/// Why reading a result failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ResultError {
+    /// No result arrived in time (Huey's `ResultTimeout`).
+    #[error("no result for task {id} within {waited:?}")]
+    Timeout {
+        /// The task id.
+        id: String,
+        /// How long the call waited.
+        waited: Duration,
+    },
+    /// The task failed; the stored metadata says how (Huey's `TaskException`).
+    #[error(transparent)]
+    Failed(#[from] TaskFailure),
+    /// The stored value is not of the handle's type.
+    #[error("stored result does not decode: {0}")]
+    Decode(#[from] serde_json::Error),
+    /// The storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// Results are turned off for this `Huey` (`results(false)`).
+    #[error("results are disabled for this huey instance")]
+    Disabled,
+    /// A blocking call could not run its future.
+    #[error("blocking call failed: {0}")]
+    Blocking(String),
+}
+
+impl From<HueyError> for ResultError {
+    fn from(e: HueyError) -> Self {
+        match e {
+            HueyError::Storage(s) => ResultError::Storage(s),
+            HueyError::Serde(s) => ResultError::Decode(s),
+            other => ResultError::Blocking(other.to_string()),
+        }
+    }
+}
+
+/// The registered tasks cannot form a registry.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RegistryError {
+    /// Two tasks were registered under one name.
+    #[error(
+        "two tasks are registered as `{name}`: `{first}` and `{second}`; give one of them \
+         #[task(name = \"...\")]"
+    )]
+    DuplicateName {
+        /// The shared name.
+        name: String,
+        /// Where the first is defined (`module::fn at file:line`).
+        first: String,
+        /// Where the second is defined.
+        second: String,
+    },
+    /// No task is registered at all: the crate that defines them is probably not linked.
+    #[error(
+        "no task is registered: reference every crate that defines tasks from the binary, \
+         e.g. with `huey_core::link_tasks!(my_tasks);`"
+    )]
+    Empty,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn special_errors_are_found_through_anyhow_and_box() {
+        let e = anyhow::Error::from(RetryTask::new());
+        assert!(matches!(TaskError::from_error(e), TaskError::Retry(_)));
+        let b: BoxError = Box::new(CancelExecution::new("x"));
+        assert!(matches!(TaskError::from_error(b), TaskError::Cancelled(_)));
+        assert!(matches!(
+            TaskError::from_error(TaskTimeout::new(Duration::from_secs(1))),
+            TaskError::Timeout(_)
+        ));
+    }
+
+    #[test]
+    fn box_error_detail_has_source_chain() {
+        let b: BoxError = Box::new(Outer(std::io::Error::other("inner")));
+        match TaskError::from_error(b) {
+            TaskError::Failed { message, detail } => {
+                assert_eq!(message, "outer");
+                assert_eq!(detail, "outer: inner");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn cancel_execution_message() {
+        let c = CancelExecution::new("nope");
+        assert_eq!(c.to_string(), "nope");
+        assert_eq!(c.retry, None);
+        assert_eq!(CancelExecution::default().to_string(), "task cancelled");
+    }
+}

@@ -1,0 +1,250 @@
+//! The executor: runs one message in Huey 3.5.4's order (ETA, revoked, expired, signals and
+//! pre hooks, the body under its timeout, result or error stored, post hooks, completion or
+//! retry).
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use futures::FutureExt;
+use std::panic::AssertUnwindSafe;
+
+use crate::error::{HueyError, StorageError, TaskError, TaskFailure};
+use crate::huey::Huey;
+use crate::message::Message;
+use crate::registry::{Invocation, Registry, TaskDescriptor};
+use crate::result::StoredResult;
+use crate::retry::{RetryPlan, plan_retry};
+use crate::signals::{PostHook, PreHook, Signal};
+use crate::state::WorkerState;
+use crate::task::{Task, TaskValue, chrono_duration};
+
+/// How an execution ended, for the worker's bookkeeping and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Executed {
+    /// Moved to the schedule because its ETA is in the future.
+    Scheduled,
+    /// Revoked, so skipped.
+    Revoked,
+    /// Expired, so skipped.
+    Expired,
+    /// Cancelled by a pre-execute hook.
+    Cancelled,
+    /// Ran and returned a value.
+    Completed,
+    /// Ran and failed; it will be retried.
+    Retrying,
+    /// Ran and failed for good.
+    Failed,
+}
+
+/// Runs `message` (whose task is `descriptor`) once, as a worker does.
+pub(crate) async fn execute(
+    huey: &Huey,
+    descriptor: &'static TaskDescriptor,
+    state: &WorkerState,
+    message: Message,
+) -> Result<Executed, StorageError> {
+    let storage = huey.storage();
+    let now = Utc::now();
+    let mut task = Task::from_message(message);
+
+    if let Some(eta) = task.eta().filter(|eta| *eta > now) {
+        storage
+            .add_to_schedule(task.message().encode(), eta, task.priority())
+            .await?;
+        huey.emit(Signal::Scheduled, &task, None);
+        return Ok(Executed::Scheduled);
+    }
+    if huey
+        .is_revoked(&task, now, false)
+        .await
+        .map_err(storage_error)?
+    {
+        huey.emit(Signal::Revoked, &task, None);
+        return Ok(Executed::Revoked);
+    }
+    if task.expires_at().is_some_and(|at| at < now) {
+        huey.emit(Signal::Expired, &task, None);
+        return Ok(Executed::Expired);
+    }
+
+    huey.emit(Signal::Executing, &task, None);
+    if run_pre_hooks(huey, &task).await {
+        huey.emit(Signal::Canceled, &task, None);
+        return Ok(Executed::Cancelled);
+    }
+
+    task.start_clock();
+    let task = Arc::new(task);
+    let outcome = (descriptor.invoke)(Invocation {
+        task: Arc::clone(&task),
+        state,
+    })
+    .await;
+    let task = Arc::try_unwrap(task).unwrap_or_else(|shared| Task::clone(&shared));
+
+    if !task.is_periodic() {
+        // Clean up a revoke that arrived while the task ran.
+        storage.delete_data(&format!("r:{}", task.id())).await?;
+    }
+
+    match outcome {
+        Ok(value) => {
+            complete(huey, &task, value).await?;
+            Ok(Executed::Completed)
+        }
+        Err(error) => fail(huey, task, error).await,
+    }
+}
+
+/// Runs a message inside `enqueue` (immediate mode).
+pub(crate) async fn execute_immediate(huey: &Huey, message: Message) -> Result<(), HueyError> {
+    let registry = Registry::global()?;
+    let descriptor = registry.get(&message.name).ok_or_else(|| {
+        HueyError::Configuration(format!("no task is registered as `{}`", message.name))
+    })?;
+    // Immediate mode has no workers, so no startup hooks and no per-worker state.
+    let state = WorkerState::new(0);
+    execute(huey, descriptor, &state, message).await?;
+    Ok(())
+}
+
+fn storage_error(e: HueyError) -> StorageError {
+    match e {
+        HueyError::Storage(s) => s,
+        other => StorageError::Backend(Box::new(other)),
+    }
+}
+
+/// Returns whether a hook cancelled the task. Other hook failures are logged and ignored.
+async fn run_pre_hooks(huey: &Huey, task: &Task) -> bool {
+    for hook in huey.hooks().pre_hooks() {
+        let (name, result) = match &hook {
+            PreHook::Registered(name, f) => {
+                let r = AssertUnwindSafe(f(task)).catch_unwind().await;
+                (
+                    name.to_string(),
+                    r.unwrap_or_else(|p| Err(TaskError::from_panic(p))),
+                )
+            }
+            PreHook::Dynamic(_, name, f) => {
+                let r = std::panic::catch_unwind(AssertUnwindSafe(|| f(task)));
+                (
+                    name.clone(),
+                    r.unwrap_or_else(|p| Err(TaskError::from_panic(p))),
+                )
+            }
+        };
+        match result {
+            Ok(()) => {}
+            Err(TaskError::Cancelled(cancel)) => {
+                tracing::info!(hook = %name, reason = %cancel, "pre-execute hook cancelled the task");
+                return true;
+            }
+            Err(error) => tracing::error!(hook = %name, %error, "pre-execute hook failed"),
+        }
+    }
+    false
+}
+
+async fn run_post_hooks(
+    huey: &Huey,
+    task: &Task,
+    value: Option<&TaskValue>,
+    error: Option<&TaskError>,
+) {
+    for hook in huey.hooks().post_hooks() {
+        let failed = match &hook {
+            PostHook::Registered(name, f) => AssertUnwindSafe(f(task, value, error))
+                .catch_unwind()
+                .await
+                .err()
+                .map(|p| (name.to_string(), p)),
+            PostHook::Dynamic(_, name, f) => {
+                std::panic::catch_unwind(AssertUnwindSafe(|| f(task, value, error)))
+                    .err()
+                    .map(|p| (name.clone(), p))
+            }
+        };
+        if let Some((name, payload)) = failed {
+            let error = TaskError::from_panic(payload);
+            tracing::error!(hook = %name, %error, "post-execute hook failed");
+        }
+    }
+}
+
+async fn complete(huey: &Huey, task: &Task, value: TaskValue) -> Result<(), StorageError> {
+    if huey.results_enabled() && !task.is_periodic() && (!value.is_none() || huey.store_none()) {
+        let stored = StoredResult::Ok(value.raw().to_owned());
+        huey.storage()
+            .put_result(task.id(), stored.encode())
+            .await?;
+    }
+    run_post_hooks(huey, task, Some(&value), None).await;
+    huey.emit(Signal::Complete, task, None);
+    Ok(())
+}
+
+async fn fail(huey: &Huey, mut task: Task, error: TaskError) -> Result<Executed, StorageError> {
+    let plan: RetryPlan = plan_retry(&task, &error, Utc::now());
+    match &error {
+        TaskError::Timeout(_) => huey.emit(Signal::Timeout, &task, Some(&error)),
+        TaskError::Cancelled(_) => huey.emit(Signal::Canceled, &task, Some(&error)),
+        TaskError::Retry(_) => {}
+        TaskError::Failed { .. } | TaskError::Panicked { .. } => {
+            huey.emit(Signal::Error, &task, Some(&error))
+        }
+    }
+    match &error {
+        TaskError::Retry(_) => tracing::info!(%error, "task asked to be retried"),
+        _ => tracing::warn!(%error, retries = plan.retries, "task failed"),
+    }
+    task.message_mut().retries = plan.retries;
+
+    let is_final = plan.retries == 0;
+    let surface = is_final || (huey.store_intermediate_errors() && !plan.retrying_error);
+    if surface && huey.results_enabled() {
+        let failure = TaskFailure {
+            error: error.to_string(),
+            kind: error.kind().to_owned(),
+            retries: plan.retries,
+            traceback: error.detail(),
+            task_id: task.id().to_owned(),
+        };
+        huey.storage()
+            .put_result(task.id(), StoredResult::Err(failure).encode())
+            .await?;
+    }
+    run_post_hooks(huey, &task, None, Some(&error)).await;
+    if is_final {
+        return Ok(Executed::Failed);
+    }
+
+    huey.emit(Signal::Retrying, &task, None);
+    let message = task.message_mut();
+    message.retries -= 1;
+    let eta = plan.eta.or_else(|| {
+        let delay = message.retry_delay_duration();
+        (!delay.is_zero()).then(|| {
+            if message.retry_backoff > 0.0 {
+                message.retry_delay *= message.retry_backoff;
+            }
+            Utc::now() + chrono_duration(delay)
+        })
+    });
+    let storage = huey.storage();
+    match eta {
+        Some(eta) => {
+            message.eta = Some(eta);
+            storage
+                .add_to_schedule(message.encode(), eta, message.priority)
+                .await?;
+            huey.emit(Signal::Scheduled, &task, None);
+        }
+        None => {
+            storage.enqueue(message.encode(), message.priority).await?;
+            huey.emit(Signal::Enqueued, &task, None);
+        }
+    }
+    Ok(Executed::Retrying)
+}

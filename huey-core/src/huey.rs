@@ -1,0 +1,535 @@
+//! The `Huey` handle: a named queue on a storage, with its options and hooks.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{HueyError, TaskError};
+use crate::message::Message;
+use crate::result::TaskResult;
+use crate::signals::{HandlerId, Hooks, Signal};
+use crate::storage::{DeadLetter, MemoryStorage, Storage};
+use crate::task::{Revoke, Task, TaskValue};
+
+/// A task queue: a name, a storage, the instance options of Huey (results, `store_none`,
+/// intermediate errors, immediate mode) and the hooks that run around tasks.
+///
+/// `Huey` is cheap to clone; clones share everything.
+///
+/// ```
+/// use huey_core::prelude::*;
+///
+/// #[task]
+/// fn add(a: i64, b: i64) -> i64 {
+///     a + b
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // Immediate mode runs each task inside `enqueue`: handy in tests and scripts.
+/// let huey = Huey::builder("docs").immediate(true).build(MemoryStorage::new());
+/// let mut sum = add::blocking_enqueue(&huey, 1, 2)?;
+/// assert_eq!(sum.blocking_get()?, Some(3));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Huey {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    name: String,
+    storage: Arc<dyn Storage>,
+    immediate_storage: RwLock<Option<Arc<dyn Storage>>>,
+    immediate: AtomicBool,
+    immediate_use_memory: bool,
+    results: bool,
+    store_none: bool,
+    store_intermediate_errors: bool,
+    hooks: Hooks,
+}
+
+impl std::fmt::Debug for Huey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Huey")
+            .field("name", &self.inner.name)
+            .field("storage", &self.inner.storage)
+            .field("immediate", &self.is_immediate())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Huey`] with options other than the defaults.
+#[derive(Debug, Clone)]
+#[must_use = "call .build(storage) to get a Huey"]
+pub struct HueyBuilder {
+    name: String,
+    results: bool,
+    store_none: bool,
+    store_intermediate_errors: bool,
+    immediate: bool,
+    immediate_use_memory: bool,
+    registered_hooks: bool,
+}
+
+impl HueyBuilder {
+    /// Whether to store results (default true). Without results, handles report
+    /// [`ResultError::Disabled`](crate::ResultError::Disabled).
+    pub fn results(mut self, on: bool) -> Self {
+        self.results = on;
+        self
+    }
+
+    /// Whether to store `()`/`None` results (default false, as in Huey: a task that returns
+    /// nothing stores nothing).
+    pub fn store_none(mut self, on: bool) -> Self {
+        self.store_none = on;
+        self
+    }
+
+    /// Whether to store the error of an attempt that will be retried (default true).
+    pub fn store_intermediate_errors(mut self, on: bool) -> Self {
+        self.store_intermediate_errors = on;
+        self
+    }
+
+    /// Runs tasks inside `enqueue` instead of queueing them (Huey's immediate mode).
+    pub fn immediate(mut self, on: bool) -> Self {
+        self.immediate = on;
+        self
+    }
+
+    /// In immediate mode, use a fresh in-memory storage instead of the real one (default true).
+    pub fn immediate_use_memory(mut self, on: bool) -> Self {
+        self.immediate_use_memory = on;
+        self
+    }
+
+    /// Whether the hooks registered with `#[pre_execute]`, `#[post_execute]` and `#[signal]`
+    /// apply to this instance (default true). Turn it off for an instance that should only run
+    /// the hooks connected to it at run time.
+    pub fn registered_hooks(mut self, on: bool) -> Self {
+        self.registered_hooks = on;
+        self
+    }
+
+    /// Builds the handle on `storage`.
+    pub fn build(self, storage: impl Storage) -> Huey {
+        let mut storage = storage;
+        storage.set_namespace(&self.name);
+        let huey = Huey {
+            inner: Arc::new(Inner {
+                name: self.name,
+                storage: Arc::new(storage),
+                immediate_storage: RwLock::new(None),
+                immediate: AtomicBool::new(false),
+                immediate_use_memory: self.immediate_use_memory,
+                results: self.results,
+                store_none: self.store_none,
+                store_intermediate_errors: self.store_intermediate_errors,
+                hooks: Hooks::new(self.registered_hooks),
+            }),
+        };
+        huey.set_immediate(self.immediate);
+        huey
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct RevokeFlag {
+    until: Option<DateTime<Utc>>,
+    once: bool,
+}
+
+impl Huey {
+    /// A queue named `name` on `storage`, with Huey's default options.
+    pub fn new(name: impl Into<String>, storage: impl Storage) -> Huey {
+        Huey::builder(name).build(storage)
+    }
+
+    /// A queue on a fresh [`MemoryStorage`].
+    pub fn memory(name: impl Into<String>) -> Huey {
+        Huey::new(name, MemoryStorage::new())
+    }
+
+    /// A builder for the instance options.
+    pub fn builder(name: impl Into<String>) -> HueyBuilder {
+        HueyBuilder {
+            name: name.into(),
+            results: true,
+            store_none: false,
+            store_intermediate_errors: true,
+            immediate: false,
+            immediate_use_memory: true,
+            registered_hooks: true,
+        }
+    }
+
+    /// The instance name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The storage in use (the in-memory one while immediate mode uses memory).
+    pub fn storage(&self) -> Arc<dyn Storage> {
+        if let Some(s) = self
+            .inner
+            .immediate_storage
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            return Arc::clone(s);
+        }
+        Arc::clone(&self.inner.storage)
+    }
+
+    /// Whether results are stored.
+    pub fn results_enabled(&self) -> bool {
+        self.inner.results
+    }
+
+    pub(crate) fn store_none(&self) -> bool {
+        self.inner.store_none
+    }
+
+    pub(crate) fn store_intermediate_errors(&self) -> bool {
+        self.inner.store_intermediate_errors
+    }
+
+    pub(crate) fn hooks(&self) -> &Hooks {
+        &self.inner.hooks
+    }
+
+    /// Whether immediate mode is on.
+    pub fn is_immediate(&self) -> bool {
+        self.inner.immediate.load(Ordering::SeqCst)
+    }
+
+    /// Switches immediate mode. Switching it on gives a fresh in-memory storage (unless the
+    /// builder said `immediate_use_memory(false)`); switching it off returns to the real one.
+    pub fn set_immediate(&self, on: bool) {
+        let mut slot = self
+            .inner
+            .immediate_storage
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        *slot = (on && self.inner.immediate_use_memory)
+            .then(|| Arc::new(MemoryStorage::new()) as Arc<dyn Storage>);
+        self.inner.immediate.store(on, Ordering::SeqCst);
+    }
+
+    /// Fires a signal to every handler, in Huey's order.
+    pub(crate) fn emit(&self, signal: Signal, task: &Task, error: Option<&TaskError>) {
+        self.inner.hooks.emit(signal, task, error);
+    }
+
+    /// Connects a signal handler at run time; an empty `signals` list means every signal.
+    ///
+    /// ```
+    /// use huey_core::{Huey, Signal};
+    /// let huey = Huey::memory("docs");
+    /// let id = huey.connect_signal(&[Signal::Complete], |signal, task, _error| {
+    ///     println!("{signal}: {}", task.id());
+    /// });
+    /// assert!(huey.disconnect(id));
+    /// ```
+    pub fn connect_signal(
+        &self,
+        signals: &[Signal],
+        handler: impl Fn(Signal, &Task, Option<&TaskError>) + Send + Sync + 'static,
+    ) -> HandlerId {
+        self.inner.hooks.connect_signal(signals, Arc::new(handler))
+    }
+
+    /// Adds a pre-execute hook at run time (after the registered ones). Returning
+    /// `Err(CancelExecution)` cancels the task; any other error is logged and ignored.
+    pub fn add_pre_execute(
+        &self,
+        name: impl Into<String>,
+        hook: impl Fn(&Task) -> Result<(), TaskError> + Send + Sync + 'static,
+    ) -> HandlerId {
+        self.inner.hooks.add_pre(name.into(), Arc::new(hook))
+    }
+
+    /// Adds a post-execute hook at run time (after the registered ones).
+    pub fn add_post_execute(
+        &self,
+        name: impl Into<String>,
+        hook: impl Fn(&Task, Option<&TaskValue>, Option<&TaskError>) + Send + Sync + 'static,
+    ) -> HandlerId {
+        self.inner.hooks.add_post(name.into(), Arc::new(hook))
+    }
+
+    /// Removes a handler or hook connected at run time; returns whether it was connected.
+    pub fn disconnect(&self, id: HandlerId) -> bool {
+        self.inner.hooks.disconnect(id)
+    }
+
+    /// Enqueues a built message; typed handles call this.
+    pub async fn enqueue_message<O>(&self, message: Message) -> Result<TaskResult<O>, HueyError> {
+        let handle = TaskResult::new(self.clone(), Arc::new(message.clone()));
+        self.enqueue_raw(message).await?;
+        Ok(handle)
+    }
+
+    /// Enqueues many messages in one storage call.
+    pub async fn enqueue_messages<O>(
+        &self,
+        messages: Vec<Message>,
+    ) -> Result<Vec<TaskResult<O>>, HueyError> {
+        let handles = messages
+            .iter()
+            .map(|m| TaskResult::new(self.clone(), Arc::new(m.clone())))
+            .collect();
+        if self.is_immediate() {
+            for m in messages {
+                self.enqueue_raw(m).await?;
+            }
+        } else {
+            let items = messages.iter().map(|m| (m.encode(), m.priority)).collect();
+            self.storage().enqueue_many(items).await?;
+            for m in messages {
+                self.emit(Signal::Enqueued, &Task::from_message(m), None);
+            }
+        }
+        Ok(handles)
+    }
+
+    pub(crate) async fn enqueue_raw(&self, message: Message) -> Result<(), HueyError> {
+        if self.is_immediate() {
+            self.emit(Signal::Enqueued, &Task::from_message(message.clone()), None);
+            // Immediate mode runs the task right here; a task may enqueue others, so box the
+            // recursion.
+            let huey = self.clone();
+            let run: std::pin::Pin<Box<dyn Future<Output = Result<(), HueyError>> + Send>> =
+                Box::pin(async move { crate::executor::execute_immediate(&huey, message).await });
+            return run.await;
+        }
+        self.storage()
+            .enqueue(message.encode(), message.priority)
+            .await?;
+        self.emit(Signal::Enqueued, &Task::from_message(message), None);
+        Ok(())
+    }
+
+    /// A handle on the result of task `id` (Huey's `huey.result(id)`).
+    pub fn result<O>(&self, id: impl Into<String>) -> TaskResult<O> {
+        TaskResult::for_id(self.clone(), id.into())
+    }
+
+    // ---- revocation ----
+
+    fn revoke_key(id: &str) -> String {
+        format!("r:{id}")
+    }
+
+    fn revoke_all_key(name: &str) -> String {
+        format!("rt:{name}")
+    }
+
+    async fn put_flag(&self, key: String, how: Revoke) -> Result<(), HueyError> {
+        let flag = match how {
+            Revoke::Forever => RevokeFlag {
+                until: None,
+                once: false,
+            },
+            Revoke::Once => RevokeFlag {
+                until: None,
+                once: true,
+            },
+            Revoke::Until(t) => RevokeFlag {
+                until: Some(t),
+                once: false,
+            },
+        };
+        self.storage()
+            .put_data(&key, serde_json::to_vec(&flag)?)
+            .await?;
+        Ok(())
+    }
+
+    /// Revokes one task instance by id.
+    pub async fn revoke_by_id(&self, id: &str, how: Revoke) -> Result<(), HueyError> {
+        self.put_flag(Huey::revoke_key(id), how).await
+    }
+
+    /// Restores a task instance; returns whether it was revoked.
+    pub async fn restore_by_id(&self, id: &str) -> Result<bool, HueyError> {
+        Ok(self.storage().delete_data(&Huey::revoke_key(id)).await?)
+    }
+
+    /// Whether task instance `id` is revoked (the task type's flag is not consulted, as in Huey).
+    pub async fn is_revoked_by_id(&self, id: &str) -> Result<bool, HueyError> {
+        let key = Huey::revoke_key(id);
+        let flag = self.storage().peek_data(&key).await?;
+        Ok(self.check_flag(&key, flag, Utc::now(), true).await?)
+    }
+
+    /// Revokes every instance of the task named `name` (typed handles offer
+    /// `my_task::revoke(&huey, ...)`).
+    pub async fn revoke_all(&self, name: &str, how: Revoke) -> Result<(), HueyError> {
+        self.put_flag(Huey::revoke_all_key(name), how).await
+    }
+
+    /// Restores a revoked task type; returns whether it was revoked.
+    pub async fn restore_all(&self, name: &str) -> Result<bool, HueyError> {
+        Ok(self
+            .storage()
+            .delete_data(&Huey::revoke_all_key(name))
+            .await?)
+    }
+
+    /// Whether the task type `name` is revoked at this moment.
+    pub async fn is_revoked_all(&self, name: &str) -> Result<bool, HueyError> {
+        let key = Huey::revoke_all_key(name);
+        let flag = self.storage().peek_data(&key).await?;
+        self.check_flag(&key, flag, Utc::now(), true).await
+    }
+
+    /// Whether `task` is revoked at `at`, by its instance flag or its type's flag. With
+    /// `peek == false` (how the consumer checks) one-shot and expired flags are consumed.
+    pub async fn is_revoked(
+        &self,
+        task: &Task,
+        at: DateTime<Utc>,
+        peek: bool,
+    ) -> Result<bool, HueyError> {
+        let instance = Huey::revoke_key(task.id());
+        let all = Huey::revoke_all_key(task.name());
+        let mut flags = self
+            .storage()
+            .peek_many(&[instance.as_str(), all.as_str()])
+            .await?
+            .into_iter();
+        let instance_flag = flags.next().flatten();
+        let all_flag = flags.next().flatten();
+        let by_instance = self.check_flag(&instance, instance_flag, at, peek).await?;
+        let by_type = self.check_flag(&all, all_flag, at, peek).await?;
+        Ok(by_instance || by_type)
+    }
+
+    async fn check_flag(
+        &self,
+        key: &str,
+        flag: Option<Vec<u8>>,
+        at: DateTime<Utc>,
+        peek: bool,
+    ) -> Result<bool, HueyError> {
+        let Some(bytes) = flag else { return Ok(false) };
+        let flag: RevokeFlag = serde_json::from_slice(&bytes)?;
+        let (revoked, clear) = match flag.until {
+            Some(until) if until <= at => (false, true),
+            _ => (true, flag.once),
+        };
+        if clear && !peek {
+            self.storage().delete_data(key).await?;
+        }
+        Ok(revoked)
+    }
+
+    // ---- key-value and introspection ----
+
+    /// Stores a serializable value under `key` (Huey's `huey.put`).
+    pub async fn put<T: Serialize + ?Sized>(&self, key: &str, value: &T) -> Result<(), HueyError> {
+        self.storage()
+            .put_data(key, serde_json::to_vec(value)?)
+            .await?;
+        Ok(())
+    }
+
+    /// Reads the value under `key`, removing it unless `peek` (Huey's `huey.get`).
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        key: &str,
+        peek: bool,
+    ) -> Result<Option<T>, HueyError> {
+        let storage = self.storage();
+        let bytes = if peek {
+            storage.peek_data(key).await?
+        } else {
+            storage.pop_data(key).await?
+        };
+        bytes
+            .map(|b| serde_json::from_slice(&b))
+            .transpose()
+            .map_err(HueyError::from)
+    }
+
+    /// The queued messages, next first; undecodable ones are skipped with a warning.
+    pub async fn pending(&self, limit: Option<usize>) -> Result<Vec<Message>, HueyError> {
+        let items = self.storage().enqueued_items(limit).await?;
+        Ok(decode_all(items))
+    }
+
+    /// Number of queued messages (Huey's `len(huey)`).
+    pub async fn pending_count(&self) -> Result<usize, HueyError> {
+        Ok(self.storage().queue_size().await?)
+    }
+
+    /// The scheduled messages, soonest first; undecodable ones are skipped with a warning.
+    pub async fn scheduled(&self, limit: Option<usize>) -> Result<Vec<Message>, HueyError> {
+        let items = self.storage().scheduled_items(limit).await?;
+        Ok(decode_all(items))
+    }
+
+    /// Number of scheduled messages.
+    pub async fn scheduled_count(&self) -> Result<usize, HueyError> {
+        Ok(self.storage().schedule_size().await?)
+    }
+
+    /// Number of stored values (results, revoke flags, ...).
+    pub async fn result_count(&self) -> Result<usize, HueyError> {
+        Ok(self.storage().result_store_size().await?)
+    }
+
+    /// Every stored value by key, raw.
+    pub async fn all_results(&self) -> Result<HashMap<String, Vec<u8>>, HueyError> {
+        Ok(self.storage().result_items().await?)
+    }
+
+    /// Messages that could not be run, with why.
+    pub async fn dead_letters(&self, limit: Option<usize>) -> Result<Vec<DeadLetter>, HueyError> {
+        Ok(self.storage().dead_letters(limit).await?)
+    }
+
+    /// Empties the queue, the schedule, the results and the counters.
+    pub async fn flush(&self) -> Result<(), HueyError> {
+        Ok(self.storage().flush_all().await?)
+    }
+
+    /// Runs `f` with this handle to completion from sync code, with no runtime of the caller's.
+    ///
+    /// ```
+    /// let huey = huey_core::Huey::memory("docs");
+    /// let pending = huey.blocking(|h| async move { h.pending_count().await })??;
+    /// assert_eq!(pending, 0);
+    /// # Ok::<(), huey_core::HueyError>(())
+    /// ```
+    pub fn blocking<F, Fut>(&self, f: F) -> Result<Fut::Output, HueyError>
+    where
+        F: FnOnce(Huey) -> Fut,
+        Fut: Future + Send,
+        Fut::Output: Send,
+    {
+        crate::blocking::block_on(f(self.clone()))
+    }
+}
+
+fn decode_all(items: Vec<Vec<u8>>) -> Vec<Message> {
+    items
+        .into_iter()
+        .filter_map(|bytes| match Message::decode(&bytes) {
+            Ok(m) => Some(m),
+            Err(error) => {
+                tracing::warn!(%error, "skipping a message that does not decode");
+                None
+            }
+        })
+        .collect()
+}

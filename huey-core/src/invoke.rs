@@ -1,0 +1,120 @@
+//! Runtime support for the code that `#[task]` generates: decoding arguments, filling `State<T>`
+//! parameters, and running a body under its timeout with panics caught. Not a public API.
+
+use std::any::type_name;
+use std::fmt::Display;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+
+use futures::FutureExt;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{TaskError, TaskTimeout};
+use crate::registry::{Invocation, Outcome};
+use crate::resource::Resource;
+use crate::state::State;
+use crate::task::{Task, TaskValue};
+
+impl Invocation<'_> {
+    /// The running task.
+    pub fn task(&self) -> &Arc<Task> {
+        &self.task
+    }
+
+    /// Decodes the message arguments as `A`.
+    pub fn args<A: DeserializeOwned>(&self) -> Result<A, TaskError> {
+        serde_json::from_str(self.task.args_json()).map_err(|e| {
+            TaskError::msg(format!(
+                "arguments of {} do not decode as {}: {e}",
+                self.task.name(),
+                type_name::<A>()
+            ))
+        })
+    }
+
+    /// The worker's value of type `T`.
+    pub fn state<T: Send + Sync + 'static>(&self) -> Result<State<T>, TaskError> {
+        self.state.get::<T>().ok_or_else(|| {
+            TaskError::msg(format!(
+                "task {} needs State<{}> but this worker has none: insert it with \
+                 WorkerState::insert in an #[on_startup] hook",
+                self.task.name(),
+                type_name::<T>()
+            ))
+        })
+    }
+}
+
+/// A task return type that can fail: `Result<T, E>` for any displayable `E`.
+pub trait IntoTaskResult {
+    /// The success type.
+    type Output;
+    /// Splits the value into success or a [`TaskError`].
+    fn into_task_result(self) -> Result<Self::Output, TaskError>;
+}
+
+impl<T, E: Display + 'static> IntoTaskResult for Result<T, E> {
+    type Output = T;
+    fn into_task_result(self) -> Result<T, TaskError> {
+        self.map_err(TaskError::from_error)
+    }
+}
+
+/// Encodes a body's result for storage.
+pub fn encode<T: Serialize>(result: Result<T, TaskError>) -> Outcome {
+    let value = result?;
+    serde_json::value::to_raw_value(&value)
+        .map(TaskValue::new)
+        .map_err(|e| TaskError::msg(format!("task result does not serialize: {e}")))
+}
+
+/// Runs an async body: panics become failures, and the body is cancelled at the task's
+/// deadline.
+pub async fn guard<F: Future<Output = Outcome>>(task: &Task, body: F) -> Outcome {
+    let body = AssertUnwindSafe(body).catch_unwind();
+    let caught = match (task.time_remaining(), task.timeout()) {
+        (Some(remaining), Some(timeout)) => match tokio::time::timeout(remaining, body).await {
+            Ok(caught) => caught,
+            Err(_) => return Err(TaskError::Timeout(TaskTimeout::new(timeout))),
+        },
+        _ => body.await,
+    };
+    caught.unwrap_or_else(|payload| Err(TaskError::from_panic(payload)))
+}
+
+/// Runs a sync body with panics caught.
+pub fn guard_sync(body: impl FnOnce() -> Outcome) -> Outcome {
+    catch_unwind(AssertUnwindSafe(body))
+        .unwrap_or_else(|payload| Err(TaskError::from_panic(payload)))
+}
+
+/// Runs a sync task on the blocking pool, so it never stalls the async workers.
+pub async fn run_blocking(body: impl FnOnce() -> Outcome + Send + 'static) -> Outcome {
+    match tokio::task::spawn_blocking(move || guard_sync(body)).await {
+        Ok(outcome) => outcome,
+        Err(e) if e.is_panic() => Err(TaskError::from_panic(e.into_panic())),
+        Err(e) => Err(TaskError::msg(format!("blocking task did not finish: {e}"))),
+    }
+}
+
+/// `#[closing_task]` for async bodies: open, run the (guarded) body, close whatever happened.
+pub async fn closing<R: Resource + ?Sized>(
+    resource: &R,
+    body: impl Future<Output = Outcome>,
+) -> Outcome {
+    resource.open().await?;
+    let outcome = body.await;
+    resource.close().await;
+    outcome
+}
+
+/// `#[closing_task]` for sync bodies, already on a blocking thread.
+pub fn closing_sync<R: Resource + ?Sized>(resource: &R, body: impl FnOnce() -> Outcome) -> Outcome {
+    let handle = tokio::runtime::Handle::current();
+    handle.block_on(resource.open())?;
+    let outcome = guard_sync(body);
+    handle.block_on(resource.close());
+    outcome
+}

@@ -1,0 +1,184 @@
+//! The message envelope: what travels through storage for every task call.
+//!
+//! Messages are JSON, so a queue can be read with `redis-cli` and by other languages. The
+//! envelope carries a version (`v`); a consumer rejects (dead-letters) a message whose version
+//! it does not know instead of guessing. Unknown fields are ignored so that a newer producer
+//! can add optional fields without breaking older consumers.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+/// The envelope version this build writes and reads.
+pub const MESSAGE_VERSION: u32 = 1;
+
+/// One task call on the wire.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Message {
+    /// Envelope version, [`MESSAGE_VERSION`].
+    pub v: u32,
+    /// The task id (a UUID unless the caller chose one). Retries keep it.
+    pub id: String,
+    /// The registered task name.
+    pub name: String,
+    /// The arguments, a JSON array in parameter order.
+    pub args: Box<RawValue>,
+    /// Run no earlier than this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eta: Option<DateTime<Utc>>,
+    /// Retries left.
+    #[serde(default)]
+    pub retries: u32,
+    /// Seconds before a retry; 0 re-enqueues at once.
+    #[serde(default)]
+    pub retry_delay: f64,
+    /// Multiplier applied to `retry_delay` after each retry (0 disables it).
+    #[serde(default)]
+    pub retry_backoff: f64,
+    /// Higher runs first.
+    #[serde(default)]
+    pub priority: i32,
+    /// Skip the task when it starts after this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Seconds the body may run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<f64>,
+    /// Whether the message was made by the periodic scheduler.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub periodic: bool,
+}
+
+impl Message {
+    /// Encodes the message for storage.
+    pub fn encode(&self) -> Vec<u8> {
+        // A Message holds only strings, numbers and validated raw JSON, so this cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// Decodes a stored message, rejecting unknown envelope versions.
+    pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
+        let message: Message = serde_json::from_slice(bytes).map_err(DecodeError::Malformed)?;
+        if message.v != MESSAGE_VERSION {
+            return Err(DecodeError::Version(message.v));
+        }
+        Ok(message)
+    }
+
+    /// The timeout as a duration; zero means none.
+    pub fn timeout_duration(&self) -> Option<Duration> {
+        self.timeout
+            .filter(|t| *t > 0.0)
+            .and_then(|t| Duration::try_from_secs_f64(t).ok())
+    }
+
+    /// The retry delay as a duration.
+    pub fn retry_delay_duration(&self) -> Duration {
+        Duration::try_from_secs_f64(self.retry_delay.max(0.0)).unwrap_or(Duration::MAX)
+    }
+}
+
+/// A stored message that cannot be turned into a task call.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// Not a JSON message envelope.
+    #[error("malformed message: {0}")]
+    Malformed(#[source] serde_json::Error),
+    /// A message envelope of a version this build does not read.
+    #[error("unsupported message version {0} (this build reads version {MESSAGE_VERSION})")]
+    Version(u32),
+}
+
+/// Zero-argument tasks encode their arguments as `[]`, not JSON `null`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NoArgs;
+
+impl Serialize for NoArgs {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple;
+        s.serialize_tuple(0)?.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for NoArgs {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = NoArgs;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an empty argument list")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<NoArgs, A::Error> {
+                match seq.next_element::<serde::de::IgnoredAny>()? {
+                    None => Ok(NoArgs),
+                    Some(_) => Err(serde::de::Error::invalid_length(1, &self)),
+                }
+            }
+            fn visit_unit<E>(self) -> Result<NoArgs, E> {
+                Ok(NoArgs)
+            }
+        }
+        d.deserialize_any(Visit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Message {
+        Message {
+            v: MESSAGE_VERSION,
+            id: "abc".into(),
+            name: "app::add".into(),
+            args: RawValue::from_string("[1,2]".into()).unwrap(),
+            eta: None,
+            retries: 2,
+            retry_delay: 1.5,
+            retry_backoff: 2.0,
+            priority: 3,
+            expires_at: None,
+            timeout: Some(0.5),
+            periodic: false,
+        }
+    }
+
+    #[test]
+    fn test_message_wrapping() {
+        let m = sample();
+        let back = Message::decode(&m.encode()).unwrap();
+        assert_eq!(back.id, "abc");
+        assert_eq!(back.name, "app::add");
+        assert_eq!(back.args.get(), "[1,2]");
+        assert_eq!(back.retries, 2);
+        assert_eq!(back.retry_delay, 1.5);
+        assert_eq!(back.priority, 3);
+        assert_eq!(back.timeout_duration(), Some(Duration::from_millis(500)));
+    }
+
+    #[test]
+    fn unknown_version_and_garbage_are_rejected() {
+        let mut m = sample();
+        m.v = 99;
+        assert!(matches!(
+            Message::decode(&m.encode()),
+            Err(DecodeError::Version(99))
+        ));
+        assert!(matches!(
+            Message::decode(b"\x00\xffjunk"),
+            Err(DecodeError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn no_args_round_trip() {
+        assert_eq!(serde_json::to_string(&NoArgs).unwrap(), "[]");
+        assert_eq!(serde_json::from_str::<NoArgs>("[]").unwrap(), NoArgs);
+        assert!(serde_json::from_str::<NoArgs>("[1]").is_err());
+    }
+}

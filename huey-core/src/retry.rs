@@ -1,0 +1,109 @@
+//! Retry rules (Huey 3.5.4, a.12): how a failure changes the retry count and when the task
+//! runs again.
+
+use chrono::{DateTime, Utc};
+
+use crate::error::TaskError;
+use crate::task::{Task, chrono_duration};
+
+/// What a failure means for the next attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RetryPlan {
+    /// Retries left after applying the failure's rule, before the requeue takes one.
+    pub retries: u32,
+    /// An explicit time for the retry (from `RetryTask`), overriding `retry_delay`.
+    pub eta: Option<DateTime<Utc>>,
+    /// Whether the failure is one that is not surfaced while a retry is pending.
+    pub retrying_error: bool,
+}
+
+pub(crate) fn plan_retry(task: &Task, error: &TaskError, now: DateTime<Utc>) -> RetryPlan {
+    let retries = task.retries();
+    match error {
+        // RetryTask always retries and does not use one up: +1 now, -1 at the requeue.
+        TaskError::Retry(retry) => RetryPlan {
+            retries: retries + 1,
+            eta: retry
+                .eta
+                .or_else(|| retry.delay.map(|d| now + chrono_duration(d))),
+            retrying_error: true,
+        },
+        TaskError::Cancelled(cancel) => RetryPlan {
+            retries: match cancel.retry {
+                None => retries,
+                Some(false) => 0,
+                // Huey's retry=True: keeps at least one, so it retries while the task cancels.
+                Some(true) => retries.max(1),
+            },
+            eta: None,
+            retrying_error: false,
+        },
+        _ => RetryPlan {
+            retries,
+            eta: None,
+            retrying_error: false,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{CancelExecution, RetryTask};
+    use crate::message::{MESSAGE_VERSION, Message};
+    use std::time::Duration;
+
+    fn task(retries: u32) -> Task {
+        Task::from_message(Message {
+            v: MESSAGE_VERSION,
+            id: "t".into(),
+            name: "n".into(),
+            args: serde_json::value::RawValue::from_string("[]".into()).unwrap(),
+            eta: None,
+            retries,
+            retry_delay: 0.0,
+            retry_backoff: 0.0,
+            priority: 0,
+            expires_at: None,
+            timeout: None,
+            periodic: false,
+        })
+    }
+
+    #[test]
+    fn test_cancel_execution_task_retries() {
+        let now = Utc::now();
+        let cancel = |r| {
+            TaskError::Cancelled(CancelExecution {
+                message: None,
+                retry: r,
+            })
+        };
+        assert_eq!(plan_retry(&task(2), &cancel(Some(false)), now).retries, 0);
+        assert_eq!(plan_retry(&task(2), &cancel(None), now).retries, 2);
+        assert_eq!(plan_retry(&task(2), &cancel(Some(true)), now).retries, 2);
+        assert_eq!(plan_retry(&task(0), &cancel(Some(true)), now).retries, 1);
+    }
+
+    #[test]
+    fn test_retrytask_eta_delay() {
+        let now = Utc::now();
+        let plan = plan_retry(
+            &task(0),
+            &TaskError::Retry(RetryTask::after(Duration::from_secs(10))),
+            now,
+        );
+        assert_eq!(plan.retries, 1);
+        assert_eq!(plan.eta, Some(now + chrono::TimeDelta::seconds(10)));
+        assert!(plan.retrying_error);
+        let at = now + chrono::TimeDelta::seconds(99);
+        assert_eq!(
+            plan_retry(&task(0), &TaskError::Retry(RetryTask::at(at)), now).eta,
+            Some(at)
+        );
+        assert_eq!(
+            plan_retry(&task(0), &TaskError::Retry(RetryTask::new()), now).eta,
+            None
+        );
+    }
+}

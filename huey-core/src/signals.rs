@@ -1,0 +1,245 @@
+//! Signals (Huey's `huey.signals`) and the hook set a `Huey` runs.
+
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use crate::error::TaskError;
+use crate::registry::{Hook, registered_hooks};
+use crate::task::{Task, TaskValue};
+
+/// What happened to a task. Handlers registered with `#[signal(...)]` or
+/// [`Huey::connect_signal`](crate::Huey::connect_signal) receive it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Signal {
+    /// Put on the queue (by a producer, a retry, the scheduler or the periodic scheduler).
+    Enqueued,
+    /// About to run: fired before the pre-execute hooks.
+    Executing,
+    /// Finished; the result is stored and the post hooks have run.
+    Complete,
+    /// Failed with an ordinary error (the error is passed along).
+    Error,
+    /// Cancelled by `CancelExecution`.
+    Canceled,
+    /// Failed and will be retried.
+    Retrying,
+    /// Put in the schedule (an ETA in the future or a delayed retry).
+    Scheduled,
+    /// Dequeued but revoked, so not run.
+    Revoked,
+    /// Dequeued after its expiry, so not run.
+    Expired,
+    /// Could not take its lock.
+    Locked,
+    /// Ran past its timeout.
+    Timeout,
+    /// Hit its rate limit.
+    RateLimited,
+    /// Stopped by an immediate shutdown; it goes back on the queue.
+    Interrupted,
+}
+
+impl Signal {
+    /// Every signal.
+    pub const ALL: [Signal; 13] = [
+        Signal::Enqueued,
+        Signal::Executing,
+        Signal::Complete,
+        Signal::Error,
+        Signal::Canceled,
+        Signal::Retrying,
+        Signal::Scheduled,
+        Signal::Revoked,
+        Signal::Expired,
+        Signal::Locked,
+        Signal::Timeout,
+        Signal::RateLimited,
+        Signal::Interrupted,
+    ];
+
+    /// Huey's name for the signal (`"enqueued"`, `"rate-limited"`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Signal::Enqueued => "enqueued",
+            Signal::Executing => "executing",
+            Signal::Complete => "complete",
+            Signal::Error => "error",
+            Signal::Canceled => "canceled",
+            Signal::Retrying => "retrying",
+            Signal::Scheduled => "scheduled",
+            Signal::Revoked => "revoked",
+            Signal::Expired => "expired",
+            Signal::Locked => "locked",
+            Signal::Timeout => "timeout",
+            Signal::RateLimited => "rate-limited",
+            Signal::Interrupted => "interrupted",
+        }
+    }
+}
+
+impl fmt::Display for Signal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Identifies a handler connected with [`Huey::connect_signal`](crate::Huey::connect_signal),
+/// for disconnecting it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[must_use = "keep the id to disconnect the handler later"]
+pub struct HandlerId(u64);
+
+type DynSignalFn = Arc<dyn Fn(Signal, &Task, Option<&TaskError>) + Send + Sync>;
+type DynPreFn = Arc<dyn Fn(&Task) -> Result<(), TaskError> + Send + Sync>;
+type DynPostFn = Arc<dyn Fn(&Task, Option<&TaskValue>, Option<&TaskError>) + Send + Sync>;
+
+struct DynSignal {
+    id: HandlerId,
+    signals: Vec<Signal>,
+    f: DynSignalFn,
+}
+
+#[derive(Clone)]
+pub(crate) enum PreHook {
+    Registered(&'static str, crate::registry::PreExecuteFn),
+    Dynamic(HandlerId, String, DynPreFn),
+}
+
+#[derive(Clone)]
+pub(crate) enum PostHook {
+    Registered(&'static str, crate::registry::PostExecuteFn),
+    Dynamic(HandlerId, String, DynPostFn),
+}
+
+/// The hooks and signal handlers of one `Huey`: the registered ones plus those connected at
+/// run time.
+#[derive(Default)]
+pub(crate) struct Hooks {
+    next_id: AtomicU64,
+    signals: RwLock<Vec<DynSignal>>,
+    pre: RwLock<Vec<PreHook>>,
+    post: RwLock<Vec<PostHook>>,
+}
+
+impl Hooks {
+    pub(crate) fn new(include_registered: bool) -> Self {
+        let hooks = Hooks::default();
+        if include_registered {
+            let mut pre = Vec::new();
+            let mut post = Vec::new();
+            for h in registered_hooks() {
+                match h.hook {
+                    Hook::PreExecute(f) => pre.push(PreHook::Registered(h.name, f)),
+                    Hook::PostExecute(f) => post.push(PostHook::Registered(h.name, f)),
+                    _ => {}
+                }
+            }
+            *write(&hooks.pre) = pre;
+            *write(&hooks.post) = post;
+        }
+        hooks
+    }
+
+    fn next_id(&self) -> HandlerId {
+        HandlerId(self.next_id.fetch_add(1, Ordering::Relaxed))
+    }
+
+    pub(crate) fn connect_signal(&self, signals: &[Signal], f: DynSignalFn) -> HandlerId {
+        let id = self.next_id();
+        write(&self.signals).push(DynSignal {
+            id,
+            signals: signals.to_vec(),
+            f,
+        });
+        id
+    }
+
+    pub(crate) fn add_pre(&self, name: String, f: DynPreFn) -> HandlerId {
+        let id = self.next_id();
+        write(&self.pre).push(PreHook::Dynamic(id, name, f));
+        id
+    }
+
+    pub(crate) fn add_post(&self, name: String, f: DynPostFn) -> HandlerId {
+        let id = self.next_id();
+        write(&self.post).push(PostHook::Dynamic(id, name, f));
+        id
+    }
+
+    /// Removes a connected handler or hook; returns whether it was connected.
+    pub(crate) fn disconnect(&self, id: HandlerId) -> bool {
+        let mut removed = false;
+        write(&self.signals).retain(|s| {
+            let keep = s.id != id;
+            removed |= !keep;
+            keep
+        });
+        write(&self.pre).retain(|h| {
+            let keep = !matches!(h, PreHook::Dynamic(i, ..) if *i == id);
+            removed |= !keep;
+            keep
+        });
+        write(&self.post).retain(|h| {
+            let keep = !matches!(h, PostHook::Dynamic(i, ..) if *i == id);
+            removed |= !keep;
+            keep
+        });
+        removed
+    }
+
+    pub(crate) fn pre_hooks(&self) -> Vec<PreHook> {
+        read(&self.pre).clone()
+    }
+
+    pub(crate) fn post_hooks(&self) -> Vec<PostHook> {
+        read(&self.post).clone()
+    }
+
+    /// Fires `signal`: handlers for that signal first, then handlers for every signal, each
+    /// isolated so a panicking handler neither stops the others nor the task.
+    pub(crate) fn emit(&self, signal: Signal, task: &Task, error: Option<&TaskError>) {
+        let registered = registered_hooks().iter().filter_map(|h| match h.hook {
+            Hook::Signal(list, f) => Some((h.name, list, f)),
+            _ => None,
+        });
+        let (specific, any): (Vec<_>, Vec<_>) =
+            registered.partition(|(_, list, _)| !list.is_empty());
+        for (name, list, f) in specific {
+            if list.contains(&signal) {
+                call_isolated(name, || f(signal, task, error));
+            }
+        }
+        let dynamic: Vec<(Vec<Signal>, DynSignalFn)> = read(&self.signals)
+            .iter()
+            .map(|s| (s.signals.clone(), Arc::clone(&s.f)))
+            .collect();
+        for (list, f) in dynamic.iter().filter(|(l, _)| !l.is_empty()) {
+            if list.contains(&signal) {
+                call_isolated("connected handler", || f(signal, task, error));
+            }
+        }
+        for (name, _, f) in any {
+            call_isolated(name, || f(signal, task, error));
+        }
+        for (_, f) in dynamic.iter().filter(|(l, _)| l.is_empty()) {
+            call_isolated("connected handler", || f(signal, task, error));
+        }
+    }
+}
+
+fn call_isolated(name: &str, f: impl FnOnce()) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
+        let error = TaskError::from_panic(payload);
+        tracing::error!(handler = name, %error, "signal handler failed");
+    }
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|e| e.into_inner())
+}

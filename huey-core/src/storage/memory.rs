@@ -1,0 +1,399 @@
+//! `MemoryStorage`: the embedded default. Thread-safe, in-process, no server.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
+
+use super::{DeadLetter, Delivery, Storage, StorageResult};
+
+/// Storage that lives in the process: a priority queue, a schedule, a key-value store and
+/// counters behind one mutex. Waiting (for a message or a result) is event-driven, never a
+/// polling loop.
+///
+/// It is what `Huey::memory` and immediate mode use, and what lets the quickstart run with no
+/// server. It is not shared between processes.
+///
+/// ```
+/// use huey_core::storage::{MemoryStorage, Storage};
+/// use std::time::Duration;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), huey_core::StorageError> {
+/// let storage = MemoryStorage::new();
+/// storage.enqueue(b"low".to_vec(), 0).await?;
+/// storage.enqueue(b"high".to_vec(), 9).await?;
+/// let claimed = storage.dequeue(1, Duration::ZERO).await?;
+/// assert_eq!(claimed[0].data, b"high");
+/// storage.ack(&claimed[0]).await?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Default)]
+pub struct MemoryStorage {
+    inner: Mutex<Inner>,
+    queue_changed: Notify,
+    data_changed: Notify,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    seq: u64,
+    queue: BinaryHeap<Queued>,
+    in_flight: HashMap<u64, Queued>,
+    schedule: BTreeMap<(DateTime<Utc>, u64), (Vec<u8>, i32)>,
+    data: HashMap<String, Stored>,
+    counters: HashMap<String, i64>,
+    dead: Vec<DeadLetter>,
+}
+
+#[derive(Debug)]
+struct Stored {
+    value: Vec<u8>,
+    expires: Option<Instant>,
+}
+
+impl Stored {
+    fn live(&self) -> bool {
+        self.expires.is_none_or(|e| Instant::now() < e)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Queued {
+    priority: i32,
+    seq: u64,
+    data: Vec<u8>,
+}
+
+impl Ord for Queued {
+    // Max-heap: higher priority first, then lower sequence (older) first.
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.priority
+            .cmp(&other.priority)
+            .then_with(|| other.seq.cmp(&self.seq))
+    }
+}
+
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Inner {
+    fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    fn push(&mut self, data: Vec<u8>, priority: i32) {
+        let seq = self.next_seq();
+        self.queue.push(Queued {
+            priority,
+            seq,
+            data,
+        });
+    }
+
+    fn live_data(&mut self, key: &str) -> Option<&Stored> {
+        if self.data.get(key).is_some_and(|s| !s.live()) {
+            self.data.remove(key);
+        }
+        self.data.get(key)
+    }
+}
+
+impl MemoryStorage {
+    /// An empty storage.
+    pub fn new() -> Self {
+        MemoryStorage::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave the maps half-updated in a way that matters
+        // more than losing the whole queue would, so recover the guard.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Number of messages claimed and not yet acknowledged.
+    pub fn in_flight_count(&self) -> usize {
+        self.lock().in_flight.len()
+    }
+}
+
+#[async_trait]
+impl Storage for MemoryStorage {
+    async fn enqueue(&self, data: Vec<u8>, priority: i32) -> StorageResult<()> {
+        self.lock().push(data, priority);
+        self.queue_changed.notify_waiters();
+        Ok(())
+    }
+
+    async fn enqueue_many(&self, items: Vec<(Vec<u8>, i32)>) -> StorageResult<()> {
+        {
+            let mut inner = self.lock();
+            for (data, priority) in items {
+                inner.push(data, priority);
+            }
+        }
+        self.queue_changed.notify_waiters();
+        Ok(())
+    }
+
+    async fn dequeue(&self, max: usize, wait: Duration) -> StorageResult<Vec<Delivery>> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            // Register interest before looking, so an enqueue between the look and the wait
+            // still wakes us.
+            let notified = self.queue_changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let mut inner = self.lock();
+                let mut out = Vec::new();
+                while out.len() < max.max(1) {
+                    let Some(item) = inner.queue.pop() else { break };
+                    out.push(Delivery {
+                        data: item.data.clone(),
+                        priority: item.priority,
+                        receipt: item.seq,
+                    });
+                    inner.in_flight.insert(item.seq, item);
+                }
+                if !out.is_empty() {
+                    return Ok(out);
+                }
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return Ok(Vec::new());
+            }
+        }
+    }
+
+    async fn ack(&self, delivery: &Delivery) -> StorageResult<()> {
+        self.lock().in_flight.remove(&delivery.receipt);
+        Ok(())
+    }
+
+    async fn requeue(&self, delivery: &Delivery) -> StorageResult<()> {
+        {
+            let mut inner = self.lock();
+            if let Some(item) = inner.in_flight.remove(&delivery.receipt) {
+                inner.queue.push(item);
+            }
+        }
+        self.queue_changed.notify_waiters();
+        Ok(())
+    }
+
+    async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> StorageResult<()> {
+        let mut inner = self.lock();
+        inner.in_flight.remove(&delivery.receipt);
+        inner.dead.push(DeadLetter {
+            data: delivery.data.clone(),
+            reason: reason.to_owned(),
+            at: Utc::now(),
+        });
+        Ok(())
+    }
+
+    async fn dead_letters(&self, limit: Option<usize>) -> StorageResult<Vec<DeadLetter>> {
+        let inner = self.lock();
+        let n = limit.unwrap_or(usize::MAX);
+        Ok(inner.dead.iter().take(n).cloned().collect())
+    }
+
+    async fn queue_size(&self) -> StorageResult<usize> {
+        Ok(self.lock().queue.len())
+    }
+
+    async fn enqueued_items(&self, limit: Option<usize>) -> StorageResult<Vec<Vec<u8>>> {
+        let inner = self.lock();
+        let mut items: Vec<&Queued> = inner.queue.iter().collect();
+        items.sort_by(|a, b| b.cmp(a));
+        let n = limit.unwrap_or(usize::MAX);
+        Ok(items.into_iter().take(n).map(|q| q.data.clone()).collect())
+    }
+
+    async fn flush_queue(&self) -> StorageResult<()> {
+        self.lock().queue.clear();
+        Ok(())
+    }
+
+    async fn add_to_schedule(
+        &self,
+        data: Vec<u8>,
+        at: DateTime<Utc>,
+        priority: i32,
+    ) -> StorageResult<()> {
+        let mut inner = self.lock();
+        let seq = inner.next_seq();
+        inner.schedule.insert((at, seq), (data, priority));
+        Ok(())
+    }
+
+    async fn read_schedule(&self, now: DateTime<Utc>) -> StorageResult<Vec<Vec<u8>>> {
+        let mut inner = self.lock();
+        Ok(take_due(&mut inner, now)
+            .into_iter()
+            .map(|(d, _)| d)
+            .collect())
+    }
+
+    async fn promote_due(&self, now: DateTime<Utc>) -> StorageResult<Vec<Vec<u8>>> {
+        let moved: Vec<Vec<u8>> = {
+            let mut inner = self.lock();
+            let due = take_due(&mut inner, now);
+            due.into_iter()
+                .map(|(data, priority)| {
+                    inner.push(data.clone(), priority);
+                    data
+                })
+                .collect()
+        };
+        if !moved.is_empty() {
+            self.queue_changed.notify_waiters();
+        }
+        Ok(moved)
+    }
+
+    async fn schedule_size(&self) -> StorageResult<usize> {
+        Ok(self.lock().schedule.len())
+    }
+
+    async fn scheduled_items(&self, limit: Option<usize>) -> StorageResult<Vec<Vec<u8>>> {
+        let inner = self.lock();
+        let n = limit.unwrap_or(usize::MAX);
+        Ok(inner
+            .schedule
+            .values()
+            .take(n)
+            .map(|(d, _)| d.clone())
+            .collect())
+    }
+
+    async fn flush_schedule(&self) -> StorageResult<()> {
+        self.lock().schedule.clear();
+        Ok(())
+    }
+
+    async fn put_data(&self, key: &str, value: Vec<u8>) -> StorageResult<()> {
+        self.lock().data.insert(
+            key.to_owned(),
+            Stored {
+                value,
+                expires: None,
+            },
+        );
+        self.data_changed.notify_waiters();
+        Ok(())
+    }
+
+    async fn peek_data(&self, key: &str) -> StorageResult<Option<Vec<u8>>> {
+        Ok(self.lock().live_data(key).map(|s| s.value.clone()))
+    }
+
+    async fn pop_data(&self, key: &str) -> StorageResult<Option<Vec<u8>>> {
+        let mut inner = self.lock();
+        Ok(inner.data.remove(key).filter(Stored::live).map(|s| s.value))
+    }
+
+    async fn peek_many(&self, keys: &[&str]) -> StorageResult<Vec<Option<Vec<u8>>>> {
+        let mut inner = self.lock();
+        Ok(keys
+            .iter()
+            .map(|k| inner.live_data(k).map(|s| s.value.clone()))
+            .collect())
+    }
+
+    async fn delete_data(&self, key: &str) -> StorageResult<bool> {
+        Ok(self.lock().data.remove(key).is_some_and(|s| s.live()))
+    }
+
+    async fn has_data_for_key(&self, key: &str) -> StorageResult<bool> {
+        Ok(self.lock().live_data(key).is_some())
+    }
+
+    async fn put_if_empty(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Option<Duration>,
+    ) -> StorageResult<bool> {
+        let stored = {
+            let mut inner = self.lock();
+            if inner.live_data(key).is_some() {
+                false
+            } else {
+                let expires = ttl.map(|t| Instant::now() + t);
+                inner.data.insert(key.to_owned(), Stored { value, expires });
+                true
+            }
+        };
+        if stored {
+            self.data_changed.notify_waiters();
+        }
+        Ok(stored)
+    }
+
+    async fn wait_result(&self, key: &str, timeout: Duration) -> StorageResult<bool> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.data_changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.lock().live_data(key).is_some() {
+                return Ok(true);
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return Ok(self.lock().live_data(key).is_some());
+            }
+        }
+    }
+
+    async fn result_store_size(&self) -> StorageResult<usize> {
+        Ok(self.lock().data.values().filter(|s| s.live()).count())
+    }
+
+    async fn result_items(&self) -> StorageResult<HashMap<String, Vec<u8>>> {
+        Ok(self
+            .lock()
+            .data
+            .iter()
+            .filter(|(_, s)| s.live())
+            .map(|(k, s)| (k.clone(), s.value.clone()))
+            .collect())
+    }
+
+    async fn flush_results(&self) -> StorageResult<()> {
+        self.lock().data.clear();
+        Ok(())
+    }
+
+    async fn incr(&self, key: &str, amount: i64) -> StorageResult<i64> {
+        let mut inner = self.lock();
+        let counter = inner.counters.entry(key.to_owned()).or_insert(0);
+        *counter += amount;
+        Ok(*counter)
+    }
+
+    async fn delete_counter(&self, key: &str) -> StorageResult<bool> {
+        Ok(self.lock().counters.remove(key).is_some())
+    }
+
+    async fn flush_counters(&self) -> StorageResult<()> {
+        self.lock().counters.clear();
+        Ok(())
+    }
+}
+
+fn take_due(inner: &mut Inner, now: DateTime<Utc>) -> Vec<(Vec<u8>, i32)> {
+    let later = inner.schedule.split_off(&(now, u64::MAX));
+    let due = std::mem::replace(&mut inner.schedule, later);
+    due.into_values().collect()
+}

@@ -1,0 +1,184 @@
+//! The storage contract, modelled on Huey's storage API and extended for reliable delivery.
+//!
+//! A consumer never *pops* a message: [`Storage::dequeue`] **claims** it, and the consumer later
+//! [`ack`](Storage::ack)s it (done), [`requeue`](Storage::requeue)s it (put it back, for example
+//! at an immediate shutdown), or [`dead_letter`](Storage::dead_letter)s it (it cannot be run).
+//! A backend that also notices dead consumers and puts their claims back can therefore offer
+//! at-least-once delivery.
+//!
+//! Keys: results live under the task id, revocations under `r:<id>` and `rt:<name>`; counters
+//! are a namespace of their own.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::error::StorageError;
+
+pub mod memory;
+
+pub use memory::MemoryStorage;
+
+/// A claimed message: its bytes and the backend's receipt for acknowledging it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// The message bytes.
+    pub data: Vec<u8>,
+    /// The message's priority, as it was enqueued.
+    pub priority: i32,
+    /// The backend's handle on the claim.
+    pub receipt: u64,
+}
+
+/// A message that could not be run, kept with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// The message bytes, exactly as they were dequeued.
+    pub data: Vec<u8>,
+    /// Why it could not be run.
+    pub reason: String,
+    /// When it was set aside.
+    pub at: DateTime<Utc>,
+}
+
+/// A storage result.
+pub type StorageResult<T> = Result<T, StorageError>;
+
+/// What a backend must provide. See the module docs for the delivery contract.
+///
+/// Every method is async and takes `&self`: a backend is shared by every worker of a consumer
+/// and by producers.
+#[async_trait]
+pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
+    /// Called once by [`Huey::new`](crate::Huey::new) with the instance name, so that a backend
+    /// can namespace its keys.
+    fn set_namespace(&mut self, _name: &str) {}
+
+    /// Whether the queue honours priorities.
+    fn supports_priority(&self) -> bool {
+        true
+    }
+
+    /// Adds a message to the queue.
+    async fn enqueue(&self, data: Vec<u8>, priority: i32) -> StorageResult<()>;
+
+    /// Adds many messages; a backend may batch them.
+    async fn enqueue_many(&self, items: Vec<(Vec<u8>, i32)>) -> StorageResult<()> {
+        for (data, priority) in items {
+            self.enqueue(data, priority).await?;
+        }
+        Ok(())
+    }
+
+    /// Claims up to `max` messages, highest priority first and FIFO within a priority, waiting up
+    /// to `wait` for the first one. Returns an empty list when nothing arrived in time.
+    async fn dequeue(&self, max: usize, wait: Duration) -> StorageResult<Vec<Delivery>>;
+
+    /// Acknowledges a claim: the message is done and forgotten.
+    async fn ack(&self, delivery: &Delivery) -> StorageResult<()>;
+
+    /// Gives a claim back: the message returns to the queue.
+    async fn requeue(&self, delivery: &Delivery) -> StorageResult<()>;
+
+    /// Moves a claimed message to the dead-letter list with a reason.
+    async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> StorageResult<()>;
+
+    /// The dead-letter list, oldest first.
+    async fn dead_letters(&self, limit: Option<usize>) -> StorageResult<Vec<DeadLetter>>;
+
+    /// Messages waiting in the queue (claimed ones excluded).
+    async fn queue_size(&self) -> StorageResult<usize>;
+
+    /// The next `limit` messages to be dequeued, in order.
+    async fn enqueued_items(&self, limit: Option<usize>) -> StorageResult<Vec<Vec<u8>>>;
+
+    /// Empties the queue.
+    async fn flush_queue(&self) -> StorageResult<()>;
+
+    /// Adds a message to the schedule, due at `at`.
+    async fn add_to_schedule(
+        &self,
+        data: Vec<u8>,
+        at: DateTime<Utc>,
+        priority: i32,
+    ) -> StorageResult<()>;
+
+    /// Removes and returns every message due at or before `now`, soonest first.
+    async fn read_schedule(&self, now: DateTime<Utc>) -> StorageResult<Vec<Vec<u8>>>;
+
+    /// Moves every message due at or before `now` onto the queue and returns what moved. A
+    /// backend should do this atomically, so a crash mid-move loses nothing.
+    async fn promote_due(&self, now: DateTime<Utc>) -> StorageResult<Vec<Vec<u8>>>;
+
+    /// Messages in the schedule.
+    async fn schedule_size(&self) -> StorageResult<usize>;
+
+    /// The next `limit` scheduled messages, soonest first.
+    async fn scheduled_items(&self, limit: Option<usize>) -> StorageResult<Vec<Vec<u8>>>;
+
+    /// Empties the schedule.
+    async fn flush_schedule(&self) -> StorageResult<()>;
+
+    /// Stores a value.
+    async fn put_data(&self, key: &str, value: Vec<u8>) -> StorageResult<()>;
+
+    /// Stores a task result and wakes whoever waits for it.
+    async fn put_result(&self, key: &str, value: Vec<u8>) -> StorageResult<()> {
+        self.put_data(key, value).await
+    }
+
+    /// Reads a value without removing it.
+    async fn peek_data(&self, key: &str) -> StorageResult<Option<Vec<u8>>>;
+
+    /// Reads and removes a value.
+    async fn pop_data(&self, key: &str) -> StorageResult<Option<Vec<u8>>>;
+
+    /// Reads many values at once, aligned with `keys`.
+    async fn peek_many(&self, keys: &[&str]) -> StorageResult<Vec<Option<Vec<u8>>>>;
+
+    /// Removes a value; returns whether it existed.
+    async fn delete_data(&self, key: &str) -> StorageResult<bool>;
+
+    /// Whether a value exists.
+    async fn has_data_for_key(&self, key: &str) -> StorageResult<bool>;
+
+    /// Stores a value only if the key is empty, optionally expiring after `ttl`. Returns whether
+    /// it was stored.
+    async fn put_if_empty(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Option<Duration>,
+    ) -> StorageResult<bool>;
+
+    /// Waits until `key` holds a value or `timeout` passes; returns whether it holds one.
+    async fn wait_result(&self, key: &str, timeout: Duration) -> StorageResult<bool>;
+
+    /// Number of stored values.
+    async fn result_store_size(&self) -> StorageResult<usize>;
+
+    /// Every stored value by key.
+    async fn result_items(&self) -> StorageResult<HashMap<String, Vec<u8>>>;
+
+    /// Removes every stored value.
+    async fn flush_results(&self) -> StorageResult<()>;
+
+    /// Adds `amount` to a counter and returns the new value.
+    async fn incr(&self, key: &str, amount: i64) -> StorageResult<i64>;
+
+    /// Removes a counter; returns whether it existed.
+    async fn delete_counter(&self, key: &str) -> StorageResult<bool>;
+
+    /// Removes every counter.
+    async fn flush_counters(&self) -> StorageResult<()>;
+
+    /// Empties the queue, schedule, results and counters.
+    async fn flush_all(&self) -> StorageResult<()> {
+        self.flush_queue().await?;
+        self.flush_schedule().await?;
+        self.flush_results().await?;
+        self.flush_counters().await
+    }
+}

@@ -1,0 +1,313 @@
+//! Expansion of a validated [`TaskModel`]: the untouched function, the typed handle beside it,
+//! and the registration.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::model::{Output, ParamSource, TaskKind, TaskModel};
+
+const P: &str = "::huey_core::__private";
+
+fn private() -> TokenStream {
+    P.parse().unwrap_or_default()
+}
+
+fn duration(nanos: Option<u64>) -> TokenStream {
+    let p = private();
+    match nanos {
+        Some(n) => quote!(::core::option::Option::Some(#p::Duration::from_nanos(#n))),
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+pub fn task(model: &TaskModel) -> TokenStream {
+    let p = private();
+    let func = &model.func;
+    let vis = &func.vis;
+    let fn_ident = &func.sig.ident;
+    let fn_name = fn_ident.to_string();
+    let name = match &model.options.name {
+        Some(lit) => quote!(#lit),
+        None => quote!(::core::concat!(::core::module_path!(), "::", #fn_name)),
+    };
+
+    // Options.
+    let o = &model.options;
+    let retries = o.retries.unwrap_or(0);
+    let retry_delay_nanos = o.retry_delay.unwrap_or(0);
+    let retry_backoff = o.retry_backoff.unwrap_or(0.0);
+    let priority = o.priority.unwrap_or(0);
+    let expires = duration(o.expires);
+    let timeout = duration(o.timeout);
+    let options = quote! {
+        #p::TaskOptions {
+            retries: #retries,
+            retry_delay: #p::Duration::from_nanos(#retry_delay_nanos),
+            retry_backoff: #retry_backoff,
+            priority: #priority,
+            expires: #expires,
+            timeout: #timeout,
+        }
+    };
+    let periodic = model.kind == TaskKind::Periodic;
+    let crontab = match o.crontab.map(|c| c.masks()) {
+        Some((mi, h, d, mo, w)) => {
+            quote!(::core::option::Option::Some(#p::Crontab::from_masks(#mi, #h, #d, #mo, #w)))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+
+    // Message arguments.
+    let msg: Vec<_> = model.message_params().collect();
+    let msg_idents: Vec<_> = msg.iter().map(|p| &p.ident).collect();
+    let msg_types: Vec<_> = msg.iter().map(|p| &p.ty).collect();
+    let args_type = if msg.is_empty() {
+        quote!(#p::NoArgs)
+    } else {
+        quote!((#(#msg_types,)*))
+    };
+    let args_value = if msg.is_empty() {
+        quote!(#p::NoArgs)
+    } else {
+        quote!((#(#msg_idents,)*))
+    };
+    let map_item = match msg_types.as_slice() {
+        [] => quote!(()),
+        [one] => quote!(#one),
+        many => quote!((#(#many,)*)),
+    };
+    let map_pattern = match msg_idents.as_slice() {
+        [] => quote!(()),
+        [one] => quote!(#one),
+        many => quote!((#(#many,)*)),
+    };
+    let arg_checks = msg_types.iter().map(|ty| {
+        quote_spanned! {ty.span()=>
+            const _: () = #p::assert_message_arg::<#ty>();
+        }
+    });
+
+    // Output.
+    let (output_type, wrap) = match &model.output {
+        Output::Unit => (
+            quote!(()),
+            quote!(::core::result::Result::Ok::<(), #p::TaskError>),
+        ),
+        Output::Value(ty) => (
+            quote!(#ty),
+            quote!(::core::result::Result::Ok::<#ty, #p::TaskError>),
+        ),
+        Output::Fallible(ty) => (
+            quote!(<#ty as #p::IntoTaskResult>::Output),
+            quote!(#p::IntoTaskResult::into_task_result),
+        ),
+    };
+    let output_check = match &model.output {
+        Output::Unit => quote!(),
+        Output::Value(ty) | Output::Fallible(ty) => quote_spanned! {ty.span()=>
+            const _: () = #p::assert_output::<#output_type>();
+        },
+    };
+
+    // The call of the user's function inside the invoke function.
+    let call_args = model.params.iter().map(|param| match param.source {
+        ParamSource::Task => quote!(&*__huey_task),
+        ParamSource::ContextValue => quote!(__huey_ctx_value),
+        _ => {
+            let ident = &param.ident;
+            quote!(#ident)
+        }
+    });
+    let dot_await = model.is_async().then(|| quote!(.await));
+    let call = quote!(#p::encode(#wrap(#fn_ident(#(#call_args),*) #dot_await)));
+    let decode_args = (!msg.is_empty()).then(|| {
+        quote! {
+            let (#(#msg_idents,)*): #args_type = match __huey_inv.args() {
+                ::core::result::Result::Ok(args) => args,
+                ::core::result::Result::Err(error) => return ::core::result::Result::Err(error),
+            };
+        }
+    });
+    let states = model.params.iter().filter_map(|param| match &param.source {
+        ParamSource::State(inner) => {
+            let ident = &param.ident;
+            Some(quote! {
+                let #ident = match __huey_inv.state::<#inner>() {
+                    ::core::result::Result::Ok(state) => state,
+                    ::core::result::Result::Err(error) => return ::core::result::Result::Err(error),
+                };
+            })
+        }
+        _ => None,
+    });
+    let run = if model.is_async() {
+        run_async(model, &call)
+    } else {
+        run_sync(model, &call)
+    };
+    let blocking = !model.is_async();
+
+    let handle_doc = format!(
+        "Typed handle of the [`{fn_name}()`] task: build calls with `{fn_name}::call(..)`, \
+         enqueue with `{fn_name}::enqueue(&huey, ..)`."
+    );
+    let handle_ident = fn_ident.clone();
+    let handle_params = msg.iter().map(|p| {
+        let ident = &p.ident;
+        let ty = &p.ty;
+        quote!(#ident: #ty)
+    });
+    let handle_params: Vec<_> = handle_params.collect();
+    let invoke_ident = format_ident!("__huey_invoke_{}", fn_ident);
+
+    quote! {
+        #func
+
+        #[doc = #handle_doc]
+        #[allow(non_camel_case_types)]
+        #vis struct #handle_ident {}
+
+        impl ::huey_core::TaskDef for #handle_ident {
+            const NAME: &'static str = #name;
+            const OPTIONS: ::huey_core::TaskOptions = #options;
+            const PERIODIC: bool = #periodic;
+            type Args = #args_type;
+            type Output = #output_type;
+        }
+
+        #[allow(dead_code, clippy::too_many_arguments)]
+        impl #handle_ident {
+            /// The name this task is registered under.
+            #vis const NAME: &'static str = #name;
+
+            /// Builds a call of this task, to adjust (delay, ETA, priority, retries...) and enqueue.
+            #vis fn call(#(#handle_params),*) -> ::huey_core::TaskCall<#handle_ident> {
+                ::huey_core::TaskCall::new(#args_value)
+            }
+
+            /// Enqueues a call of this task with its declared options.
+            #vis async fn enqueue(
+                huey: &::huey_core::Huey,
+                #(#handle_params),*
+            ) -> ::core::result::Result<::huey_core::TaskResult<#output_type>, ::huey_core::HueyError> {
+                Self::call(#(#msg_idents),*).enqueue(huey).await
+            }
+
+            /// Enqueues a call from sync code, blocking until it is stored.
+            #vis fn blocking_enqueue(
+                huey: &::huey_core::Huey,
+                #(#handle_params),*
+            ) -> ::core::result::Result<::huey_core::TaskResult<#output_type>, ::huey_core::HueyError> {
+                Self::call(#(#msg_idents),*).blocking_enqueue(huey)
+            }
+
+            /// Enqueues one call per item, in one storage call (Huey's `map`).
+            #vis async fn map(
+                huey: &::huey_core::Huey,
+                items: impl ::core::iter::IntoIterator<Item = #map_item>,
+            ) -> ::core::result::Result<::std::vec::Vec<::huey_core::TaskResult<#output_type>>, ::huey_core::HueyError> {
+                let mut messages = ::std::vec::Vec::new();
+                for #map_pattern in items {
+                    messages.push(Self::call(#(#msg_idents),*).into_message()?);
+                }
+                huey.enqueue_messages(messages).await
+            }
+
+            /// Revokes every instance of this task.
+            #vis async fn revoke(huey: &::huey_core::Huey, how: ::huey_core::Revoke) -> ::core::result::Result<(), ::huey_core::HueyError> {
+                huey.revoke_all(Self::NAME, how).await
+            }
+
+            /// Restores this task type; returns whether it was revoked.
+            #vis async fn restore(huey: &::huey_core::Huey) -> ::core::result::Result<bool, ::huey_core::HueyError> {
+                huey.restore_all(Self::NAME).await
+            }
+
+            /// Whether this task type is revoked now.
+            #vis async fn is_revoked(huey: &::huey_core::Huey) -> ::core::result::Result<bool, ::huey_core::HueyError> {
+                huey.is_revoked_all(Self::NAME).await
+            }
+        }
+
+        #[doc(hidden)]
+        #[allow(non_snake_case)]
+        fn #invoke_ident<'a>(__huey_inv: #p::Invocation<'a>) -> #p::BoxFuture<'a, #p::Outcome> {
+            #p::Box::pin(async move {
+                #decode_args
+                #(#states)*
+                let __huey_task = #p::Arc::clone(__huey_inv.task());
+                #run
+            })
+        }
+
+        const _: () = {
+            #(#arg_checks)*
+            #output_check
+            #p::inventory::submit! {
+                #p::TaskDescriptor {
+                    name: #name,
+                    fn_name: #fn_name,
+                    location: #p::Location {
+                        module: ::core::module_path!(),
+                        file: ::core::file!(),
+                        line: ::core::line!(),
+                    },
+                    options: #options,
+                    periodic: #crontab,
+                    blocking: #blocking,
+                    invoke: #invoke_ident,
+                }
+            }
+        };
+    }
+}
+
+/// An async body: guarded (timeout, panic) inside the resource or context wrapper.
+fn run_async(model: &TaskModel, call: &TokenStream) -> TokenStream {
+    let p = private();
+    let guarded = quote!(#p::guard(&__huey_task, async { #call }).await);
+    match (model.kind, &model.target) {
+        (TaskKind::Closing, Some(resource)) => quote! {
+            #p::closing(&(#resource), #p::guard(&__huey_task, async { #call })).await
+        },
+        (TaskKind::Context, Some(object)) => context(model, object, guarded),
+        _ => guarded,
+    }
+}
+
+/// A sync body: runs on the blocking pool, wrapped there.
+fn run_sync(model: &TaskModel, call: &TokenStream) -> TokenStream {
+    let p = private();
+    let body = match (model.kind, &model.target) {
+        (TaskKind::Closing, Some(resource)) => quote! {
+            #p::closing_sync(&(#resource), || #call)
+        },
+        (TaskKind::Context, Some(object)) => {
+            context(model, object, quote!(#p::guard_sync(|| #call)))
+        }
+        _ => call.clone(),
+    };
+    quote! {
+        #p::run_blocking(move || {
+            let __huey_task = &*__huey_task;
+            #body
+        })
+        .await
+    }
+}
+
+fn context(model: &TaskModel, object: &syn::Expr, guarded: TokenStream) -> TokenStream {
+    let value_for_exit = if model.options.as_argument.is_some() {
+        quote!(::core::option::Option::None)
+    } else {
+        quote!(::core::option::Option::Some(__huey_ctx_value))
+    };
+    quote! {{
+        let __huey_ctx = &(#object);
+        let __huey_ctx_value = ::huey_core::ContextManager::enter(__huey_ctx);
+        let __huey_outcome = #guarded;
+        ::huey_core::ContextManager::exit(__huey_ctx, #value_for_exit, __huey_outcome.is_err());
+        __huey_outcome
+    }}
+}

@@ -1,0 +1,277 @@
+//! Hook and signal-handler macros: parse, validate, expand.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote};
+use syn::punctuated::Punctuated;
+use syn::{FnArg, Ident, ItemFn, ReturnType, Token, Type};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum HookKind {
+    Startup,
+    Shutdown,
+    PreExecute,
+    PostExecute,
+    Signal,
+}
+
+impl HookKind {
+    fn attr(self) -> &'static str {
+        match self {
+            HookKind::Startup => "on_startup",
+            HookKind::Shutdown => "on_shutdown",
+            HookKind::PreExecute => "pre_execute",
+            HookKind::PostExecute => "post_execute",
+            HookKind::Signal => "signal",
+        }
+    }
+
+    /// The parameter lists this hook accepts, for error messages.
+    fn expected(self) -> &'static str {
+        match self {
+            HookKind::Startup | HookKind::Shutdown => "`fn()` or `fn(worker: &mut WorkerState)`",
+            HookKind::PreExecute => "`fn(task: &Task)`",
+            HookKind::PostExecute => {
+                "`fn(task: &Task, value: Option<&TaskValue>, error: Option<&TaskError>)`"
+            }
+            HookKind::Signal => {
+                "`fn(signal: Signal, task: &Task)` or `fn(signal: Signal, task: &Task, error: Option<&TaskError>)`"
+            }
+        }
+    }
+}
+
+const SIGNALS: &[(&str, &str)] = &[
+    ("enqueued", "Enqueued"),
+    ("executing", "Executing"),
+    ("complete", "Complete"),
+    ("error", "Error"),
+    ("canceled", "Canceled"),
+    ("retrying", "Retrying"),
+    ("scheduled", "Scheduled"),
+    ("revoked", "Revoked"),
+    ("expired", "Expired"),
+    ("locked", "Locked"),
+    ("timeout", "Timeout"),
+    ("rate_limited", "RateLimited"),
+    ("interrupted", "Interrupted"),
+];
+
+/// A validated hook.
+struct HookModel {
+    kind: HookKind,
+    func: ItemFn,
+    signals: Vec<Ident>,
+}
+
+fn parse(kind: HookKind, args: TokenStream, item: TokenStream) -> syn::Result<HookModel> {
+    let attr = kind.attr();
+    let func: ItemFn = syn::parse2(item).map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            format!("#[{attr}] must be placed on a free function"),
+        )
+    })?;
+    let signals = if kind == HookKind::Signal {
+        let names =
+            syn::parse::Parser::parse2(Punctuated::<Ident, Token![,]>::parse_terminated, args)?;
+        let mut variants = Vec::new();
+        for name in names {
+            let Some((_, variant)) = SIGNALS.iter().find(|(n, _)| name == n) else {
+                let known: Vec<&str> = SIGNALS.iter().map(|(n, _)| *n).collect();
+                return Err(syn::Error::new_spanned(
+                    &name,
+                    format!(
+                        "unknown signal `{name}`; expected one of: {}",
+                        known.join(", ")
+                    ),
+                ));
+            };
+            let variant = Ident::new(variant, name.span());
+            if variants.contains(&variant) {
+                return Err(syn::Error::new_spanned(
+                    &name,
+                    format!("duplicate signal `{name}`"),
+                ));
+            }
+            variants.push(variant);
+        }
+        variants
+    } else {
+        if !args.is_empty() {
+            return Err(syn::Error::new_spanned(
+                args,
+                format!("#[{attr}] takes no options"),
+            ));
+        }
+        Vec::new()
+    };
+    let sig = &func.sig;
+    if !sig.generics.params.is_empty() {
+        return Err(syn::Error::new_spanned(
+            &sig.generics,
+            format!("#[{attr}] functions cannot be generic"),
+        ));
+    }
+    if let Some(r) = sig.receiver() {
+        return Err(syn::Error::new_spanned(
+            r,
+            format!("#[{attr}] functions cannot take `self`"),
+        ));
+    }
+    if kind == HookKind::Signal && sig.asyncness.is_some() {
+        return Err(syn::Error::new_spanned(
+            sig.asyncness,
+            "signal handlers run synchronously where the signal fires, as in Huey; make it a plain `fn` \
+             (spawn async work from it if needed)",
+        ));
+    }
+    let count = sig.inputs.len();
+    let allowed: &[usize] = match kind {
+        HookKind::Startup | HookKind::Shutdown => &[0, 1],
+        HookKind::PreExecute => &[1],
+        HookKind::PostExecute => &[3],
+        HookKind::Signal => &[2, 3],
+    };
+    if !allowed.contains(&count) {
+        let span = if count == 0 {
+            sig.ident.span()
+        } else {
+            span_of_inputs(&func)
+        };
+        return Err(syn::Error::new(
+            span,
+            format!(
+                "#[{attr}] expects {}, found {count} parameter(s)",
+                kind.expected()
+            ),
+        ));
+    }
+    if matches!(kind, HookKind::Startup | HookKind::Shutdown)
+        && let Some(FnArg::Typed(t)) = sig.inputs.first()
+        && !matches!(t.ty.as_ref(), Type::Reference(r) if r.mutability.is_some())
+    {
+        return Err(syn::Error::new_spanned(
+            &t.ty,
+            format!("#[{attr}] receives the worker's state as `&mut WorkerState`"),
+        ));
+    }
+    if kind == HookKind::Signal && !matches!(sig.output, ReturnType::Default) {
+        return Err(syn::Error::new_spanned(
+            &sig.output,
+            "signal handlers return nothing",
+        ));
+    }
+    Ok(HookModel {
+        kind,
+        func,
+        signals,
+    })
+}
+
+fn span_of_inputs(func: &ItemFn) -> Span {
+    func.sig
+        .inputs
+        .first()
+        .map(|i| syn::spanned::Spanned::span(i))
+        .unwrap_or_else(|| func.sig.ident.span())
+}
+
+pub fn expand(kind: HookKind, args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let model = parse(kind, args, item)?;
+    let p = quote!(::huey_core::__private);
+    let func = &model.func;
+    let ident = &func.sig.ident;
+    let name = ident.to_string();
+    let wrapper = format_ident!("__huey_hook_{}", ident);
+    let dot_await = func.sig.asyncness.is_some().then(|| quote!(.await));
+    let (wrapper_fn, hook) = match model.kind {
+        HookKind::Startup | HookKind::Shutdown => {
+            let call = if func.sig.inputs.is_empty() {
+                quote!({ let _ = __huey_state; #ident() #dot_await })
+            } else {
+                quote!(#ident(__huey_state) #dot_await)
+            };
+            let variant = if model.kind == HookKind::Startup {
+                quote!(Startup)
+            } else {
+                quote!(Shutdown)
+            };
+            (
+                quote! {
+                    fn #wrapper<'a>(
+                        __huey_state: &'a mut ::huey_core::WorkerState,
+                    ) -> #p::BoxFuture<'a, ::core::result::Result<(), #p::TaskError>> {
+                        #p::Box::pin(async move { #p::hook_result(#call) })
+                    }
+                },
+                quote!(#p::Hook::#variant(#wrapper)),
+            )
+        }
+        HookKind::PreExecute => (
+            quote! {
+                fn #wrapper<'a>(
+                    __huey_task: &'a ::huey_core::Task,
+                ) -> #p::BoxFuture<'a, ::core::result::Result<(), #p::TaskError>> {
+                    #p::Box::pin(async move { #p::hook_result(#ident(__huey_task) #dot_await) })
+                }
+            },
+            quote!(#p::Hook::PreExecute(#wrapper)),
+        ),
+        HookKind::PostExecute => (
+            quote! {
+                fn #wrapper<'a>(
+                    __huey_task: &'a ::huey_core::Task,
+                    __huey_value: ::core::option::Option<&'a ::huey_core::TaskValue>,
+                    __huey_error: ::core::option::Option<&'a #p::TaskError>,
+                ) -> #p::BoxFuture<'a, ()> {
+                    #p::Box::pin(async move {
+                        if let ::core::result::Result::Err(error) =
+                            #p::hook_result(#ident(__huey_task, __huey_value, __huey_error) #dot_await)
+                        {
+                            ::core::panic!("post-execute hook {} failed: {}", #name, error);
+                        }
+                    })
+                }
+            },
+            quote!(#p::Hook::PostExecute(#wrapper)),
+        ),
+        HookKind::Signal => {
+            let call = if func.sig.inputs.len() == 2 {
+                quote!({ let _ = __huey_error; #ident(__huey_signal, __huey_task) })
+            } else {
+                quote!(#ident(__huey_signal, __huey_task, __huey_error))
+            };
+            let signals = &model.signals;
+            (
+                quote! {
+                    fn #wrapper(
+                        __huey_signal: ::huey_core::Signal,
+                        __huey_task: &::huey_core::Task,
+                        __huey_error: ::core::option::Option<&#p::TaskError>,
+                    ) {
+                        #call
+                    }
+                },
+                quote!(#p::Hook::Signal(&[#(::huey_core::Signal::#signals),*], #wrapper)),
+            )
+        }
+    };
+    Ok(quote! {
+        #func
+
+        const _: () = {
+            #wrapper_fn
+            #p::inventory::submit! {
+                #p::HookDescriptor {
+                    name: #name,
+                    location: #p::Location {
+                        module: ::core::module_path!(),
+                        file: ::core::file!(),
+                        line: ::core::line!(),
+                    },
+                    hook: #hook,
+                }
+            }
+        };
+    })
+}
