@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures::FutureExt;
 use std::panic::AssertUnwindSafe;
 
@@ -43,9 +43,9 @@ pub(crate) async fn execute(
     descriptor: &'static TaskDescriptor,
     state: &WorkerState,
     message: Message,
+    now: DateTime<Utc>,
 ) -> Result<Executed, StorageError> {
     let storage = huey.storage();
-    let now = Utc::now();
     let mut task = Task::from_message(message);
 
     if let Some(eta) = task.eta().filter(|eta| *eta > now) {
@@ -93,7 +93,7 @@ pub(crate) async fn execute(
             complete(huey, &task, value).await?;
             Ok(Executed::Completed)
         }
-        Err(error) => fail(huey, task, error).await,
+        Err(error) => fail(huey, task, error, now).await,
     }
 }
 
@@ -105,7 +105,7 @@ pub(crate) async fn execute_immediate(huey: &Huey, message: Message) -> Result<(
     })?;
     // Immediate mode has no workers, so no startup hooks and no per-worker state.
     let state = WorkerState::new(0);
-    execute(huey, descriptor, &state, message).await?;
+    execute(huey, descriptor, &state, message, Utc::now()).await?;
     Ok(())
 }
 
@@ -185,8 +185,13 @@ async fn complete(huey: &Huey, task: &Task, value: TaskValue) -> Result<(), Stor
     Ok(())
 }
 
-async fn fail(huey: &Huey, mut task: Task, error: TaskError) -> Result<Executed, StorageError> {
-    let plan: RetryPlan = plan_retry(&task, &error, Utc::now());
+async fn fail(
+    huey: &Huey,
+    mut task: Task,
+    error: TaskError,
+    now: DateTime<Utc>,
+) -> Result<Executed, StorageError> {
+    let plan: RetryPlan = plan_retry(&task, &error, now);
     match &error {
         TaskError::Timeout(_) => huey.emit(Signal::Timeout, &task, Some(&error)),
         TaskError::Cancelled(_) => huey.emit(Signal::Canceled, &task, Some(&error)),
@@ -229,7 +234,7 @@ async fn fail(huey: &Huey, mut task: Task, error: TaskError) -> Result<Executed,
             if message.retry_backoff > 0.0 {
                 message.retry_delay *= message.retry_backoff;
             }
-            Utc::now() + chrono_duration(delay)
+            now + chrono_duration(delay)
         })
     });
     let storage = huey.storage();

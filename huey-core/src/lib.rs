@@ -117,6 +117,52 @@ impl Huey {
     ) -> Result<Vec<String>, HueyError> {
         consumer::enqueue_periodic(self, Registry::global()?, at).await
     }
+
+    /// Claims the next queued message and runs it here, as one worker step would (no startup
+    /// hooks; `state` stands in for the worker's state). Returns `None` when the queue is empty
+    /// or the message could not run (it is then dead-lettered). For tests and scripts, like
+    /// Huey's `execute_next`.
+    ///
+    /// ```
+    /// use huey_core::prelude::*;
+    /// use huey_core::{Executed, WorkerState};
+    ///
+    /// #[task]
+    /// fn shout(text: String) -> String { text.to_uppercase() }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let huey = Huey::memory("docs");
+    /// let mut loud = shout::enqueue(&huey, "hi".into()).await?;
+    /// let ran = huey.run_next(&WorkerState::default()).await?;
+    /// assert_eq!(ran, Some(Executed::Completed));
+    /// assert_eq!(loud.get().await?, Some("HI".to_string()));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn run_next(&self, state: &WorkerState) -> Result<Option<Executed>, HueyError> {
+        self.run_next_at(state, chrono::Utc::now()).await
+    }
+
+    /// [`run_next`](Self::run_next) as if the time were `now`: ETAs, expiry, revocation
+    /// deadlines and retry delays are judged against it (Huey's `execute(task, timestamp)`).
+    pub async fn run_next_at(
+        &self,
+        state: &WorkerState,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<Executed>, HueyError> {
+        let registry = Registry::global()?;
+        let storage = self.storage();
+        let Some(delivery) = storage
+            .dequeue(1, std::time::Duration::ZERO)
+            .await?
+            .into_iter()
+            .next()
+        else {
+            return Ok(None);
+        };
+        Ok(consumer::handle(self, registry, state, &delivery, now).await)
+    }
 }
 
 /// Support for macro-generated code. Not a public API: it may change in any release.

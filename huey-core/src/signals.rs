@@ -88,7 +88,6 @@ impl fmt::Display for Signal {
 /// Identifies a handler connected with [`Huey::connect_signal`](crate::Huey::connect_signal),
 /// for disconnecting it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[must_use = "keep the id to disconnect the handler later"]
 pub struct HandlerId(u64);
 
 type DynSignalFn = Arc<dyn Fn(Signal, &Task, Option<&TaskError>) + Send + Sync>;

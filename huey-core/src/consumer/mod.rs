@@ -8,7 +8,8 @@
 mod fetcher;
 pub(crate) mod scheduler;
 pub(crate) use scheduler::enqueue_periodic;
-mod worker;
+pub(crate) use worker::handle;
+pub(crate) mod worker;
 
 use std::sync::Arc;
 use std::time::Duration;

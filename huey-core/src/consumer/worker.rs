@@ -2,13 +2,15 @@
 //! executor, with its own `WorkerState` built by the `#[on_startup]` hooks.
 
 use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
 use std::time::Instant;
 
 use tokio::sync::{Semaphore, watch};
 use tracing::Instrument;
 
 use super::{Stop, stopped};
-use crate::executor::execute;
+use crate::executor::{Executed, execute};
 use crate::huey::Huey;
 use crate::message::Message;
 use crate::registry::{Hook, Registry, registered_hooks};
@@ -39,7 +41,7 @@ pub(super) async fn run(
         };
         let interrupted = tokio::select! {
             biased;
-            _ = handle(&huey, registry, &state, &delivery) => false,
+            _ = handle(&huey, registry, &state, &delivery, Utc::now()) => false,
             _ = stopped(&mut stop, Stop::Immediate) => true,
         };
         if interrupted {
@@ -65,24 +67,30 @@ async fn run_worker_hooks(state: &mut WorkerState, startup: bool) {
     }
 }
 
-async fn handle(
+/// Runs one claimed message and settles the claim; `None` when it could not run.
+pub(crate) async fn handle(
     huey: &Huey,
     registry: &'static Registry,
     state: &WorkerState,
     delivery: &Delivery,
-) {
+    now: DateTime<Utc>,
+) -> Option<Executed> {
     let storage = huey.storage();
     let message = match Message::decode(&delivery.data) {
         Ok(message) => message,
-        Err(error) => return dead_letter(huey, delivery, &error.to_string()).await,
+        Err(error) => {
+            dead_letter(huey, delivery, &error.to_string()).await;
+            return None;
+        }
     };
     let Some(descriptor) = registry.get(&message.name) else {
         let reason = format!("no task is registered as `{}`", message.name);
-        return dead_letter(huey, delivery, &reason).await;
+        dead_letter(huey, delivery, &reason).await;
+        return None;
     };
     let span = tracing::info_span!("task", id = %message.id, name = %message.name);
     let started = Instant::now();
-    match execute(huey, descriptor, state, message)
+    match execute(huey, descriptor, state, message, now)
         .instrument(span.clone())
         .await
     {
@@ -91,6 +99,7 @@ async fn handle(
             if let Err(error) = storage.ack(delivery).await {
                 span.in_scope(|| tracing::error!(%error, "could not acknowledge the task"));
             }
+            Some(executed)
         }
         Err(error) => {
             span.in_scope(|| {
@@ -99,6 +108,7 @@ async fn handle(
             if let Err(error) = storage.requeue(delivery).await {
                 span.in_scope(|| tracing::error!(%error, "could not return the task to the queue"));
             }
+            None
         }
     }
 }
