@@ -61,6 +61,8 @@ mod state;
 pub mod storage;
 mod task;
 
+/// The attribute that storage backends put on their `impl Storage` block.
+pub use async_trait::async_trait;
 pub use consumer::{Consumer, ConsumerBuilder};
 pub use error::{
     BoxError, CancelExecution, HueyError, RegistryError, ResultError, RetryTask, StorageError,

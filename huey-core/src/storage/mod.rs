@@ -182,3 +182,150 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
         self.flush_counters().await
     }
 }
+
+/// A shared storage: several `Huey` handles (or a test) can hold one backend. The namespace of
+/// an `Arc`-shared backend is whatever it was given before it was shared.
+#[async_trait]
+impl<S: Storage> Storage for std::sync::Arc<S> {
+    fn supports_priority(&self) -> bool {
+        S::supports_priority(self)
+    }
+
+    async fn enqueue(&self, data: Vec<u8>, priority: i32) -> StorageResult<()> {
+        S::enqueue(self, data, priority).await
+    }
+
+    async fn enqueue_many(&self, items: Vec<(Vec<u8>, i32)>) -> StorageResult<()> {
+        S::enqueue_many(self, items).await
+    }
+
+    async fn dequeue(&self, max: usize, wait: Duration) -> StorageResult<Vec<Delivery>> {
+        S::dequeue(self, max, wait).await
+    }
+
+    async fn ack(&self, delivery: &Delivery) -> StorageResult<()> {
+        S::ack(self, delivery).await
+    }
+
+    async fn requeue(&self, delivery: &Delivery) -> StorageResult<()> {
+        S::requeue(self, delivery).await
+    }
+
+    async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> StorageResult<()> {
+        S::dead_letter(self, delivery, reason).await
+    }
+
+    async fn dead_letters(&self, limit: Option<usize>) -> StorageResult<Vec<DeadLetter>> {
+        S::dead_letters(self, limit).await
+    }
+
+    async fn queue_size(&self) -> StorageResult<usize> {
+        S::queue_size(self).await
+    }
+
+    async fn enqueued_items(&self, limit: Option<usize>) -> StorageResult<Vec<Vec<u8>>> {
+        S::enqueued_items(self, limit).await
+    }
+
+    async fn flush_queue(&self) -> StorageResult<()> {
+        S::flush_queue(self).await
+    }
+
+    async fn add_to_schedule(
+        &self,
+        data: Vec<u8>,
+        at: DateTime<Utc>,
+        priority: i32,
+    ) -> StorageResult<()> {
+        S::add_to_schedule(self, data, at, priority).await
+    }
+
+    async fn read_schedule(&self, now: DateTime<Utc>) -> StorageResult<Vec<Vec<u8>>> {
+        S::read_schedule(self, now).await
+    }
+
+    async fn promote_due(&self, now: DateTime<Utc>) -> StorageResult<Vec<Vec<u8>>> {
+        S::promote_due(self, now).await
+    }
+
+    async fn schedule_size(&self) -> StorageResult<usize> {
+        S::schedule_size(self).await
+    }
+
+    async fn scheduled_items(&self, limit: Option<usize>) -> StorageResult<Vec<Vec<u8>>> {
+        S::scheduled_items(self, limit).await
+    }
+
+    async fn flush_schedule(&self) -> StorageResult<()> {
+        S::flush_schedule(self).await
+    }
+
+    async fn put_data(&self, key: &str, value: Vec<u8>) -> StorageResult<()> {
+        S::put_data(self, key, value).await
+    }
+
+    async fn put_result(&self, key: &str, value: Vec<u8>) -> StorageResult<()> {
+        S::put_result(self, key, value).await
+    }
+
+    async fn peek_data(&self, key: &str) -> StorageResult<Option<Vec<u8>>> {
+        S::peek_data(self, key).await
+    }
+
+    async fn pop_data(&self, key: &str) -> StorageResult<Option<Vec<u8>>> {
+        S::pop_data(self, key).await
+    }
+
+    async fn peek_many(&self, keys: &[&str]) -> StorageResult<Vec<Option<Vec<u8>>>> {
+        S::peek_many(self, keys).await
+    }
+
+    async fn delete_data(&self, key: &str) -> StorageResult<bool> {
+        S::delete_data(self, key).await
+    }
+
+    async fn has_data_for_key(&self, key: &str) -> StorageResult<bool> {
+        S::has_data_for_key(self, key).await
+    }
+
+    async fn put_if_empty(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Option<Duration>,
+    ) -> StorageResult<bool> {
+        S::put_if_empty(self, key, value, ttl).await
+    }
+
+    async fn wait_result(&self, key: &str, timeout: Duration) -> StorageResult<bool> {
+        S::wait_result(self, key, timeout).await
+    }
+
+    async fn result_store_size(&self) -> StorageResult<usize> {
+        S::result_store_size(self).await
+    }
+
+    async fn result_items(&self) -> StorageResult<HashMap<String, Vec<u8>>> {
+        S::result_items(self).await
+    }
+
+    async fn flush_results(&self) -> StorageResult<()> {
+        S::flush_results(self).await
+    }
+
+    async fn incr(&self, key: &str, amount: i64) -> StorageResult<i64> {
+        S::incr(self, key, amount).await
+    }
+
+    async fn delete_counter(&self, key: &str) -> StorageResult<bool> {
+        S::delete_counter(self, key).await
+    }
+
+    async fn flush_counters(&self) -> StorageResult<()> {
+        S::flush_counters(self).await
+    }
+
+    async fn flush_all(&self) -> StorageResult<()> {
+        S::flush_all(self).await
+    }
+}

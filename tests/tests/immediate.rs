@@ -1,0 +1,145 @@
+//! Huey's `test_immediate.py` behaviours: tasks run inside `enqueue`.
+
+use std::time::Duration;
+
+use huey_core::prelude::*;
+use huey_core::{Reschedule, Storage};
+use std::sync::Arc;
+
+#[task]
+fn add(a: i64, b: i64) -> i64 {
+    a + b
+}
+
+#[task]
+fn fail() -> anyhow::Result<i64> {
+    anyhow::bail!("immediate failure")
+}
+
+fn immediate() -> Huey {
+    Huey::builder("immediate")
+        .immediate(true)
+        .build(MemoryStorage::new())
+}
+
+#[tokio::test]
+async fn test_immediate() {
+    let h = immediate();
+    let mut r = add::enqueue(&h, 1, 2).await.unwrap();
+    assert_eq!(h.result_count().await.unwrap(), 1);
+    assert_eq!(r.get().await.unwrap(), Some(3));
+    assert_eq!(h.result_count().await.unwrap(), 0);
+    let mut e = fail::enqueue(&h).await.unwrap();
+    assert!(matches!(e.get().await, Err(ResultError::Failed(f)) if f.error == "immediate failure"));
+}
+
+#[test]
+fn test_immediate_from_sync_code() {
+    let h = immediate();
+    let mut r = add::blocking_enqueue(&h, 20, 22).unwrap();
+    assert_eq!(r.blocking_get().unwrap(), Some(42));
+}
+
+#[tokio::test]
+async fn test_immediate_scheduling() {
+    let h = immediate();
+    let mut r = add::call(1, 2)
+        .delay(Duration::from_secs(60))
+        .enqueue(&h)
+        .await
+        .unwrap();
+    assert_eq!(h.scheduled_count().await.unwrap(), 1);
+    assert_eq!(
+        r.get().await.unwrap(),
+        None,
+        "it sits in the schedule and never runs"
+    );
+}
+
+#[tokio::test]
+async fn test_immediate_reschedule() {
+    let h = immediate();
+    let r = add::call(1, 2)
+        .delay(Duration::from_secs(60))
+        .enqueue(&h)
+        .await
+        .unwrap();
+    let mut moved = r.reschedule(Reschedule::now()).await.unwrap();
+    assert_eq!(moved.get().await.unwrap(), Some(3));
+    assert_eq!(h.scheduled_count().await.unwrap(), 1);
+    assert!(r.is_revoked().await.unwrap());
+}
+
+#[tokio::test]
+async fn test_immediate_revoke_restore() {
+    let h = immediate();
+    add::revoke(&h, Revoke::Forever).await.unwrap();
+    let mut r = add::enqueue(&h, 1, 1).await.unwrap();
+    assert_eq!(r.get().await.unwrap(), None);
+    assert!(add::restore(&h).await.unwrap());
+    let mut r = add::enqueue(&h, 1, 1).await.unwrap();
+    assert_eq!(r.get().await.unwrap(), Some(2));
+}
+
+#[tokio::test]
+async fn test_swap_immediate() {
+    let h = Huey::memory("swap");
+    add::enqueue(&h, 1, 1).await.unwrap();
+    assert_eq!(h.pending_count().await.unwrap(), 1);
+    h.set_immediate(true);
+    assert!(h.is_immediate());
+    let mut r = add::enqueue(&h, 2, 2).await.unwrap();
+    assert_eq!(r.get().await.unwrap(), Some(4));
+    assert_eq!(
+        h.pending_count().await.unwrap(),
+        0,
+        "immediate mode has its own storage"
+    );
+    h.set_immediate(false);
+    assert_eq!(
+        h.pending_count().await.unwrap(),
+        1,
+        "back on the real storage"
+    );
+}
+
+#[tokio::test]
+async fn test_map() {
+    let h = immediate();
+    let mut results = add::map(&h, [(1, 1), (2, 2)]).await.unwrap();
+    let mut values = Vec::new();
+    for r in &mut results {
+        values.push(r.get().await.unwrap().unwrap());
+    }
+    assert_eq!(values, [2, 4]);
+}
+
+#[tokio::test]
+async fn test_immediate_storage() {
+    let real = Arc::new(MemoryStorage::new());
+    let h = Huey::builder("untouched")
+        .immediate(true)
+        .build(real.clone());
+    add::enqueue(&h, 1, 1).await.unwrap();
+    assert_eq!(real.result_store_size().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn test_immediate_real_storage() {
+    let real = Arc::new(MemoryStorage::new());
+    let h = Huey::builder("real")
+        .immediate(true)
+        .immediate_use_memory(false)
+        .build(real.clone());
+    add::enqueue(&h, 1, 1).await.unwrap();
+    assert_eq!(real.result_store_size().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn test_consumer_refuses_immediate_mode() {
+    let h = immediate();
+    assert!(matches!(
+        Consumer::builder(&h).start(),
+        Err(HueyError::Configuration(_))
+    ));
+}
