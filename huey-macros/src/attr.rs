@@ -20,7 +20,8 @@ impl RawArgs {
         let parser = move |input: ParseStream| -> syn::Result<RawArgs> {
             let target = if with_target {
                 if input.is_empty() {
-                    return Err(input.error(
+                    return Err(syn::Error::new(
+                        Span::call_site(),
                         "expected the object to wrap as the first argument, e.g. `#[closing_task(DB)]`",
                     ));
                 }

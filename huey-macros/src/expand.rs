@@ -160,6 +160,14 @@ pub fn task(model: &TaskModel) -> TokenStream {
     });
     let handle_params: Vec<_> = handle_params.collect();
     let invoke_ident = format_ident!("__huey_invoke_{}", fn_ident);
+    // Put the associated type on the user's parameter list, so that an argument type that
+    // cannot travel in a message is reported there rather than on the attribute.
+    let args_span = if model.func.sig.inputs.is_empty() {
+        proc_macro2::Span::call_site()
+    } else {
+        model.func.sig.inputs.span()
+    };
+    let args_item = quote_spanned!(args_span=> type Args = #args_type;);
 
     quote! {
         #func
@@ -172,7 +180,7 @@ pub fn task(model: &TaskModel) -> TokenStream {
             const NAME: &'static str = #name;
             const OPTIONS: ::huey_core::TaskOptions = #options;
             const PERIODIC: bool = #periodic;
-            type Args = #args_type;
+            #args_item
             type Output = #output_type;
         }
 

@@ -1,1 +1,4 @@
-//! Cross-crate integration tests for huey-rs live in `tests/`.
+//! Shared test code for huey-rs. The [`storage_suite!`] macro runs the generic storage behaviour
+//! suite (Huey's `test_storage.py` plus the claim/ack contract) against any backend.
+
+pub mod storage_suite;

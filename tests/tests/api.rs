@@ -1322,3 +1322,97 @@ async fn test_enqueue_periodic_claims_each_tick_once() {
     );
     assert_eq!(h.pending_count().await.unwrap(), 2);
 }
+
+/// A resource that counts opens and closes.
+struct Tracked {
+    opened: AtomicUsize,
+    closed: AtomicUsize,
+}
+
+impl Resource for Tracked {
+    async fn open(&self) -> Result<(), TaskError> {
+        self.opened.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+    async fn close(&self) {
+        self.closed.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+static ASYNC_DB: Tracked = Tracked {
+    opened: AtomicUsize::new(0),
+    closed: AtomicUsize::new(0),
+};
+
+static SYNC_DB: Tracked = Tracked {
+    opened: AtomicUsize::new(0),
+    closed: AtomicUsize::new(0),
+};
+
+#[closing_task(ASYNC_DB, timeout = "50ms")]
+async fn closing_async(outcome: String) -> Result<String, TaskError> {
+    match outcome.as_str() {
+        "error" => Err(TaskError::msg("failed inside")),
+        "panic" => panic!("panicked inside"),
+        "timeout" => {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            Ok(outcome)
+        }
+        _ => Ok(outcome),
+    }
+}
+
+#[closing_task(SYNC_DB)]
+fn closing_sync(outcome: String) -> Result<String, TaskError> {
+    match outcome.as_str() {
+        "error" => Err(TaskError::msg("failed inside")),
+        "panic" => panic!("panicked inside"),
+        _ => Ok(outcome),
+    }
+}
+
+#[tokio::test]
+async fn test_closing_task_closes_whatever_the_outcome() {
+    let h = huey();
+    let expected = [
+        ("value", Executed::Completed),
+        ("error", Executed::Failed),
+        ("panic", Executed::Failed),
+        ("timeout", Executed::Failed),
+    ];
+    for (outcome, executed) in expected {
+        let opened = ASYNC_DB.opened.load(Ordering::SeqCst);
+        let closed = ASYNC_DB.closed.load(Ordering::SeqCst);
+        closing_async::enqueue(&h, outcome.into()).await.unwrap();
+        assert_eq!(run(&h).await, Some(executed), "{outcome}");
+        assert_eq!(
+            ASYNC_DB.opened.load(Ordering::SeqCst),
+            opened + 1,
+            "{outcome}"
+        );
+        assert_eq!(
+            ASYNC_DB.closed.load(Ordering::SeqCst),
+            closed + 1,
+            "{outcome}"
+        );
+    }
+    for (outcome, executed) in &expected[..3] {
+        let opened = SYNC_DB.opened.load(Ordering::SeqCst);
+        let closed = SYNC_DB.closed.load(Ordering::SeqCst);
+        let mut r = closing_sync::enqueue(&h, (*outcome).into()).await.unwrap();
+        assert_eq!(run(&h).await, Some(*executed), "{outcome}");
+        assert_eq!(
+            SYNC_DB.opened.load(Ordering::SeqCst),
+            opened + 1,
+            "{outcome}"
+        );
+        assert_eq!(
+            SYNC_DB.closed.load(Ordering::SeqCst),
+            closed + 1,
+            "{outcome}"
+        );
+        if *outcome == "value" {
+            assert_eq!(r.get().await.unwrap(), Some("value".to_string()));
+        }
+    }
+}

@@ -1,0 +1,315 @@
+//! The storage behaviour suite. Every backend must pass it; each function takes a fresh, empty
+//! storage.
+
+use std::time::Duration;
+
+use chrono::{TimeDelta, Utc};
+use huey_core::Storage;
+
+/// Defines one `#[tokio::test]` per behaviour for the storage that `$make` builds (an async
+/// expression evaluated once per test).
+#[macro_export]
+macro_rules! storage_suite {
+    ($make:expr) => {
+        $crate::storage_suite!(@tests $make;
+            test_queue_methods, test_priority, test_schedule_methods, test_read_schedule,
+            test_promote_due, test_result_store_methods, test_peek_many, test_put_if_empty_ttl,
+            test_wait_result, test_counter, test_claim_ack_contract, test_requeue_returns_claim,
+            test_dead_letter_keeps_message, test_dequeue_batch, test_dequeue_wakes_on_enqueue,
+            test_flush_all
+        );
+    };
+    (@tests $make:expr; $($name:ident),*) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                let storage = $make;
+                $crate::storage_suite::$name(&storage).await;
+            }
+        )*
+    };
+}
+
+const NOW: Duration = Duration::ZERO;
+
+fn b(s: &str) -> Vec<u8> {
+    s.as_bytes().to_vec()
+}
+
+async fn drain(s: &dyn Storage) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let batch = s.dequeue(1, NOW).await.unwrap();
+        if batch.is_empty() {
+            return out;
+        }
+        for d in batch {
+            s.ack(&d).await.unwrap();
+            out.push(d.data);
+        }
+    }
+}
+
+/// FIFO order, `enqueued_items(limit)`, empty dequeue, `flush_queue`.
+pub async fn test_queue_methods(s: &dyn Storage) {
+    for item in ["a", "b", "c"] {
+        s.enqueue(b(item), 0).await.unwrap();
+    }
+    assert_eq!(s.queue_size().await.unwrap(), 3);
+    assert_eq!(s.enqueued_items(Some(2)).await.unwrap(), [b("a"), b("b")]);
+    assert_eq!(s.enqueued_items(None).await.unwrap().len(), 3);
+    assert_eq!(drain(s).await, [b("a"), b("b"), b("c")]);
+    assert!(s.dequeue(1, NOW).await.unwrap().is_empty());
+    s.enqueue(b("x"), 0).await.unwrap();
+    s.flush_queue().await.unwrap();
+    assert_eq!(s.queue_size().await.unwrap(), 0);
+}
+
+/// Higher priority first, FIFO within a priority (Huey: 9, 7, 5, 3, 1, then 0s in order).
+pub async fn test_priority(s: &dyn Storage) {
+    if !s.supports_priority() {
+        return;
+    }
+    for (item, priority) in [
+        ("p1", 1),
+        ("z1", 0),
+        ("p5", 5),
+        ("p9", 9),
+        ("z2", 0),
+        ("p3", 3),
+        ("p7", 7),
+        ("n", -1),
+    ] {
+        s.enqueue(b(item), priority).await.unwrap();
+    }
+    assert_eq!(s.enqueued_items(Some(2)).await.unwrap(), [b("p9"), b("p7")]);
+    assert_eq!(
+        drain(s).await,
+        [
+            b("p9"),
+            b("p7"),
+            b("p5"),
+            b("p3"),
+            b("p1"),
+            b("z1"),
+            b("z2"),
+            b("n")
+        ]
+    );
+}
+
+/// `scheduled_items(limit)` soonest first, `schedule_size`, `flush_schedule`.
+pub async fn test_schedule_methods(s: &dyn Storage) {
+    let now = Utc::now();
+    s.add_to_schedule(b("later"), now + TimeDelta::seconds(20), 0)
+        .await
+        .unwrap();
+    s.add_to_schedule(b("soon"), now + TimeDelta::seconds(10), 0)
+        .await
+        .unwrap();
+    s.add_to_schedule(b("latest"), now + TimeDelta::seconds(30), 0)
+        .await
+        .unwrap();
+    assert_eq!(s.schedule_size().await.unwrap(), 3);
+    assert_eq!(
+        s.scheduled_items(Some(2)).await.unwrap(),
+        [b("soon"), b("later")]
+    );
+    s.flush_schedule().await.unwrap();
+    assert_eq!(s.schedule_size().await.unwrap(), 0);
+}
+
+/// `read_schedule(ts)` is inclusive, destructive and time-ordered.
+pub async fn test_read_schedule(s: &dyn Storage) {
+    let now = Utc::now();
+    let at = |n| now + TimeDelta::seconds(n);
+    s.add_to_schedule(b("t2"), at(2), 0).await.unwrap();
+    s.add_to_schedule(b("t1"), at(1), 0).await.unwrap();
+    s.add_to_schedule(b("t3"), at(3), 0).await.unwrap();
+    assert!(s.read_schedule(now).await.unwrap().is_empty());
+    assert_eq!(s.read_schedule(at(2)).await.unwrap(), [b("t1"), b("t2")]);
+    assert!(
+        s.read_schedule(at(2)).await.unwrap().is_empty(),
+        "destructive"
+    );
+    assert_eq!(s.schedule_size().await.unwrap(), 1);
+}
+
+/// `promote_due` moves due messages to the queue with their priority.
+pub async fn test_promote_due(s: &dyn Storage) {
+    let now = Utc::now();
+    s.add_to_schedule(b("low"), now, 0).await.unwrap();
+    s.add_to_schedule(b("high"), now, 5).await.unwrap();
+    s.add_to_schedule(b("future"), now + TimeDelta::hours(1), 9)
+        .await
+        .unwrap();
+    let moved = s.promote_due(now).await.unwrap();
+    assert_eq!(moved.len(), 2);
+    assert_eq!(s.schedule_size().await.unwrap(), 1);
+    assert_eq!(s.queue_size().await.unwrap(), 2);
+    if s.supports_priority() {
+        assert_eq!(drain(s).await, [b("high"), b("low")]);
+    }
+}
+
+/// put, peek, pop, overwrite, missing keys, `has_data_for_key`, `put_if_empty`, `delete_data`,
+/// `result_items`, `flush_results`.
+pub async fn test_result_store_methods(s: &dyn Storage) {
+    s.put_data("k1", b("v1")).await.unwrap();
+    assert_eq!(s.peek_data("k1").await.unwrap(), Some(b("v1")));
+    assert_eq!(s.peek_data("k1").await.unwrap(), Some(b("v1")));
+    s.put_data("k1", b("v1b")).await.unwrap();
+    assert_eq!(s.pop_data("k1").await.unwrap(), Some(b("v1b")));
+    assert_eq!(s.pop_data("k1").await.unwrap(), None);
+    assert_eq!(s.peek_data("missing").await.unwrap(), None);
+    assert!(!s.has_data_for_key("k1").await.unwrap());
+    assert!(s.put_if_empty("k2", b("first"), None).await.unwrap());
+    assert!(!s.put_if_empty("k2", b("second"), None).await.unwrap());
+    assert_eq!(s.peek_data("k2").await.unwrap(), Some(b("first")));
+    assert!(s.has_data_for_key("k2").await.unwrap());
+    s.put_data("k3", Vec::new()).await.unwrap();
+    assert_eq!(
+        s.peek_data("k3").await.unwrap(),
+        Some(Vec::new()),
+        "empty values round-trip"
+    );
+    let items = s.result_items().await.unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items["k2"], b("first"));
+    assert_eq!(s.result_store_size().await.unwrap(), 2);
+    assert!(s.delete_data("k2").await.unwrap());
+    assert!(!s.delete_data("k2").await.unwrap());
+    s.flush_results().await.unwrap();
+    assert_eq!(s.result_store_size().await.unwrap(), 0);
+}
+
+/// `peek_many` returns values aligned with the keys, `None` where missing.
+pub async fn test_peek_many(s: &dyn Storage) {
+    s.put_data("a", b("1")).await.unwrap();
+    s.put_data("c", b("3")).await.unwrap();
+    assert_eq!(
+        s.peek_many(&["a", "b", "c"]).await.unwrap(),
+        [Some(b("1")), None, Some(b("3"))]
+    );
+}
+
+/// A `put_if_empty` with a ttl expires, after which the key can be taken again.
+pub async fn test_put_if_empty_ttl(s: &dyn Storage) {
+    let ttl = Duration::from_millis(100);
+    assert!(s.put_if_empty("lock", b("1"), Some(ttl)).await.unwrap());
+    assert!(!s.put_if_empty("lock", b("2"), Some(ttl)).await.unwrap());
+    // Expiry is the behaviour under test, so this waits out the ttl itself.
+    tokio::time::sleep(ttl * 3).await;
+    assert!(!s.has_data_for_key("lock").await.unwrap());
+    assert!(s.put_if_empty("lock", b("3"), Some(ttl)).await.unwrap());
+}
+
+/// `wait_result` is false on timeout and true once a value lands, waking the waiter.
+pub async fn test_wait_result(s: &dyn Storage) {
+    assert!(!s.wait_result("r", Duration::from_millis(20)).await.unwrap());
+    let (woke, ()) = tokio::join!(s.wait_result("r", Duration::from_secs(10)), async {
+        tokio::task::yield_now().await;
+        s.put_result("r", b("done")).await.unwrap();
+    });
+    assert!(woke.unwrap());
+    assert!(s.wait_result("r", Duration::ZERO).await.unwrap());
+}
+
+/// `incr` by amounts, `delete_counter`, `flush_counters`; counters are their own namespace.
+pub async fn test_counter(s: &dyn Storage) {
+    assert_eq!(s.incr("c", 1).await.unwrap(), 1);
+    assert_eq!(s.incr("c", 5).await.unwrap(), 6);
+    assert_eq!(s.incr("c", -2).await.unwrap(), 4);
+    assert_eq!(s.incr("c", 0).await.unwrap(), 4);
+    assert!(
+        !s.has_data_for_key("c").await.unwrap(),
+        "counters are not kv data"
+    );
+    assert!(s.delete_counter("c").await.unwrap());
+    assert!(!s.delete_counter("c").await.unwrap());
+    assert_eq!(s.incr("c", 1).await.unwrap(), 1);
+    s.incr("d", 1).await.unwrap();
+    s.flush_counters().await.unwrap();
+    assert_eq!(s.incr("d", 1).await.unwrap(), 1);
+}
+
+/// A dequeue claims: the message leaves the queue, and an ack forgets it.
+pub async fn test_claim_ack_contract(s: &dyn Storage) {
+    s.enqueue(b("job"), 0).await.unwrap();
+    let claimed = s.dequeue(1, NOW).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].data, b("job"));
+    assert_eq!(s.queue_size().await.unwrap(), 0);
+    assert!(
+        s.dequeue(1, NOW).await.unwrap().is_empty(),
+        "a claim is not handed out twice"
+    );
+    s.ack(&claimed[0]).await.unwrap();
+    assert_eq!(s.queue_size().await.unwrap(), 0);
+}
+
+/// `requeue` gives a claim back to the queue.
+pub async fn test_requeue_returns_claim(s: &dyn Storage) {
+    s.enqueue(b("job"), 3).await.unwrap();
+    let claimed = s.dequeue(1, NOW).await.unwrap();
+    s.requeue(&claimed[0]).await.unwrap();
+    assert_eq!(s.queue_size().await.unwrap(), 1);
+    let again = s.dequeue(1, NOW).await.unwrap();
+    assert_eq!(again[0].data, b("job"));
+    assert_eq!(again[0].priority, 3);
+    s.ack(&again[0]).await.unwrap();
+}
+
+/// `dead_letter` keeps the message and the reason; it is not on the queue.
+pub async fn test_dead_letter_keeps_message(s: &dyn Storage) {
+    s.enqueue(b"\xffbad".to_vec(), 0).await.unwrap();
+    let claimed = s.dequeue(1, NOW).await.unwrap();
+    s.dead_letter(&claimed[0], "malformed").await.unwrap();
+    assert_eq!(s.queue_size().await.unwrap(), 0);
+    let dead = s.dead_letters(None).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].data, b"\xffbad");
+    assert_eq!(dead[0].reason, "malformed");
+    assert!(dead[0].at <= Utc::now());
+}
+
+/// One dequeue can claim several messages, in queue order.
+pub async fn test_dequeue_batch(s: &dyn Storage) {
+    for item in ["1", "2", "3"] {
+        s.enqueue(b(item), 0).await.unwrap();
+    }
+    let batch = s.dequeue(2, NOW).await.unwrap();
+    let data: Vec<_> = batch.iter().map(|d| d.data.clone()).collect();
+    assert_eq!(data, [b("1"), b("2")]);
+    let rest = s.dequeue(5, NOW).await.unwrap();
+    assert_eq!(rest.len(), 1);
+    for d in batch.iter().chain(&rest) {
+        s.ack(d).await.unwrap();
+    }
+}
+
+/// A waiting dequeue returns as soon as a message arrives, not at its timeout.
+pub async fn test_dequeue_wakes_on_enqueue(s: &dyn Storage) {
+    let started = std::time::Instant::now();
+    let (claimed, ()) = tokio::join!(s.dequeue(1, Duration::from_secs(30)), async {
+        tokio::task::yield_now().await;
+        s.enqueue(b("wake"), 0).await.unwrap();
+    });
+    let claimed = claimed.unwrap();
+    assert_eq!(claimed[0].data, b("wake"));
+    assert!(started.elapsed() < Duration::from_secs(30));
+    s.ack(&claimed[0]).await.unwrap();
+}
+
+/// `flush_all` empties queue, schedule, results and counters.
+pub async fn test_flush_all(s: &dyn Storage) {
+    s.enqueue(b("q"), 0).await.unwrap();
+    s.add_to_schedule(b("s"), Utc::now(), 0).await.unwrap();
+    s.put_data("k", b("v")).await.unwrap();
+    s.incr("c", 5).await.unwrap();
+    s.flush_all().await.unwrap();
+    assert_eq!(s.queue_size().await.unwrap(), 0);
+    assert_eq!(s.schedule_size().await.unwrap(), 0);
+    assert_eq!(s.result_store_size().await.unwrap(), 0);
+    assert_eq!(s.incr("c", 1).await.unwrap(), 1);
+}

@@ -1,0 +1,6 @@
+use huey_core::prelude::*;
+
+#[periodic_task(crontab(minute = "61"))]
+fn every_hour() {}
+
+fn main() {}

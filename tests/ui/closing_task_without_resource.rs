@@ -1,0 +1,6 @@
+use huey_core::prelude::*;
+
+#[closing_task]
+fn report() {}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use huey_core::prelude::*;
+
+#[task(context)]
+fn add(a: i64, b: i64) -> i64 {
+    a + b
+}
+
+fn main() {}

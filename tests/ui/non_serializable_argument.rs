@@ -1,0 +1,10 @@
+use huey_core::prelude::*;
+
+struct Opaque;
+
+#[task]
+fn consume(value: Opaque) {
+    let _ = value;
+}
+
+fn main() {}

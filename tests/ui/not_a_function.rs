@@ -1,0 +1,6 @@
+use huey_core::prelude::*;
+
+#[task]
+struct NotATask;
+
+fn main() {}

@@ -1,0 +1,6 @@
+use huey_core::prelude::*;
+
+#[pre_execute]
+fn check() {}
+
+fn main() {}
