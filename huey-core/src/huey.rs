@@ -368,7 +368,7 @@ impl Huey {
     pub async fn is_revoked_by_id(&self, id: &str) -> Result<bool, HueyError> {
         let key = Huey::revoke_key(id);
         let flag = self.storage().peek_data(&key).await?;
-        Ok(self.check_flag(&key, flag, Utc::now(), true).await?)
+        self.check_flag(&key, flag, Utc::now(), true).await
     }
 
     /// Revokes every instance of the task named `name` (typed handles offer

@@ -132,7 +132,7 @@ impl Registry {
     /// use huey_core::Registry;
     ///
     /// #[task]
-    /// fn ping() -> &'static str { "pong" }
+    /// fn ping() -> String { "pong".into() }
     ///
     /// let registry = Registry::global().expect("no duplicate names");
     /// assert!(registry.get(ping::NAME).is_some());

@@ -271,7 +271,7 @@ fn duration(value: &Expr, key: &str) -> syn::Result<u64> {
         }
         _ => return Err(bad("")),
     };
-    if !seconds.is_finite() || seconds < 0.0 || seconds > 1e9 {
+    if !seconds.is_finite() || !(0.0..=1e9).contains(&seconds) {
         return Err(bad(" (out of range)"));
     }
     Ok((seconds * 1e9).round() as u64)

@@ -172,7 +172,7 @@ fn span_of_inputs(func: &ItemFn) -> Span {
     func.sig
         .inputs
         .first()
-        .map(|i| syn::spanned::Spanned::span(i))
+        .map(syn::spanned::Spanned::span)
         .unwrap_or_else(|| func.sig.ident.span())
 }
 

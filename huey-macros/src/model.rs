@@ -30,7 +30,7 @@ pub enum ParamSource {
     /// Decoded from the message.
     Message,
     /// The worker's `State<T>`; holds `T`.
-    State(Type),
+    State(Box<Type>),
     /// The running `&Task` (`context` option).
     Task,
     /// The value of the context manager (`as_argument`).
@@ -221,7 +221,7 @@ fn classify_params(
             .filter(|s| s.ident == "State")
             .and_then(single_generic)
         {
-            ParamSource::State(inner.clone())
+            ParamSource::State(Box::new(inner.clone()))
         } else {
             check_message_type(&ty)?;
             if kind == TaskKind::Periodic {
