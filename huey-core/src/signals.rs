@@ -116,6 +116,7 @@ pub(crate) enum PostHook {
 /// run time.
 #[derive(Default)]
 pub(crate) struct Hooks {
+    include_registered: bool,
     next_id: AtomicU64,
     signals: RwLock<Vec<DynSignal>>,
     pre: RwLock<Vec<PreHook>>,
@@ -124,7 +125,10 @@ pub(crate) struct Hooks {
 
 impl Hooks {
     pub(crate) fn new(include_registered: bool) -> Self {
-        let hooks = Hooks::default();
+        let hooks = Hooks {
+            include_registered,
+            ..Hooks::default()
+        };
         if include_registered {
             let mut pre = Vec::new();
             let mut post = Vec::new();
@@ -199,7 +203,12 @@ impl Hooks {
     /// Fires `signal`: handlers for that signal first, then handlers for every signal, each
     /// isolated so a panicking handler neither stops the others nor the task.
     pub(crate) fn emit(&self, signal: Signal, task: &Task, error: Option<&TaskError>) {
-        let registered = registered_hooks().iter().filter_map(|h| match h.hook {
+        let registered: &[_] = if self.include_registered {
+            registered_hooks()
+        } else {
+            &[]
+        };
+        let registered = registered.iter().filter_map(|h| match h.hook {
             Hook::Signal(list, f) => Some((h.name, list, f)),
             _ => None,
         });

@@ -234,3 +234,76 @@ fn test_blocking_api_from_sync_code() {
     assert_eq!(value, 42);
     runtime.block_on(consumer.shutdown()).unwrap();
 }
+
+/// Due every minute, so the scheduler enqueues it as soon as a consumer starts.
+#[periodic_task(crontab(minute = "*"))]
+async fn every_minute() -> u32 {
+    1
+}
+
+async fn wait_for_signal(huey: &Huey, wanted: Signal, name: &'static str, start: impl FnOnce()) {
+    let seen = Arc::new(tokio::sync::Notify::new());
+    let s = seen.clone();
+    huey.connect_signal(&[wanted], move |_, task, _| {
+        if task.name() == name {
+            s.notify_one();
+        }
+    });
+    start();
+    tokio::time::timeout(WAIT, seen.notified())
+        .await
+        .expect("the signal fired");
+}
+
+#[tokio::test]
+async fn test_consumer_periodic_tasks() {
+    let h = queue("periodic");
+    let mut consumer = None;
+    wait_for_signal(&h, Signal::Complete, every_minute::NAME, || {
+        consumer = Some(Consumer::builder(&h).workers(1).start().unwrap());
+    })
+    .await;
+    assert!(
+        h.result_count().await.unwrap() >= 1,
+        "the tick was claimed in storage"
+    );
+    consumer.unwrap().shutdown().await.unwrap();
+
+    // A revoked periodic task is still enqueued each tick, and skipped when it runs.
+    let revoked = queue("periodic-revoked");
+    every_minute::revoke(&revoked, Revoke::Forever)
+        .await
+        .unwrap();
+    let mut consumer = None;
+    wait_for_signal(&revoked, Signal::Revoked, every_minute::NAME, || {
+        consumer = Some(Consumer::builder(&revoked).workers(1).start().unwrap());
+    })
+    .await;
+    consumer.unwrap().shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn test_consumer_without_periodic() {
+    let h = queue("no-periodic");
+    let consumer = Consumer::builder(&h)
+        .workers(1)
+        .periodic(false)
+        .scheduler_interval(Duration::from_millis(10))
+        .start()
+        .unwrap();
+    // Only the scheduler can bring a delayed task back, so once it ran, the scheduler had
+    // ticked (and would have enqueued the periodic task on its first tick).
+    let mut r = add::call(1, 1)
+        .delay(Duration::from_millis(30))
+        .enqueue(&h)
+        .await
+        .unwrap();
+    assert_eq!(r.wait(WAIT).await.unwrap(), 2);
+    consumer.shutdown().await.unwrap();
+    assert_eq!(h.pending_count().await.unwrap(), 0);
+    assert_eq!(
+        h.result_count().await.unwrap(),
+        0,
+        "no periodic tick was claimed or run"
+    );
+}
