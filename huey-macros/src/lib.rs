@@ -1,7 +1,7 @@
 //! Attribute macros for huey-rs. Use them through `huey_core` (`use huey_core::prelude::*;`).
 //!
-//! Each macro parses its input into a small model ([`model`], [`hooks`]), validates it, and
-//! expands it ([`expand`]); every error is a `syn::Error` on the user's span.
+//! Each macro parses its input into a small model (`model`, `hooks`), validates it, and
+//! expands it (`expand`); every error is a `syn::Error` on the user's span.
 
 use proc_macro::TokenStream;
 
