@@ -1,7 +1,57 @@
 //! # huey-redis
 //!
-//! The Redis storage backend for huey-rs. **Not implemented yet**: this crate is a placeholder
-//! in the workspace so that its API can land without reshaping the project; until it does, use
-//! [`huey_core::MemoryStorage`].
+//! The Redis storage for huey-rs, with **at-least-once delivery**: a task that is running when
+//! its consumer dies is run again by another consumer, instead of being lost as in Huey.
+//!
+//! ```no_run
+//! use huey_core::prelude::*;
+//! use huey_redis::RedisStorage;
+//!
+//! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let storage = RedisStorage::connect("redis://127.0.0.1:6379/0").await?;
+//! let huey = Huey::new("my-app", storage);
+//! let consumer = Consumer::builder(&huey).workers(8).start()?;
+//! # consumer.shutdown().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! URLs: `redis://[user:password@]host[:port][/db]`, `redis+unix:///path/to.sock[?db=N]`, and
+//! `rediss://` with the `tls` feature.
+//!
+//! ## Keys
+//!
+//! `<n>` is the `Huey` name with every character outside `[A-Za-z0-9_]` removed, as Huey does
+//! (`demo-app` → `demoapp`).
+//!
+//! | key | type | holds |
+//! | --- | --- | --- |
+//! | `huey.redis.<n>` | LIST, or ZSET with [`RedisOptions::priority`] | the queue (ZSET: score `-priority`, member = 8-byte big-endian order prefix + message, FIFO within a priority, Huey's PriorityRedisHuey model) |
+//! | `huey.schedule.<n>` | ZSET | scheduled messages, score = ETA as epoch seconds |
+//! | `huey.results.<n>` | HASH | results, revoke flags and other values by key |
+//! | `huey.kv.<n>.<key>` | STRING | values with a TTL: `put_if_empty` with a ttl (periodic-tick claims, locks) and, with [`RedisOptions::result_ttl`], results (the RedisExpireHuey model) |
+//! | `huey.counters.<n>` | HASH | counters |
+//! | `huey.notify.<n>.<key>` | LIST, 60 s TTL | a token pushed with each result, so a waiter blocks instead of polling |
+//! | `huey.processing.<n>.<consumer>` | LIST | the messages a consumer has claimed and not yet settled |
+//! | `huey.consumers.<n>` | ZSET | live consumers, score = last heartbeat (ms) |
+//! | `huey.reaper.<n>` | STRING, short TTL | the lock held by whichever consumer is recovering dead consumers' claims |
+//! | `huey.dead.<n>` | LIST | dead letters: messages that cannot run, as JSON with the reason and time |
+//! | `huey.wake.<n>` | LIST | wake-up tokens for consumers blocked on an empty priority queue |
+//!
+//! ## Delivery
+//!
+//! A dequeue moves messages atomically from the queue into the consumer's processing list
+//! (`LMOVE`/`BLMOVE`, or a Lua `ZPOPMIN` for the priority queue). Storing a result and
+//! acknowledging the claim happen in one `MULTI` round trip. Every consumer heartbeats into
+//! `huey.consumers.<n>`; the first consumer to take the short reaper lock puts the processing
+//! lists of consumers silent for longer than [`RedisOptions::consumer_timeout`] back on the
+//! queue. Consumer ids are unique per process start, so a restarted consumer never inherits —
+//! or waits for — the registration of the one that died. A message that cannot be decoded, or
+//! names no registered task, goes to `huey.dead.<n>` with the reason; it is never dropped.
+//!
+//! Scripts address the per-consumer processing lists by name, so this backend targets a single
+//! Redis server (or a primary), not Redis Cluster.
 
-pub use huey_core::Storage;
+mod scripts;
+mod storage;
+
+pub use storage::{RedisOptions, RedisStorage, clean_name};

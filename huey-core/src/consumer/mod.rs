@@ -111,6 +111,7 @@ impl ConsumerBuilder {
 pub struct Consumer {
     stop: watch::Sender<Stop>,
     tasks: JoinSet<()>,
+    maintenance: Option<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
     huey: Huey,
     shutdown_timeout: Option<Duration>,
     receiver: async_channel::Receiver<Delivery>,
@@ -165,6 +166,12 @@ impl Consumer {
             config.fetch_wait,
             stop_rx.clone(),
         ));
+        // Upkeep outlives the workers: it must keep beating while they finish their tasks.
+        let maintenance = config.huey.storage().maintenance_interval().map(|interval| {
+            let (done, done_rx) = watch::channel(false);
+            let handle = tokio::spawn(maintain(config.huey.storage(), interval, done_rx));
+            (done, handle)
+        });
         tasks.spawn(scheduler::run(
             config.huey.clone(),
             registry,
@@ -175,6 +182,7 @@ impl Consumer {
         Consumer {
             stop,
             tasks,
+            maintenance,
             huey: config.huey,
             shutdown_timeout: config.shutdown_timeout,
             receiver,
@@ -210,8 +218,30 @@ impl Consumer {
         while let Ok(delivery) = self.receiver.try_recv() {
             storage.requeue(&delivery).await?;
         }
+        if let Some((done, handle)) = self.maintenance.take() {
+            let _ = done.send(true);
+            let _ = handle.await;
+        }
+        storage.retire().await?;
         tracing::info!(huey = self.huey.name(), "consumer stopped");
         Ok(())
+    }
+}
+
+/// Keeps the storage's view of this consumer alive (heartbeat, recovery of dead consumers'
+/// claims) for as long as the consumer runs.
+async fn maintain(storage: Arc<dyn crate::Storage>, interval: Duration, mut done: watch::Receiver<bool>) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            biased;
+            _ = done.wait_for(|d| *d) => return,
+            _ = ticker.tick() => {}
+        }
+        if let Err(error) = storage.maintain().await {
+            tracing::warn!(%error, "storage maintenance failed; will retry");
+        }
     }
 }
 
@@ -234,5 +264,8 @@ impl Drop for Consumer {
     fn drop(&mut self) {
         let _ = self.stop.send(Stop::Graceful);
         self.tasks.detach_all();
+        if let Some((done, _)) = self.maintenance.take() {
+            let _ = done.send(true);
+        }
     }
 }

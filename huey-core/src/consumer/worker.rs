@@ -96,18 +96,18 @@ pub(crate) async fn handle(
     {
         Ok(executed) => {
             span.in_scope(|| tracing::debug!(?executed, elapsed = ?started.elapsed(), "task done"));
-            if let Err(error) = storage.ack(delivery).await {
-                span.in_scope(|| tracing::error!(%error, "could not acknowledge the task"));
-            }
+            persist("acknowledge the task", || storage.ack(delivery))
+                .instrument(span)
+                .await;
             Some(executed)
         }
         Err(error) => {
             span.in_scope(|| {
                 tracing::error!(%error, "storage failed while running the task; returning it to the queue")
             });
-            if let Err(error) = storage.requeue(delivery).await {
-                span.in_scope(|| tracing::error!(%error, "could not return the task to the queue"));
-            }
+            persist("return the task to the queue", || storage.requeue(delivery))
+                .instrument(span)
+                .await;
             None
         }
     }
@@ -116,11 +116,35 @@ pub(crate) async fn handle(
 /// Keeps a message that cannot run, with the reason: never dropped.
 async fn dead_letter(huey: &Huey, delivery: &Delivery, reason: &str) {
     tracing::error!(reason, "message cannot run; moved to the dead-letter list");
-    if let Err(error) = huey.storage().dead_letter(delivery, reason).await {
-        tracing::error!(%error, "could not dead-letter the message; returning it to the queue");
-        let _ = huey.storage().requeue(delivery).await;
+    let storage = huey.storage();
+    persist("dead-letter the message", || storage.dead_letter(delivery, reason)).await;
+}
+
+/// Settles a claim, retrying with backoff while the storage is unreachable: a claim that is
+/// never settled would stay in flight for as long as this consumer lives.
+async fn persist<'a, F, Fut>(what: &str, mut op: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = crate::storage::StorageResult<()>> + 'a,
+{
+    let mut backoff = std::time::Duration::from_millis(50);
+    for attempt in 1..=SETTLE_ATTEMPTS {
+        match op().await {
+            Ok(()) => return,
+            Err(error) if attempt == SETTLE_ATTEMPTS => {
+                tracing::error!(%error, "could not {what}; giving up (the claim is returned when this consumer stops)");
+            }
+            Err(error) => {
+                tracing::warn!(%error, ?backoff, "could not {what}; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(std::time::Duration::from_secs(5));
+            }
+        }
     }
 }
+
+/// About a minute of retries with the backoff above.
+const SETTLE_ATTEMPTS: u32 = 16;
 
 async fn interrupt(huey: &Huey, delivery: &Delivery) {
     if let Ok(message) = Message::decode(&delivery.data) {

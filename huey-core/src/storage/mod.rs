@@ -181,6 +181,23 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
         self.flush_results().await?;
         self.flush_counters().await
     }
+
+    /// How often a running consumer must call [`maintain`](Self::maintain); `None` (the
+    /// default) when the backend needs no upkeep.
+    fn maintenance_interval(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Periodic upkeep while a consumer runs: for a shared backend, a heartbeat that keeps this
+    /// consumer's claims its own, and recovery of the claims of consumers that stopped beating.
+    async fn maintain(&self) -> StorageResult<()> {
+        Ok(())
+    }
+
+    /// Called when a consumer stops: give back any claim still held and unregister.
+    async fn retire(&self) -> StorageResult<()> {
+        Ok(())
+    }
 }
 
 /// A shared storage: several `Huey` handles (or a test) can hold one backend. The namespace of
@@ -189,6 +206,18 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
 impl<S: Storage> Storage for std::sync::Arc<S> {
     fn supports_priority(&self) -> bool {
         S::supports_priority(self)
+    }
+
+    fn maintenance_interval(&self) -> Option<Duration> {
+        S::maintenance_interval(self)
+    }
+
+    async fn maintain(&self) -> StorageResult<()> {
+        S::maintain(self).await
+    }
+
+    async fn retire(&self) -> StorageResult<()> {
+        S::retire(self).await
     }
 
     async fn enqueue(&self, data: Vec<u8>, priority: i32) -> StorageResult<()> {

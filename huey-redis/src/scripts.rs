@@ -1,0 +1,151 @@
+//! Lua scripts. Each runs atomically in Redis, so a consumer that dies mid-operation leaves
+//! every message either where it was or where it was going, never nowhere.
+//!
+//! No script unpacks a large table onto the Lua stack (the limit apalis hits near 8,000
+//! items): they loop, and the caller bounds each call with a batch size.
+
+use std::sync::LazyLock;
+
+use redis::Script;
+
+/// Claims up to `ARGV[1]` messages from a LIST queue into this consumer's processing list and
+/// refreshes its heartbeat.
+/// KEYS: queue, processing, consumers. ARGV: max, consumer id, now (ms).
+pub static CLAIM_LIST: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
+local out = {}
+for i = 1, tonumber(ARGV[1]) do
+  local item = redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT')
+  if not item then break end
+  out[#out + 1] = item
+end
+return out
+",
+    )
+});
+
+/// Claims up to `ARGV[1]` messages from a priority ZSET queue (score = -priority) into the
+/// processing list; returns member, score pairs.
+/// KEYS: queue, processing, consumers. ARGV: max, consumer id, now (ms).
+pub static CLAIM_ZSET: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
+local popped = redis.call('ZPOPMIN', KEYS[1], tonumber(ARGV[1]))
+for i = 1, #popped, 2 do
+  redis.call('LPUSH', KEYS[2], popped[i])
+end
+return popped
+",
+    )
+});
+
+/// Moves due messages from the schedule to the queue, at most `ARGV[2]` per call, soonest first.
+/// In priority mode a schedule member is `<priority>|<message>`; it enters the queue behind an
+/// 8-byte order prefix with score `-priority`.
+/// KEYS: schedule, queue, wake. ARGV: now (epoch seconds), limit, mode ('list' or 'zset'),
+/// queue-order base (µs).
+pub static PROMOTE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+local base = tonumber(ARGV[4])
+for i, item in ipairs(due) do
+  redis.call('ZREM', KEYS[1], item)
+  if ARGV[3] == 'zset' then
+    local sep = string.find(item, '|', 1, true)
+    local priority = sep and tonumber(string.sub(item, 1, sep - 1)) or 0
+    local order = base + i
+    local prefix = ''
+    for _ = 1, 8 do
+      prefix = string.char(order % 256) .. prefix
+      order = math.floor(order / 256)
+    end
+    redis.call('ZADD', KEYS[2], -priority, prefix .. item)
+  else
+    redis.call('LPUSH', KEYS[2], item)
+  end
+end
+if #due > 0 and ARGV[3] == 'zset' then
+  redis.call('LPUSH', KEYS[3], '1')
+  redis.call('LTRIM', KEYS[3], 0, 1023)
+end
+return due
+",
+    )
+});
+
+/// Puts the processing lists of consumers whose heartbeat is older than the cutoff back on the
+/// queue and forgets those consumers. With a cutoff of `+inf` and a consumer id in ARGV[4], it
+/// returns that one consumer's claims (a graceful stop).
+/// KEYS: consumers, queue, wake. ARGV: cutoff (ms or '+inf'), processing-key prefix, mode,
+/// only this consumer (or '').
+pub static REAP: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local ids
+if ARGV[4] ~= '' then
+  ids = {ARGV[4]}
+else
+  ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 100)
+end
+local moved = 0
+for _, id in ipairs(ids) do
+  local processing = ARGV[2] .. id
+  while true do
+    local item = redis.call('RPOP', processing)
+    if not item then break end
+    if ARGV[3] == 'zset' then
+      local body = string.sub(item, 9)
+      local sep = string.find(body, '|', 1, true)
+      local priority = sep and tonumber(string.sub(body, 1, sep - 1)) or 0
+      redis.call('ZADD', KEYS[2], -priority, item)
+    else
+      redis.call('RPUSH', KEYS[2], item)
+    end
+    moved = moved + 1
+  end
+  redis.call('ZREM', KEYS[1], id)
+end
+if moved > 0 and ARGV[3] == 'zset' then
+  redis.call('LPUSH', KEYS[3], '1')
+  redis.call('LTRIM', KEYS[3], 0, 1023)
+end
+return moved
+",
+    )
+});
+
+/// Removes and returns the due schedule members, at most `ARGV[2]`, soonest first.
+/// KEYS: schedule. ARGV: now (epoch seconds), limit.
+pub static READ_SCHEDULE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, item in ipairs(due) do
+  redis.call('ZREM', KEYS[1], item)
+end
+return due
+",
+    )
+});
+
+/// Stores a value only when the key holds none, in the hash or as a key with a TTL.
+/// KEYS: results hash, TTL key. ARGV: field, value, ttl in ms (0 = none).
+pub static PUT_IF_EMPTY: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then
+  return 0
+end
+if tonumber(ARGV[3]) > 0 then
+  redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+else
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+end
+return 1
+",
+    )
+});

@@ -1,0 +1,1011 @@
+//! `RedisStorage`: the `Storage` contract on Redis, with claims, heartbeats and recovery.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use huey_core::storage::{DeadLetter, Delivery, StorageResult};
+use huey_core::{Storage, StorageError, async_trait};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
+use redis::{AsyncCommands, AsyncConnectionConfig, Client, RedisError};
+
+use crate::scripts::{CLAIM_LIST, CLAIM_ZSET, PROMOTE, READ_SCHEDULE, REAP, PUT_IF_EMPTY};
+
+/// Messages moved per script call when promoting or reading the schedule, and per command when
+/// enqueueing in bulk: small enough to keep each call short, large enough to amortise the
+/// round trip.
+const BATCH: usize = 1000;
+
+/// Options of a [`RedisStorage`].
+///
+/// ```
+/// use huey_redis::RedisOptions;
+/// use std::time::Duration;
+///
+/// let options = RedisOptions::default()
+///     .priority(true)
+///     .result_ttl(Some(Duration::from_secs(3600)))
+///     .consumer_timeout(Duration::from_secs(30));
+/// assert!(options.is_priority());
+/// ```
+#[derive(Debug, Clone)]
+pub struct RedisOptions {
+    priority: bool,
+    result_ttl: Option<Duration>,
+    heartbeat: Duration,
+    consumer_timeout: Duration,
+    notify_ttl: Duration,
+    clean_name: bool,
+}
+
+impl Default for RedisOptions {
+    fn default() -> Self {
+        RedisOptions {
+            priority: false,
+            result_ttl: None,
+            heartbeat: Duration::from_secs(2),
+            consumer_timeout: Duration::from_secs(10),
+            notify_ttl: Duration::from_secs(60),
+            clean_name: true,
+        }
+    }
+}
+
+impl RedisOptions {
+    /// Use a sorted-set queue that honours task priorities (Huey's PriorityRedisHuey). The
+    /// default is a list, which ignores priorities. Pick one per queue name: the two layouts
+    /// cannot share a key.
+    #[must_use]
+    pub fn priority(mut self, on: bool) -> Self {
+        self.priority = on;
+        self
+    }
+
+    /// Whether the queue honours priorities.
+    pub fn is_priority(&self) -> bool {
+        self.priority
+    }
+
+    /// Give every stored result a time to live (Huey's RedisExpireHuey), so results nobody reads
+    /// cannot fill Redis. Reads still remove a result unless the reader preserves it.
+    #[must_use]
+    pub fn result_ttl(mut self, ttl: Option<Duration>) -> Self {
+        self.result_ttl = ttl;
+        self
+    }
+
+    /// How often a consumer heartbeats and looks for dead consumers (default 2 s).
+    #[must_use]
+    pub fn heartbeat(mut self, interval: Duration) -> Self {
+        self.heartbeat = interval.max(Duration::from_millis(10));
+        self
+    }
+
+    /// How long a consumer may go without a heartbeat before its claims are put back on the
+    /// queue (default 10 s). Keep it several heartbeats long.
+    #[must_use]
+    pub fn consumer_timeout(mut self, timeout: Duration) -> Self {
+        self.consumer_timeout = timeout;
+        self
+    }
+
+    /// Keep the `Huey` name as given in key names instead of removing characters outside
+    /// `[A-Za-z0-9_]` (Huey's `clean_name=False`).
+    #[must_use]
+    pub fn raw_name(mut self) -> Self {
+        self.clean_name = false;
+        self
+    }
+}
+
+/// Removes every character outside `[A-Za-z0-9_]`, as Huey does for key names.
+///
+/// ```
+/// assert_eq!(huey_redis::clean_name("demo-app v1"), "demoappv1");
+/// ```
+pub fn clean_name(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect()
+}
+
+#[derive(Debug, Clone)]
+struct Keys {
+    name: String,
+    queue: String,
+    schedule: String,
+    results: String,
+    counters: String,
+    consumers: String,
+    reaper: String,
+    dead: String,
+    wake: String,
+    processing_prefix: String,
+}
+
+impl Keys {
+    fn new(name: &str) -> Keys {
+        Keys {
+            name: name.to_owned(),
+            queue: format!("huey.redis.{name}"),
+            schedule: format!("huey.schedule.{name}"),
+            results: format!("huey.results.{name}"),
+            counters: format!("huey.counters.{name}"),
+            consumers: format!("huey.consumers.{name}"),
+            reaper: format!("huey.reaper.{name}"),
+            dead: format!("huey.dead.{name}"),
+            wake: format!("huey.wake.{name}"),
+            processing_prefix: format!("huey.processing.{name}."),
+        }
+    }
+
+    fn kv(&self, key: &str) -> String {
+        format!("huey.kv.{}.{key}", self.name)
+    }
+
+    fn kv_pattern(&self) -> String {
+        format!("huey.kv.{}.*", self.name)
+    }
+
+    fn notify(&self, key: &str) -> String {
+        format!("huey.notify.{}.{key}", self.name)
+    }
+}
+
+/// Dedicated connections for blocking commands (`BLMOVE`, `BLPOP`): a blocking command holds
+/// its connection, so it must never run on the shared multiplexed one.
+struct BlockingPool {
+    client: Client,
+    idle: Mutex<Vec<MultiplexedConnection>>,
+}
+
+impl BlockingPool {
+    async fn take(&self) -> Result<MultiplexedConnection, RedisError> {
+        if let Some(conn) = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop() {
+            return Ok(conn);
+        }
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(5)))
+            .set_response_timeout(None);
+        self.client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+    }
+
+    /// Returns a connection that is known good; a failed one is dropped instead.
+    fn give_back(&self, conn: MultiplexedConnection) {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < 32 {
+            idle.push(conn);
+        }
+    }
+}
+
+/// Redis storage: see the crate docs for keys and the delivery protocol.
+pub struct RedisStorage {
+    conn: ConnectionManager,
+    blocking: BlockingPool,
+    keys: Keys,
+    options: RedisOptions,
+    consumer_id: String,
+    processing: String,
+}
+
+impl std::fmt::Debug for RedisStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStorage")
+            .field("queue", &self.keys.queue)
+            .field("consumer_id", &self.consumer_id)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+fn backend(e: RedisError) -> StorageError {
+    StorageError::Backend(Box::new(e))
+}
+
+/// Microseconds since the epoch, strictly increasing within the process: the FIFO order of the
+/// priority queue.
+fn next_order() -> u64 {
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = u64::try_from(Utc::now().timestamp_micros()).unwrap_or(0);
+    let mut last = LAST.load(Ordering::Relaxed);
+    loop {
+        let next = now.max(last + 1);
+        match LAST.compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return next,
+            Err(seen) => last = seen,
+        }
+    }
+}
+
+fn epoch_seconds(at: DateTime<Utc>) -> f64 {
+    at.timestamp_micros() as f64 / 1e6
+}
+
+fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+/// A priority-queue member: 8-byte order, then `<priority>|`, then the message.
+fn zset_member(order: u64, priority: i32, data: &[u8]) -> Vec<u8> {
+    let mut member = Vec::with_capacity(data.len() + 20);
+    member.extend_from_slice(&order.to_be_bytes());
+    member.extend_from_slice(schedule_member(priority, data).as_slice());
+    member
+}
+
+/// A priority-mode schedule member: `<priority>|<message>`.
+fn schedule_member(priority: i32, data: &[u8]) -> Vec<u8> {
+    let mut member = format!("{priority}|").into_bytes();
+    member.extend_from_slice(data);
+    member
+}
+
+/// Splits `<priority>|<message>`.
+fn split_priority(body: &[u8]) -> (i32, Vec<u8>) {
+    match body.iter().position(|b| *b == b'|') {
+        Some(sep) => {
+            let priority = std::str::from_utf8(&body[..sep])
+                .ok()
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(0);
+            (priority, body[sep + 1..].to_vec())
+        }
+        None => (0, body.to_vec()),
+    }
+}
+
+fn parse_zset_member(member: &[u8]) -> (u64, i32, Vec<u8>) {
+    if member.len() < 8 {
+        return (0, 0, member.to_vec());
+    }
+    let mut order = [0u8; 8];
+    order.copy_from_slice(&member[..8]);
+    let (priority, data) = split_priority(&member[8..]);
+    (u64::from_be_bytes(order), priority, data)
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredDeadLetter {
+    reason: String,
+    at: DateTime<Utc>,
+    /// The message as text when it is UTF-8 ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    data: Option<String>,
+    /// ... or as hex when it is not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    data_hex: Option<String>,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+impl RedisStorage {
+    /// Connects with default options. See the crate docs for the URL forms.
+    pub async fn connect(url: &str) -> Result<RedisStorage, StorageError> {
+        RedisStorage::connect_with(url, RedisOptions::default()).await
+    }
+
+    /// Connects to the URL in `HUEY_REDIS_URL`, or `redis://127.0.0.1:6379/0`.
+    pub async fn from_env() -> Result<RedisStorage, StorageError> {
+        let url = std::env::var("HUEY_REDIS_URL")
+            .unwrap_or_else(|_| "redis://127.0.0.1:6379/0".to_owned());
+        RedisStorage::connect(&url).await
+    }
+
+    /// Connects with `options`.
+    pub async fn connect_with(url: &str, options: RedisOptions) -> Result<RedisStorage, StorageError> {
+        let client = Client::open(url).map_err(backend)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(5)))
+            .set_response_timeout(Some(Duration::from_secs(60)))
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_secs(1));
+        let conn = ConnectionManager::new_with_config(client.clone(), config)
+            .await
+            .map_err(backend)?;
+        let consumer_id = format!(
+            "{}-{}-{}",
+            std::process::id(),
+            Utc::now().timestamp_millis(),
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        let keys = Keys::new("huey");
+        let processing = format!("{}{consumer_id}", keys.processing_prefix);
+        Ok(RedisStorage {
+            conn,
+            blocking: BlockingPool {
+                client,
+                idle: Mutex::new(Vec::new()),
+            },
+            keys,
+            options,
+            consumer_id,
+            processing,
+        })
+    }
+
+    /// This storage's consumer id: unique per process start, it names the processing list
+    /// and the heartbeat.
+    pub fn consumer_id(&self) -> &str {
+        &self.consumer_id
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &RedisOptions {
+        &self.options
+    }
+
+    fn conn(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
+    fn mode(&self) -> &'static str {
+        if self.options.priority { "zset" } else { "list" }
+    }
+
+    fn processing_entry(&self, delivery: &Delivery) -> Vec<u8> {
+        if self.options.priority {
+            zset_member(delivery.receipt, delivery.priority, &delivery.data)
+        } else {
+            delivery.data.clone()
+        }
+    }
+
+    /// Runs a blocking command on a dedicated connection.
+    async fn blocking<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, RedisError> {
+        let mut conn = self.blocking.take().await?;
+        let value = cmd.query_async(&mut conn).await?;
+        self.blocking.give_back(conn);
+        Ok(value)
+    }
+
+    async fn claim(&self, max: usize) -> StorageResult<Vec<Delivery>> {
+        let mut conn = self.conn();
+        if self.options.priority {
+            let popped: Vec<(Vec<u8>, f64)> = CLAIM_ZSET
+                .key(&self.keys.queue)
+                .key(&self.processing)
+                .key(&self.keys.consumers)
+                .arg(max)
+                .arg(&self.consumer_id)
+                .arg(now_ms())
+                .invoke_async(&mut conn)
+                .await
+                .map_err(backend)?;
+            Ok(popped
+                .into_iter()
+                .map(|(member, _score)| {
+                    let (order, priority, data) = parse_zset_member(&member);
+                    Delivery {
+                        data,
+                        priority,
+                        receipt: order,
+                    }
+                })
+                .collect())
+        } else {
+            let items: Vec<Vec<u8>> = CLAIM_LIST
+                .key(&self.keys.queue)
+                .key(&self.processing)
+                .key(&self.keys.consumers)
+                .arg(max)
+                .arg(&self.consumer_id)
+                .arg(now_ms())
+                .invoke_async(&mut conn)
+                .await
+                .map_err(backend)?;
+            Ok(items
+                .into_iter()
+                .map(|data| Delivery {
+                    data,
+                    priority: 0,
+                    receipt: 0,
+                })
+                .collect())
+        }
+    }
+
+    /// Keys of values with a TTL, found with SCAN (never KEYS, which blocks the server).
+    async fn kv_keys(&self) -> StorageResult<Vec<String>> {
+        let mut conn = self.conn();
+        let mut keys = Vec::new();
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(self.keys.kv_pattern())
+                .arg("COUNT")
+                .arg(BATCH)
+                .query_async(&mut conn)
+                .await
+                .map_err(backend)?;
+            keys.extend(batch);
+            if next == 0 {
+                return Ok(keys);
+            }
+            cursor = next;
+        }
+    }
+
+    fn strip_schedule_member(&self, member: Vec<u8>) -> Vec<u8> {
+        if self.options.priority {
+            split_priority(&member).1
+        } else {
+            member
+        }
+    }
+}
+
+#[async_trait]
+impl Storage for RedisStorage {
+    fn set_namespace(&mut self, name: &str) {
+        let name = if self.options.clean_name {
+            clean_name(name)
+        } else {
+            name.to_owned()
+        };
+        self.keys = Keys::new(&name);
+        self.processing = format!("{}{}", self.keys.processing_prefix, self.consumer_id);
+    }
+
+    fn supports_priority(&self) -> bool {
+        self.options.priority
+    }
+
+    async fn enqueue(&self, data: Vec<u8>, priority: i32) -> StorageResult<()> {
+        self.enqueue_many(vec![(data, priority)]).await
+    }
+
+    async fn enqueue_many(&self, items: Vec<(Vec<u8>, i32)>) -> StorageResult<()> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        // All or nothing: a failed bulk call leaves no partial batch behind.
+        pipe.atomic();
+        for chunk in items.chunks(BATCH) {
+            if self.options.priority {
+                let cmd = pipe.cmd("ZADD").arg(&self.keys.queue);
+                for (data, priority) in chunk {
+                    cmd.arg(-f64::from(*priority))
+                        .arg(zset_member(next_order(), *priority, data));
+                }
+            } else {
+                let cmd = pipe.cmd("LPUSH").arg(&self.keys.queue);
+                for (data, _) in chunk {
+                    cmd.arg(data.as_slice());
+                }
+            }
+            pipe.ignore();
+        }
+        if self.options.priority {
+            pipe.cmd("LPUSH").arg(&self.keys.wake).arg("1").ignore();
+            pipe.cmd("LTRIM").arg(&self.keys.wake).arg(0).arg(1023).ignore();
+        }
+        pipe.query_async::<()>(&mut self.conn()).await.map_err(backend)
+    }
+
+    async fn dequeue(&self, max: usize, wait: Duration) -> StorageResult<Vec<Delivery>> {
+        let max = max.max(1);
+        let claimed = self.claim(max).await?;
+        if !claimed.is_empty() || wait.is_zero() {
+            return Ok(claimed);
+        }
+        if self.options.priority {
+            // Sorted sets have no blocking move: sleep on the wake list, then claim.
+            let _: Option<(String, String)> = self
+                .blocking(redis::cmd("BLPOP").arg(&self.keys.wake).arg(wait.as_secs_f64()))
+                .await
+                .map_err(backend)?;
+            return self.claim(max).await;
+        }
+        let item: Option<Vec<u8>> = self
+            .blocking(
+                redis::cmd("BLMOVE")
+                    .arg(&self.keys.queue)
+                    .arg(&self.processing)
+                    .arg("RIGHT")
+                    .arg("LEFT")
+                    .arg(wait.as_secs_f64()),
+            )
+            .await
+            .map_err(backend)?;
+        let Some(data) = item else { return Ok(Vec::new()) };
+        let mut out = vec![Delivery {
+            data,
+            priority: 0,
+            receipt: 0,
+        }];
+        if max > 1 {
+            out.extend(self.claim(max - 1).await?);
+        }
+        Ok(out)
+    }
+
+    async fn ack(&self, delivery: &Delivery) -> StorageResult<()> {
+        self.conn()
+            .lrem::<_, _, ()>(&self.processing, 1, self.processing_entry(delivery))
+            .await
+            .map_err(backend)
+    }
+
+    async fn requeue(&self, delivery: &Delivery) -> StorageResult<()> {
+        let entry = self.processing_entry(delivery);
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        pipe.cmd("LREM").arg(&self.processing).arg(1).arg(&entry).ignore();
+        if self.options.priority {
+            pipe.cmd("ZADD")
+                .arg(&self.keys.queue)
+                .arg(-f64::from(delivery.priority))
+                .arg(&entry)
+                .ignore();
+            pipe.cmd("LPUSH").arg(&self.keys.wake).arg("1").ignore();
+        } else {
+            // The consuming end, so it runs next.
+            pipe.cmd("RPUSH").arg(&self.keys.queue).arg(&entry).ignore();
+        }
+        pipe.query_async::<()>(&mut self.conn()).await.map_err(backend)
+    }
+
+    async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> StorageResult<()> {
+        let (data, data_hex) = match String::from_utf8(delivery.data.clone()) {
+            Ok(text) => (Some(text), None),
+            Err(_) => (None, Some(hex(&delivery.data))),
+        };
+        let record = serde_json::to_vec(&StoredDeadLetter {
+            reason: reason.to_owned(),
+            at: Utc::now(),
+            data,
+            data_hex,
+        })
+        .map_err(|e| StorageError::Backend(Box::new(e)))?;
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        pipe.cmd("LREM")
+            .arg(&self.processing)
+            .arg(1)
+            .arg(self.processing_entry(delivery))
+            .ignore();
+        pipe.cmd("RPUSH").arg(&self.keys.dead).arg(record).ignore();
+        pipe.query_async::<()>(&mut self.conn()).await.map_err(backend)
+    }
+
+    async fn dead_letters(&self, limit: Option<usize>) -> StorageResult<Vec<DeadLetter>> {
+        let end = limit.map_or(-1, |n| n as isize - 1);
+        if end < -1 || limit == Some(0) {
+            return Ok(Vec::new());
+        }
+        let records: Vec<Vec<u8>> = self
+            .conn()
+            .lrange(&self.keys.dead, 0, end)
+            .await
+            .map_err(backend)?;
+        Ok(records
+            .into_iter()
+            .filter_map(|bytes| {
+                let record: StoredDeadLetter = serde_json::from_slice(&bytes).ok()?;
+                let data = match (record.data, record.data_hex) {
+                    (Some(text), _) => text.into_bytes(),
+                    (None, Some(h)) => unhex(&h)?,
+                    (None, None) => Vec::new(),
+                };
+                Some(DeadLetter {
+                    data,
+                    reason: record.reason,
+                    at: record.at,
+                })
+            })
+            .collect())
+    }
+
+    async fn queue_size(&self) -> StorageResult<usize> {
+        let mut conn = self.conn();
+        if self.options.priority {
+            conn.zcard(&self.keys.queue).await.map_err(backend)
+        } else {
+            conn.llen(&self.keys.queue).await.map_err(backend)
+        }
+    }
+
+    async fn enqueued_items(&self, limit: Option<usize>) -> StorageResult<Vec<Vec<u8>>> {
+        let mut conn = self.conn();
+        if limit == Some(0) {
+            return Ok(Vec::new());
+        }
+        if self.options.priority {
+            let stop = limit.map_or(-1, |n| n as isize - 1);
+            let members: Vec<Vec<u8>> = conn
+                .zrange(&self.keys.queue, 0, stop)
+                .await
+                .map_err(backend)?;
+            Ok(members
+                .into_iter()
+                .map(|m| parse_zset_member(&m).2)
+                .collect())
+        } else {
+            let start = limit.map_or(0, |n| -(n as isize));
+            let mut items: Vec<Vec<u8>> = conn
+                .lrange(&self.keys.queue, start, -1)
+                .await
+                .map_err(backend)?;
+            items.reverse();
+            Ok(items)
+        }
+    }
+
+    async fn flush_queue(&self) -> StorageResult<()> {
+        self.conn()
+            .del::<_, ()>(&[&self.keys.queue, &self.keys.wake])
+            .await
+            .map_err(backend)
+    }
+
+    async fn add_to_schedule(
+        &self,
+        data: Vec<u8>,
+        at: DateTime<Utc>,
+        priority: i32,
+    ) -> StorageResult<()> {
+        let member = if self.options.priority {
+            schedule_member(priority, &data)
+        } else {
+            data
+        };
+        self.conn()
+            .zadd::<_, _, _, ()>(&self.keys.schedule, member, epoch_seconds(at))
+            .await
+            .map_err(backend)
+    }
+
+    async fn read_schedule(&self, now: DateTime<Utc>) -> StorageResult<Vec<Vec<u8>>> {
+        let mut out = Vec::new();
+        loop {
+            let batch: Vec<Vec<u8>> = READ_SCHEDULE
+                .key(&self.keys.schedule)
+                .arg(epoch_seconds(now))
+                .arg(BATCH)
+                .invoke_async(&mut self.conn())
+                .await
+                .map_err(backend)?;
+            let done = batch.len() < BATCH;
+            out.extend(batch.into_iter().map(|m| self.strip_schedule_member(m)));
+            if done {
+                return Ok(out);
+            }
+        }
+    }
+
+    async fn promote_due(&self, now: DateTime<Utc>) -> StorageResult<Vec<Vec<u8>>> {
+        let mut out = Vec::new();
+        loop {
+            let base = next_order();
+            let batch: Vec<Vec<u8>> = PROMOTE
+                .key(&self.keys.schedule)
+                .key(&self.keys.queue)
+                .key(&self.keys.wake)
+                .arg(epoch_seconds(now))
+                .arg(BATCH)
+                .arg(self.mode())
+                .arg(base)
+                .invoke_async(&mut self.conn())
+                .await
+                .map_err(backend)?;
+            let done = batch.len() < BATCH;
+            out.extend(batch.into_iter().map(|m| self.strip_schedule_member(m)));
+            if done {
+                return Ok(out);
+            }
+        }
+    }
+
+    async fn schedule_size(&self) -> StorageResult<usize> {
+        self.conn()
+            .zcard(&self.keys.schedule)
+            .await
+            .map_err(backend)
+    }
+
+    async fn scheduled_items(&self, limit: Option<usize>) -> StorageResult<Vec<Vec<u8>>> {
+        if limit == Some(0) {
+            return Ok(Vec::new());
+        }
+        let stop = limit.map_or(-1, |n| n as isize - 1);
+        let members: Vec<Vec<u8>> = self
+            .conn()
+            .zrange(&self.keys.schedule, 0, stop)
+            .await
+            .map_err(backend)?;
+        Ok(members
+            .into_iter()
+            .map(|m| self.strip_schedule_member(m))
+            .collect())
+    }
+
+    async fn flush_schedule(&self) -> StorageResult<()> {
+        self.conn()
+            .del::<_, ()>(&self.keys.schedule)
+            .await
+            .map_err(backend)
+    }
+
+    async fn put_data(&self, key: &str, value: Vec<u8>) -> StorageResult<()> {
+        self.conn()
+            .hset::<_, _, _, ()>(&self.keys.results, key, value)
+            .await
+            .map_err(backend)
+    }
+
+    async fn put_result(&self, key: &str, value: Vec<u8>) -> StorageResult<()> {
+        let notify = self.keys.notify(key);
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        match self.options.result_ttl {
+            Some(ttl) => pipe
+                .cmd("SET")
+                .arg(self.keys.kv(key))
+                .arg(value)
+                .arg("PX")
+                .arg(ttl.as_millis().max(1) as u64)
+                .ignore(),
+            None => pipe
+                .cmd("HSET")
+                .arg(&self.keys.results)
+                .arg(key)
+                .arg(value)
+                .ignore(),
+        };
+        pipe.cmd("LPUSH").arg(&notify).arg("1").ignore();
+        pipe.cmd("PEXPIRE")
+            .arg(&notify)
+            .arg(self.options.notify_ttl.as_millis() as u64)
+            .ignore();
+        pipe.query_async::<()>(&mut self.conn()).await.map_err(backend)
+    }
+
+    async fn peek_data(&self, key: &str) -> StorageResult<Option<Vec<u8>>> {
+        let (hashed, ttl): (Option<Vec<u8>>, Option<Vec<u8>>) = redis::pipe()
+            .hget(&self.keys.results, key)
+            .get(self.keys.kv(key))
+            .query_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        Ok(hashed.or(ttl))
+    }
+
+    async fn pop_data(&self, key: &str) -> StorageResult<Option<Vec<u8>>> {
+        let kv = self.keys.kv(key);
+        let (hashed, _, ttl, _): (Option<Vec<u8>>, i64, Option<Vec<u8>>, i64) = redis::pipe()
+            .atomic()
+            .hget(&self.keys.results, key)
+            .hdel(&self.keys.results, key)
+            .get(&kv)
+            .del(&kv)
+            .query_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        Ok(hashed.or(ttl))
+    }
+
+    async fn peek_many(&self, keys: &[&str]) -> StorageResult<Vec<Option<Vec<u8>>>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let kv: Vec<String> = keys.iter().map(|k| self.keys.kv(k)).collect();
+        let (hashed, ttl): (Vec<Option<Vec<u8>>>, Vec<Option<Vec<u8>>>) = redis::pipe()
+            .cmd("HMGET")
+            .arg(&self.keys.results)
+            .arg(keys)
+            .cmd("MGET")
+            .arg(&kv)
+            .query_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        Ok(hashed.into_iter().zip(ttl).map(|(h, t)| h.or(t)).collect())
+    }
+
+    async fn delete_data(&self, key: &str) -> StorageResult<bool> {
+        let (hashed, ttl): (i64, i64) = redis::pipe()
+            .hdel(&self.keys.results, key)
+            .del(self.keys.kv(key))
+            .query_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        Ok(hashed + ttl > 0)
+    }
+
+    async fn has_data_for_key(&self, key: &str) -> StorageResult<bool> {
+        let (hashed, ttl): (bool, bool) = redis::pipe()
+            .hexists(&self.keys.results, key)
+            .exists(self.keys.kv(key))
+            .query_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        Ok(hashed || ttl)
+    }
+
+    async fn put_if_empty(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Option<Duration>,
+    ) -> StorageResult<bool> {
+        let stored: i64 = PUT_IF_EMPTY
+            .key(&self.keys.results)
+            .key(self.keys.kv(key))
+            .arg(key)
+            .arg(value)
+            .arg(ttl.map_or(0, |t| t.as_millis().max(1) as u64))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        Ok(stored == 1)
+    }
+
+    async fn wait_result(&self, key: &str, timeout: Duration) -> StorageResult<bool> {
+        if self.has_data_for_key(key).await? {
+            return Ok(true);
+        }
+        if timeout.is_zero() {
+            return Ok(false);
+        }
+        // Rotating the token (source = destination) wakes every waiter in turn, not just one.
+        let notify = self.keys.notify(key);
+        let _: Option<Vec<u8>> = self
+            .blocking(
+                redis::cmd("BLMOVE")
+                    .arg(&notify)
+                    .arg(&notify)
+                    .arg("RIGHT")
+                    .arg("LEFT")
+                    .arg(timeout.as_secs_f64()),
+            )
+            .await
+            .map_err(backend)?;
+        self.has_data_for_key(key).await
+    }
+
+    async fn result_store_size(&self) -> StorageResult<usize> {
+        let hashed: usize = self
+            .conn()
+            .hlen(&self.keys.results)
+            .await
+            .map_err(backend)?;
+        Ok(hashed + self.kv_keys().await?.len())
+    }
+
+    async fn result_items(&self) -> StorageResult<HashMap<String, Vec<u8>>> {
+        let mut items: HashMap<String, Vec<u8>> = self
+            .conn()
+            .hgetall(&self.keys.results)
+            .await
+            .map_err(backend)?;
+        let kv = self.kv_keys().await?;
+        let prefix_len = self.keys.kv("").len();
+        for chunk in kv.chunks(BATCH) {
+            let values: Vec<Option<Vec<u8>>> = self
+                .conn()
+                .mget(chunk)
+                .await
+                .map_err(backend)?;
+            for (key, value) in chunk.iter().zip(values) {
+                if let Some(value) = value {
+                    items.insert(key[prefix_len..].to_owned(), value);
+                }
+            }
+        }
+        Ok(items)
+    }
+
+    async fn flush_results(&self) -> StorageResult<()> {
+        let mut doomed = self.kv_keys().await?;
+        doomed.push(self.keys.results.clone());
+        for chunk in doomed.chunks(BATCH) {
+            self.conn()
+                .del::<_, ()>(chunk)
+                .await
+                .map_err(backend)?;
+        }
+        Ok(())
+    }
+
+    async fn incr(&self, key: &str, amount: i64) -> StorageResult<i64> {
+        self.conn()
+            .hincr(&self.keys.counters, key, amount)
+            .await
+            .map_err(backend)
+    }
+
+    async fn delete_counter(&self, key: &str) -> StorageResult<bool> {
+        self.conn()
+            .hdel(&self.keys.counters, key)
+            .await
+            .map_err(backend)
+    }
+
+    async fn flush_counters(&self) -> StorageResult<()> {
+        self.conn()
+            .del::<_, ()>(&self.keys.counters)
+            .await
+            .map_err(backend)
+    }
+
+    fn maintenance_interval(&self) -> Option<Duration> {
+        Some(self.options.heartbeat)
+    }
+
+    async fn maintain(&self) -> StorageResult<()> {
+        let mut conn = self.conn();
+        let lock_ms = (self.options.heartbeat.as_millis() as u64).max(10);
+        let (locked,): (Option<String>,) = redis::pipe()
+            .cmd("ZADD")
+            .arg(&self.keys.consumers)
+            .arg(now_ms())
+            .arg(&self.consumer_id)
+            .ignore()
+            .cmd("SET")
+            .arg(&self.keys.reaper)
+            .arg(&self.consumer_id)
+            .arg("NX")
+            .arg("PX")
+            .arg(lock_ms)
+            .query_async(&mut conn)
+            .await
+            .map_err(backend)?;
+        if locked.is_none() {
+            return Ok(());
+        }
+        let cutoff = now_ms() - self.options.consumer_timeout.as_millis() as i64;
+        let moved: i64 = REAP
+            .key(&self.keys.consumers)
+            .key(&self.keys.queue)
+            .key(&self.keys.wake)
+            .arg(cutoff)
+            .arg(&self.keys.processing_prefix)
+            .arg(self.mode())
+            .arg("")
+            .invoke_async(&mut conn)
+            .await
+            .map_err(backend)?;
+        if moved > 0 {
+            tracing::warn!(moved, "put the claims of stopped consumers back on the queue");
+        }
+        Ok(())
+    }
+
+    async fn retire(&self) -> StorageResult<()> {
+        let moved: i64 = REAP
+            .key(&self.keys.consumers)
+            .key(&self.keys.queue)
+            .key(&self.keys.wake)
+            .arg("+inf")
+            .arg(&self.keys.processing_prefix)
+            .arg(self.mode())
+            .arg(&self.consumer_id)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        if moved > 0 {
+            tracing::info!(moved, "returned unfinished claims to the queue");
+        }
+        Ok(())
+    }
+}
+
