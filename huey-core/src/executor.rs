@@ -16,6 +16,7 @@ use crate::result::StoredResult;
 use crate::retry::{RetryPlan, plan_retry};
 use crate::signals::{PostHook, PreHook, Signal};
 use crate::state::WorkerState;
+use crate::storage::Delivery;
 use crate::task::{Task, TaskValue, chrono_duration};
 
 /// How an execution ended, for the worker's bookkeeping and logs.
@@ -37,6 +38,13 @@ pub enum Executed {
     Failed,
 }
 
+/// The claim being executed, when the message came from a dequeue. A successful result is
+/// stored and the claim acknowledged in one storage call.
+pub(crate) struct Claim<'a> {
+    pub delivery: &'a Delivery,
+    pub acked: bool,
+}
+
 /// Runs `message` (whose task is `descriptor`) once, as a worker does.
 pub(crate) async fn execute(
     huey: &Huey,
@@ -44,6 +52,7 @@ pub(crate) async fn execute(
     state: &WorkerState,
     message: Message,
     now: DateTime<Utc>,
+    claim: Option<&mut Claim<'_>>,
 ) -> Result<Executed, StorageError> {
     let storage = huey.storage();
     let mut task = Task::from_message(message);
@@ -90,7 +99,7 @@ pub(crate) async fn execute(
 
     match outcome {
         Ok(value) => {
-            complete(huey, &task, value).await?;
+            complete(huey, &task, value, claim).await?;
             Ok(Executed::Completed)
         }
         Err(error) => fail(huey, task, error, now).await,
@@ -105,7 +114,7 @@ pub(crate) async fn execute_immediate(huey: &Huey, message: Message) -> Result<(
     })?;
     // Immediate mode has no workers, so no startup hooks and no per-worker state.
     let state = WorkerState::new(0);
-    execute(huey, descriptor, &state, message, Utc::now()).await?;
+    execute(huey, descriptor, &state, message, Utc::now(), None).await?;
     Ok(())
 }
 
@@ -173,12 +182,24 @@ async fn run_post_hooks(
     }
 }
 
-async fn complete(huey: &Huey, task: &Task, value: TaskValue) -> Result<(), StorageError> {
+async fn complete(
+    huey: &Huey,
+    task: &Task,
+    value: TaskValue,
+    claim: Option<&mut Claim<'_>>,
+) -> Result<(), StorageError> {
     if huey.results_enabled() && !task.is_periodic() && (!value.is_none() || huey.store_none()) {
-        let stored = StoredResult::Ok(value.raw().to_owned());
-        huey.storage()
-            .put_result(task.id(), stored.encode())
-            .await?;
+        let stored = StoredResult::Ok(value.raw().to_owned()).encode();
+        let storage = huey.storage();
+        match claim {
+            Some(claim) => {
+                storage
+                    .put_result_and_ack(task.id(), stored, claim.delivery)
+                    .await?;
+                claim.acked = true;
+            }
+            None => storage.put_result(task.id(), stored).await?,
+        }
     }
     run_post_hooks(huey, task, Some(&value), None).await;
     huey.emit(Signal::Complete, task, None);

@@ -11,7 +11,7 @@ use huey_core::{Storage, StorageError, async_trait};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::{AsyncCommands, AsyncConnectionConfig, Client, RedisError};
 
-use crate::scripts::{CLAIM_LIST, CLAIM_ZSET, PROMOTE, READ_SCHEDULE, REAP, PUT_IF_EMPTY};
+use crate::scripts::{CLAIM_LIST, CLAIM_ZSET, PROMOTE, PUT_IF_EMPTY, READ_SCHEDULE, REAP};
 
 /// Messages moved per script call when promoting or reading the schedule, and per command when
 /// enqueueing in bulk: small enough to keep each call short, large enough to amortise the
@@ -309,7 +309,10 @@ impl RedisStorage {
     }
 
     /// Connects with `options`.
-    pub async fn connect_with(url: &str, options: RedisOptions) -> Result<RedisStorage, StorageError> {
+    pub async fn connect_with(
+        url: &str,
+        options: RedisOptions,
+    ) -> Result<RedisStorage, StorageError> {
         let client = Client::open(url).map_err(backend)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(5)))
@@ -356,7 +359,11 @@ impl RedisStorage {
     }
 
     fn mode(&self) -> &'static str {
-        if self.options.priority { "zset" } else { "list" }
+        if self.options.priority {
+            "zset"
+        } else {
+            "list"
+        }
     }
 
     fn processing_entry(&self, delivery: &Delivery) -> Vec<u8> {
@@ -444,6 +451,48 @@ impl RedisStorage {
         }
     }
 
+    /// Stores a result, wakes its waiters and (optionally) settles the claim, in one `MULTI`.
+    async fn store_result(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ack: Option<&Delivery>,
+    ) -> StorageResult<()> {
+        let notify = self.keys.notify(key);
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        match self.options.result_ttl {
+            Some(ttl) => pipe
+                .cmd("SET")
+                .arg(self.keys.kv(key))
+                .arg(value)
+                .arg("PX")
+                .arg(ttl.as_millis().max(1) as u64)
+                .ignore(),
+            None => pipe
+                .cmd("HSET")
+                .arg(&self.keys.results)
+                .arg(key)
+                .arg(value)
+                .ignore(),
+        };
+        pipe.cmd("LPUSH").arg(&notify).arg("1").ignore();
+        pipe.cmd("PEXPIRE")
+            .arg(&notify)
+            .arg(self.options.notify_ttl.as_millis() as u64)
+            .ignore();
+        if let Some(delivery) = ack {
+            pipe.cmd("LREM")
+                .arg(&self.processing)
+                .arg(1)
+                .arg(self.processing_entry(delivery))
+                .ignore();
+        }
+        pipe.query_async::<()>(&mut self.conn())
+            .await
+            .map_err(backend)
+    }
+
     fn strip_schedule_member(&self, member: Vec<u8>) -> Vec<u8> {
         if self.options.priority {
             split_priority(&member).1
@@ -497,9 +546,15 @@ impl Storage for RedisStorage {
         }
         if self.options.priority {
             pipe.cmd("LPUSH").arg(&self.keys.wake).arg("1").ignore();
-            pipe.cmd("LTRIM").arg(&self.keys.wake).arg(0).arg(1023).ignore();
+            pipe.cmd("LTRIM")
+                .arg(&self.keys.wake)
+                .arg(0)
+                .arg(1023)
+                .ignore();
         }
-        pipe.query_async::<()>(&mut self.conn()).await.map_err(backend)
+        pipe.query_async::<()>(&mut self.conn())
+            .await
+            .map_err(backend)
     }
 
     async fn dequeue(&self, max: usize, wait: Duration) -> StorageResult<Vec<Delivery>> {
@@ -511,7 +566,11 @@ impl Storage for RedisStorage {
         if self.options.priority {
             // Sorted sets have no blocking move: sleep on the wake list, then claim.
             let _: Option<(String, String)> = self
-                .blocking(redis::cmd("BLPOP").arg(&self.keys.wake).arg(wait.as_secs_f64()))
+                .blocking(
+                    redis::cmd("BLPOP")
+                        .arg(&self.keys.wake)
+                        .arg(wait.as_secs_f64()),
+                )
                 .await
                 .map_err(backend)?;
             return self.claim(max).await;
@@ -527,7 +586,9 @@ impl Storage for RedisStorage {
             )
             .await
             .map_err(backend)?;
-        let Some(data) = item else { return Ok(Vec::new()) };
+        let Some(data) = item else {
+            return Ok(Vec::new());
+        };
         let mut out = vec![Delivery {
             data,
             priority: 0,
@@ -550,7 +611,11 @@ impl Storage for RedisStorage {
         let entry = self.processing_entry(delivery);
         let mut pipe = redis::pipe();
         pipe.atomic();
-        pipe.cmd("LREM").arg(&self.processing).arg(1).arg(&entry).ignore();
+        pipe.cmd("LREM")
+            .arg(&self.processing)
+            .arg(1)
+            .arg(&entry)
+            .ignore();
         if self.options.priority {
             pipe.cmd("ZADD")
                 .arg(&self.keys.queue)
@@ -562,7 +627,9 @@ impl Storage for RedisStorage {
             // The consuming end, so it runs next.
             pipe.cmd("RPUSH").arg(&self.keys.queue).arg(&entry).ignore();
         }
-        pipe.query_async::<()>(&mut self.conn()).await.map_err(backend)
+        pipe.query_async::<()>(&mut self.conn())
+            .await
+            .map_err(backend)
     }
 
     async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> StorageResult<()> {
@@ -585,7 +652,9 @@ impl Storage for RedisStorage {
             .arg(self.processing_entry(delivery))
             .ignore();
         pipe.cmd("RPUSH").arg(&self.keys.dead).arg(record).ignore();
-        pipe.query_async::<()>(&mut self.conn()).await.map_err(backend)
+        pipe.query_async::<()>(&mut self.conn())
+            .await
+            .map_err(backend)
     }
 
     async fn dead_letters(&self, limit: Option<usize>) -> StorageResult<Vec<DeadLetter>> {
@@ -754,30 +823,16 @@ impl Storage for RedisStorage {
     }
 
     async fn put_result(&self, key: &str, value: Vec<u8>) -> StorageResult<()> {
-        let notify = self.keys.notify(key);
-        let mut pipe = redis::pipe();
-        pipe.atomic();
-        match self.options.result_ttl {
-            Some(ttl) => pipe
-                .cmd("SET")
-                .arg(self.keys.kv(key))
-                .arg(value)
-                .arg("PX")
-                .arg(ttl.as_millis().max(1) as u64)
-                .ignore(),
-            None => pipe
-                .cmd("HSET")
-                .arg(&self.keys.results)
-                .arg(key)
-                .arg(value)
-                .ignore(),
-        };
-        pipe.cmd("LPUSH").arg(&notify).arg("1").ignore();
-        pipe.cmd("PEXPIRE")
-            .arg(&notify)
-            .arg(self.options.notify_ttl.as_millis() as u64)
-            .ignore();
-        pipe.query_async::<()>(&mut self.conn()).await.map_err(backend)
+        self.store_result(key, value, None).await
+    }
+
+    async fn put_result_and_ack(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        delivery: &Delivery,
+    ) -> StorageResult<()> {
+        self.store_result(key, value, Some(delivery)).await
     }
 
     async fn peek_data(&self, key: &str) -> StorageResult<Option<Vec<u8>>> {
@@ -900,11 +955,7 @@ impl Storage for RedisStorage {
         let kv = self.kv_keys().await?;
         let prefix_len = self.keys.kv("").len();
         for chunk in kv.chunks(BATCH) {
-            let values: Vec<Option<Vec<u8>>> = self
-                .conn()
-                .mget(chunk)
-                .await
-                .map_err(backend)?;
+            let values: Vec<Option<Vec<u8>>> = self.conn().mget(chunk).await.map_err(backend)?;
             for (key, value) in chunk.iter().zip(values) {
                 if let Some(value) = value {
                     items.insert(key[prefix_len..].to_owned(), value);
@@ -918,10 +969,7 @@ impl Storage for RedisStorage {
         let mut doomed = self.kv_keys().await?;
         doomed.push(self.keys.results.clone());
         for chunk in doomed.chunks(BATCH) {
-            self.conn()
-                .del::<_, ()>(chunk)
-                .await
-                .map_err(backend)?;
+            self.conn().del::<_, ()>(chunk).await.map_err(backend)?;
         }
         Ok(())
     }
@@ -985,7 +1033,10 @@ impl Storage for RedisStorage {
             .await
             .map_err(backend)?;
         if moved > 0 {
-            tracing::warn!(moved, "put the claims of stopped consumers back on the queue");
+            tracing::warn!(
+                moved,
+                "put the claims of stopped consumers back on the queue"
+            );
         }
         Ok(())
     }
@@ -1008,4 +1059,3 @@ impl Storage for RedisStorage {
         Ok(())
     }
 }
-

@@ -167,11 +167,15 @@ impl Consumer {
             stop_rx.clone(),
         ));
         // Upkeep outlives the workers: it must keep beating while they finish their tasks.
-        let maintenance = config.huey.storage().maintenance_interval().map(|interval| {
-            let (done, done_rx) = watch::channel(false);
-            let handle = tokio::spawn(maintain(config.huey.storage(), interval, done_rx));
-            (done, handle)
-        });
+        let maintenance = config
+            .huey
+            .storage()
+            .maintenance_interval()
+            .map(|interval| {
+                let (done, done_rx) = watch::channel(false);
+                let handle = tokio::spawn(maintain(config.huey.storage(), interval, done_rx));
+                (done, handle)
+            });
         tasks.spawn(scheduler::run(
             config.huey.clone(),
             registry,
@@ -230,7 +234,11 @@ impl Consumer {
 
 /// Keeps the storage's view of this consumer alive (heartbeat, recovery of dead consumers'
 /// claims) for as long as the consumer runs.
-async fn maintain(storage: Arc<dyn crate::Storage>, interval: Duration, mut done: watch::Receiver<bool>) {
+async fn maintain(
+    storage: Arc<dyn crate::Storage>,
+    interval: Duration,
+    mut done: watch::Receiver<bool>,
+) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

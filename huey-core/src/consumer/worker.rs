@@ -10,7 +10,7 @@ use tokio::sync::{Semaphore, watch};
 use tracing::Instrument;
 
 use super::{Stop, stopped};
-use crate::executor::{Executed, execute};
+use crate::executor::{Claim, Executed, execute};
 use crate::huey::Huey;
 use crate::message::Message;
 use crate::registry::{Hook, Registry, registered_hooks};
@@ -90,15 +90,21 @@ pub(crate) async fn handle(
     };
     let span = tracing::info_span!("task", id = %message.id, name = %message.name);
     let started = Instant::now();
-    match execute(huey, descriptor, state, message, now)
+    let mut claim = Claim {
+        delivery,
+        acked: false,
+    };
+    match execute(huey, descriptor, state, message, now, Some(&mut claim))
         .instrument(span.clone())
         .await
     {
         Ok(executed) => {
             span.in_scope(|| tracing::debug!(?executed, elapsed = ?started.elapsed(), "task done"));
-            persist("acknowledge the task", || storage.ack(delivery))
-                .instrument(span)
-                .await;
+            if !claim.acked {
+                persist("acknowledge the task", || storage.ack(delivery))
+                    .instrument(span)
+                    .await;
+            }
             Some(executed)
         }
         Err(error) => {
@@ -117,7 +123,10 @@ pub(crate) async fn handle(
 async fn dead_letter(huey: &Huey, delivery: &Delivery, reason: &str) {
     tracing::error!(reason, "message cannot run; moved to the dead-letter list");
     let storage = huey.storage();
-    persist("dead-letter the message", || storage.dead_letter(delivery, reason)).await;
+    persist("dead-letter the message", || {
+        storage.dead_letter(delivery, reason)
+    })
+    .await;
 }
 
 /// Settles a claim, retrying with backoff while the storage is unreachable: a claim that is

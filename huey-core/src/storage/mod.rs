@@ -129,6 +129,18 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
         self.put_data(key, value).await
     }
 
+    /// Stores a task result and acknowledges the claim that produced it; a backend should do
+    /// both in one round trip.
+    async fn put_result_and_ack(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        delivery: &Delivery,
+    ) -> StorageResult<()> {
+        self.put_result(key, value).await?;
+        self.ack(delivery).await
+    }
+
     /// Reads a value without removing it.
     async fn peek_data(&self, key: &str) -> StorageResult<Option<Vec<u8>>>;
 
@@ -295,6 +307,15 @@ impl<S: Storage> Storage for std::sync::Arc<S> {
 
     async fn put_result(&self, key: &str, value: Vec<u8>) -> StorageResult<()> {
         S::put_result(self, key, value).await
+    }
+
+    async fn put_result_and_ack(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        delivery: &Delivery,
+    ) -> StorageResult<()> {
+        S::put_result_and_ack(self, key, value, delivery).await
     }
 
     async fn peek_data(&self, key: &str) -> StorageResult<Option<Vec<u8>>> {
