@@ -250,22 +250,46 @@ impl<O: DeserializeOwned> TaskResult<O> {
     /// with [`ResultError::Timeout`] when no result arrived.
     pub async fn wait(&mut self, timeout: Duration) -> Result<O, ResultError> {
         let deadline = tokio::time::Instant::now() + timeout;
+        let mut backoff = Duration::from_millis(10);
         loop {
-            if self.fetch().await? {
-                return self.decode_cached();
-            }
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            if left.is_zero() || !self.huey.storage().wait_result(&self.id, left).await? {
-                // One last read: the value may have landed just as the wait ended.
-                if self.fetch().await? {
-                    return self.decode_cached();
+            match self.wait_step(deadline).await {
+                Ok(Some(ready)) => return ready,
+                Ok(None) => {}
+                // The storage may come back before the deadline (a server restart, a network
+                // blip): retry rather than fail a wait that still has time.
+                Err(error) if tokio::time::Instant::now() + backoff < deadline => {
+                    tracing::debug!(%error, id = %self.id, "result wait interrupted; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
                 }
+                Err(error) => return Err(error),
+            }
+            if tokio::time::Instant::now() >= deadline {
                 return Err(ResultError::Timeout {
                     id: self.id.clone(),
                     waited: timeout,
                 });
             }
         }
+    }
+
+    /// One read, then one wait for a notification; `Some` when the wait is over.
+    async fn wait_step(
+        &mut self,
+        deadline: tokio::time::Instant,
+    ) -> Result<Option<Result<O, ResultError>>, ResultError> {
+        if self.fetch().await? {
+            return Ok(Some(self.decode_cached()));
+        }
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if !left.is_zero() && self.huey.storage().wait_result(&self.id, left).await? {
+            return Ok(None);
+        }
+        // One last read: the value may have landed just as the wait ended.
+        if self.fetch().await? {
+            return Ok(Some(self.decode_cached()));
+        }
+        Ok(None)
     }
 
     fn decode_cached(&self) -> Result<O, ResultError> {
