@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! cargo run --example quickstart
+//! cargo run --example quickstart -- --redis redis://127.0.0.1:6379/0   # or HUEY_REDIS_URL=...
 //! ```
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -99,6 +100,16 @@ async fn sweep() {
     SWEEPS.fetch_add(1, Ordering::SeqCst);
 }
 
+/// `--redis URL` on the command line, else `HUEY_REDIS_URL`, else none (in-memory storage).
+fn redis_url() -> anyhow::Result<Option<String>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.as_slice() {
+        [] => Ok(std::env::var("HUEY_REDIS_URL").ok()),
+        [flag, url] if flag == "--redis" => Ok(Some(url.clone())),
+        _ => anyhow::bail!("usage: quickstart [--redis URL]"),
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -107,7 +118,16 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
 
-    let huey = Huey::memory("quickstart");
+    let huey = match redis_url()? {
+        Some(url) => {
+            println!("storage: redis at {url}");
+            Huey::new("quickstart", huey_redis::RedisStorage::connect(&url).await?)
+        }
+        None => {
+            println!("storage: in memory");
+            Huey::memory("quickstart")
+        }
+    };
     let consumer = Consumer::builder(&huey)
         .workers(2)
         .scheduler_interval(Duration::from_millis(100))

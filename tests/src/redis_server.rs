@@ -10,6 +10,7 @@ pub struct RedisServer {
     dir: PathBuf,
     child: Option<Child>,
     persistent: bool,
+    tcp: Option<(u16, String)>,
 }
 
 impl RedisServer {
@@ -23,19 +24,41 @@ impl RedisServer {
         RedisServer::launch(true)
     }
 
+    /// Starts a server that also listens on a free loopback port and requires `password`.
+    pub fn start_tcp_with_password(password: &str) -> RedisServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("find a free port");
+        let mut server = RedisServer::prepare(false);
+        server.tcp = Some((port, password.to_owned()));
+        server.spawn();
+        server
+    }
+
+    /// The loopback port, for a server started with [`start_tcp_with_password`](Self::start_tcp_with_password).
+    pub fn port(&self) -> Option<u16> {
+        self.tcp.as_ref().map(|(port, _)| *port)
+    }
+
     fn launch(persistent: bool) -> RedisServer {
+        let mut server = RedisServer::prepare(persistent);
+        server.spawn();
+        server
+    }
+
+    fn prepare(persistent: bool) -> RedisServer {
         static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let dir = std::env::temp_dir().join(format!("huey-redis-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create the server directory");
-        let mut server = RedisServer {
+        RedisServer {
             dir,
             child: None,
             persistent,
-        };
-        server.spawn();
-        server
+            tcp: None,
+        }
     }
 
     fn socket(&self) -> PathBuf {
@@ -50,9 +73,16 @@ impl RedisServer {
     fn spawn(&mut self) {
         let _ = std::fs::remove_file(self.socket());
         let mut cmd = Command::new("redis-server");
-        cmd.arg("--port")
-            .arg("0")
-            .arg("--unixsocket")
+        match &self.tcp {
+            Some((port, password)) => {
+                cmd.args(["--bind", "127.0.0.1", "--port", &port.to_string()]);
+                cmd.args(["--requirepass", password]);
+            }
+            None => {
+                cmd.args(["--port", "0"]);
+            }
+        }
+        cmd.arg("--unixsocket")
             .arg(self.socket())
             .arg("--unixsocketperm")
             .arg("700")
@@ -96,17 +126,18 @@ impl RedisServer {
     }
 }
 
-/// Polls the socket until the server answers PING: a server start has no event to await.
+/// Polls the socket until the server answers PING (or asks for a password): a server start
+/// has no event to await.
 fn wait_until_ready(socket: &Path) {
     use std::io::{Read, Write};
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         if let Ok(mut stream) = std::os::unix::net::UnixStream::connect(socket) {
             let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
-            let mut reply = [0u8; 7];
+            let mut reply = [0u8; 5];
             if stream.write_all(b"PING\r\n").is_ok()
                 && stream.read_exact(&mut reply).is_ok()
-                && &reply == b"+PONG\r\n"
+                && (&reply == b"+PONG" || &reply == b"-NOAU")
             {
                 return;
             }

@@ -133,7 +133,10 @@ async fn test_kill_9_loses_nothing() {
     }
     let recovered_after = killed_at.elapsed();
     println!("the dead consumer's claims ran again {recovered_after:?} after the kill");
-    assert!(recovered_after < Duration::from_secs(15), "{recovered_after:?}");
+    assert!(
+        recovered_after < Duration::from_secs(15),
+        "{recovered_after:?}"
+    );
 
     for handle in &mut handles {
         assert_eq!(handle.wait(WAIT).await.unwrap(), 10);
@@ -186,7 +189,11 @@ async fn test_backlog_of_500k_drains() {
         }
     });
     let started = Instant::now();
-    let consumer = Consumer::builder(&huey).workers(16).periodic(false).start().unwrap();
+    let consumer = Consumer::builder(&huey)
+        .workers(16)
+        .periodic(false)
+        .start()
+        .unwrap();
     tokio::time::timeout(Duration::from_secs(600), done.notified())
         .await
         .expect("the backlog drained");
@@ -207,7 +214,10 @@ async fn test_bad_messages_go_to_the_dead_letter_key() {
     let storage = huey.storage();
     let mut valid = Vec::new();
     valid.push(add::enqueue(&huey, 1, 1).await.unwrap());
-    storage.enqueue(b"\x00\xff not a message".to_vec(), 0).await.unwrap();
+    storage
+        .enqueue(b"\x00\xff not a message".to_vec(), 0)
+        .await
+        .unwrap();
     valid.push(add::enqueue(&huey, 2, 2).await.unwrap());
     let mut unknown = add::call(0, 0).into_message().unwrap();
     unknown.name = "nobody::registered_this".into();
@@ -223,7 +233,11 @@ async fn test_bad_messages_go_to_the_dead_letter_key() {
     let mut dead = huey.dead_letters(None).await.unwrap();
     dead.sort_by(|a, b| a.reason.cmp(&b.reason));
     assert_eq!(dead.len(), 2);
-    assert!(dead[0].reason.starts_with("malformed message"), "{}", dead[0].reason);
+    assert!(
+        dead[0].reason.starts_with("malformed message"),
+        "{}",
+        dead[0].reason
+    );
     assert_eq!(dead[0].data, b"\x00\xff not a message");
     assert!(dead[1].reason.contains("nobody::registered_this"));
     assert_eq!(dead[1].data, unknown.encode());

@@ -47,3 +47,177 @@ mod expiring_results {
         fixture(RedisOptions::default().result_ttl(Some(Duration::from_secs(60)))).await
     );
 }
+
+async fn raw(server: &RedisServer) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(server.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
+
+async fn storage_on(server: &RedisServer, name: &str, options: RedisOptions) -> RedisStorage {
+    let mut storage = RedisStorage::connect_with(&server.url(), options)
+        .await
+        .unwrap();
+    storage.set_namespace(name);
+    storage
+}
+
+#[tokio::test]
+async fn test_wait_result_wakes_every_waiter() {
+    let server = RedisServer::start();
+    let storage = storage_on(&server, "waiters", RedisOptions::default()).await;
+    let (a, b, ()) = tokio::join!(
+        storage.wait_result("r", Duration::from_secs(10)),
+        storage.wait_result("r", Duration::from_secs(10)),
+        async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            storage.put_result("r", b"done".to_vec()).await.unwrap();
+        }
+    );
+    assert!(a.unwrap() && b.unwrap());
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg("huey.notify.waiters.r")
+        .query_async(&mut raw(&server).await)
+        .await
+        .unwrap();
+    assert!(
+        ttl > 0 && ttl <= 60_000,
+        "the notify key expires within 60 s: {ttl}"
+    );
+}
+
+#[tokio::test]
+async fn test_keys_use_the_cleaned_name() {
+    let server = RedisServer::start();
+    assert_eq!(huey_redis::clean_name("app-v1"), "appv1");
+    let storage = storage_on(&server, "app-v1", RedisOptions::default()).await;
+    storage.enqueue(b"m".to_vec(), 0).await.unwrap();
+    storage.put_data("k", b"v".to_vec()).await.unwrap();
+    let mut conn = raw(&server).await;
+    let queued: usize = redis::cmd("LLEN")
+        .arg("huey.redis.appv1")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(queued, 1);
+    let stored: bool = redis::cmd("HEXISTS")
+        .arg("huey.results.appv1")
+        .arg("k")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(stored);
+
+    let raw_name = storage_on(&server, "app-v1", RedisOptions::default().raw_name()).await;
+    raw_name.enqueue(b"m".to_vec(), 0).await.unwrap();
+    let queued: usize = redis::cmd("LLEN")
+        .arg("huey.redis.app-v1")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(queued, 1);
+}
+
+#[tokio::test]
+async fn test_claims_of_a_silent_consumer_are_reaped() {
+    let server = RedisServer::start();
+    let options = RedisOptions::default()
+        .heartbeat(Duration::from_millis(20))
+        .consumer_timeout(Duration::from_millis(100));
+    let dead = storage_on(&server, "reap", options.clone()).await;
+    let alive = storage_on(&server, "reap", options).await;
+    assert_ne!(
+        dead.consumer_id(),
+        alive.consumer_id(),
+        "ids are unique per storage"
+    );
+    dead.enqueue(b"job".to_vec(), 0).await.unwrap();
+    let claimed = dead.dequeue(1, Duration::ZERO).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+
+    // The live consumer's own claims survive its heartbeat.
+    alive.enqueue(b"mine".to_vec(), 0).await.unwrap();
+    let mine = alive.dequeue(1, Duration::ZERO).await.unwrap();
+    assert_eq!(mine[0].data, b"mine");
+
+    alive.maintain().await.unwrap();
+    assert_eq!(
+        alive.queue_size().await.unwrap(),
+        0,
+        "not yet silent for long enough"
+    );
+    // Silence is the behaviour under test: let the dead consumer's heartbeat go stale.
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    alive.maintain().await.unwrap();
+    let back = alive.dequeue(5, Duration::ZERO).await.unwrap();
+    let data: Vec<_> = back.iter().map(|d| d.data.clone()).collect();
+    assert_eq!(
+        data,
+        [b"job".to_vec()],
+        "only the silent consumer's claim came back"
+    );
+    let processing: usize = redis::cmd("LLEN")
+        .arg(format!("huey.processing.reap.{}", dead.consumer_id()))
+        .query_async(&mut raw(&server).await)
+        .await
+        .unwrap();
+    assert_eq!(processing, 0);
+}
+
+#[tokio::test]
+async fn test_retire_returns_own_claims() {
+    let server = RedisServer::start();
+    let storage = storage_on(&server, "retire", RedisOptions::default().priority(true)).await;
+    storage.enqueue(b"a".to_vec(), 7).await.unwrap();
+    storage.enqueue(b"b".to_vec(), 1).await.unwrap();
+    let claimed = storage.dequeue(2, Duration::ZERO).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    storage.retire().await.unwrap();
+    let again = storage.dequeue(2, Duration::ZERO).await.unwrap();
+    let got: Vec<_> = again.iter().map(|d| (d.data.clone(), d.priority)).collect();
+    assert_eq!(
+        got,
+        [(b"a".to_vec(), 7), (b"b".to_vec(), 1)],
+        "priorities kept"
+    );
+}
+
+#[tokio::test]
+async fn test_url_with_password_and_database() {
+    let server = RedisServer::start_tcp_with_password("s3cret");
+    let port = server.port().unwrap();
+    let url = format!("redis://:s3cret@127.0.0.1:{port}/3");
+    let mut storage = RedisStorage::connect(&url).await.unwrap();
+    storage.set_namespace("auth");
+    storage.put_data("k", b"v".to_vec()).await.unwrap();
+
+    let admin = redis::Client::open(format!("redis://:s3cret@127.0.0.1:{port}/3")).unwrap();
+    let mut conn = admin.get_multiplexed_async_connection().await.unwrap();
+    let in_db3: bool = redis::cmd("HEXISTS")
+        .arg("huey.results.auth")
+        .arg("k")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(in_db3);
+
+    // A named ACL user.
+    let _: () = redis::cmd("ACL")
+        .arg(&["SETUSER", "worker", "on", ">pw", "~*", "&*", "+@all"][..])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let mut as_user = RedisStorage::connect(&format!("redis://worker:pw@127.0.0.1:{port}/3"))
+        .await
+        .unwrap();
+    as_user.set_namespace("auth");
+    assert_eq!(as_user.peek_data("k").await.unwrap(), Some(b"v".to_vec()));
+
+    assert!(
+        RedisStorage::connect(&format!("redis://:wrong@127.0.0.1:{port}/0"))
+            .await
+            .is_err()
+    );
+}
