@@ -38,6 +38,8 @@ pub struct RedisOptions {
     consumer_timeout: Duration,
     notify_ttl: Duration,
     clean_name: bool,
+    #[cfg(feature = "tls")]
+    tls_root_certificate: Option<Vec<u8>>,
 }
 
 impl Default for RedisOptions {
@@ -49,6 +51,8 @@ impl Default for RedisOptions {
             consumer_timeout: Duration::from_secs(10),
             notify_ttl: Duration::from_secs(60),
             clean_name: true,
+            #[cfg(feature = "tls")]
+            tls_root_certificate: None,
         }
     }
 }
@@ -88,6 +92,14 @@ impl RedisOptions {
     #[must_use]
     pub fn consumer_timeout(mut self, timeout: Duration) -> Self {
         self.consumer_timeout = timeout;
+        self
+    }
+
+    /// Trust this CA certificate (PEM) for `rediss://` URLs instead of the system's roots.
+    #[cfg(feature = "tls")]
+    #[must_use]
+    pub fn tls_root_certificate(mut self, pem: Vec<u8>) -> Self {
+        self.tls_root_certificate = Some(pem);
         self
     }
 
@@ -313,6 +325,22 @@ impl RedisStorage {
         url: &str,
         options: RedisOptions,
     ) -> Result<RedisStorage, StorageError> {
+        #[cfg(feature = "tls")]
+        // rustls needs a process-wide crypto provider; keep the application's if it chose one.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        #[cfg(feature = "tls")]
+        let client = match &options.tls_root_certificate {
+            Some(pem) => Client::build_with_tls(
+                url,
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem.clone()),
+                },
+            ),
+            None => Client::open(url),
+        }
+        .map_err(backend)?;
+        #[cfg(not(feature = "tls"))]
         let client = Client::open(url).map_err(backend)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(5)))
