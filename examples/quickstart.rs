@@ -34,11 +34,12 @@ struct ReportDb {
 }
 
 impl SyncResource for ReportDb {
+    type Handle = ();
     fn open(&self) -> Result<(), TaskError> {
         self.open.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
-    fn close(&self) {
+    fn close(&self, _: ()) {
         self.closed.fetch_add(1, Ordering::SeqCst);
     }
 }

@@ -13,7 +13,6 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{TaskError, TaskTimeout};
 use crate::registry::{Invocation, Outcome};
-use crate::resource::Resource;
 use crate::state::State;
 use crate::task::{Task, TaskValue};
 
@@ -99,22 +98,7 @@ pub async fn run_blocking(body: impl FnOnce() -> Outcome + Send + 'static) -> Ou
     }
 }
 
-/// `#[closing_task]` for async bodies: open, run the (guarded) body, close whatever happened.
-pub async fn closing<R: Resource + ?Sized>(
-    resource: &R,
-    body: impl Future<Output = Outcome>,
-) -> Outcome {
-    resource.open().await?;
-    let outcome = body.await;
-    resource.close().await;
-    outcome
-}
-
-/// `#[closing_task]` for sync bodies, already on a blocking thread.
-pub fn closing_sync<R: Resource + ?Sized>(resource: &R, body: impl FnOnce() -> Outcome) -> Outcome {
-    let handle = tokio::runtime::Handle::current();
-    handle.block_on(resource.open())?;
-    let outcome = guard_sync(body);
-    handle.block_on(resource.close());
-    outcome
+/// Runs a resource's future from a sync task body, which is already on a blocking thread.
+pub fn block_on_here<F: Future>(future: F) -> F::Output {
+    tokio::runtime::Handle::current().block_on(future)
 }

@@ -171,7 +171,7 @@ impl Huey {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::invoke::{
-        IntoTaskResult, closing, closing_sync, encode, guard, guard_sync, run_blocking,
+        IntoTaskResult, block_on_here, encode, guard, guard_sync, run_blocking,
     };
     pub use crate::message::NoArgs;
     pub use crate::registry::{BoxFuture, Hook, HookDescriptor, Invocation, Location, Outcome};

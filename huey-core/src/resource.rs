@@ -7,30 +7,36 @@ use crate::error::TaskError;
 /// A resource opened before a task body and closed after it, whatever the outcome (value, error,
 /// panic or timeout): the guide's `closing_task`, where `open` connects and `close` disconnects.
 ///
-/// Both methods are async; a resource whose work is synchronous implements [`SyncResource`]
-/// instead and gets this trait for free.
+/// `open` yields a [`Handle`](Self::Handle) (a connection, say) that `close` gets back; with
+/// `#[closing_task(RES, as_argument)]` the task's first parameter borrows it. Both methods are
+/// async; a resource whose work is synchronous implements [`SyncResource`] instead and gets this
+/// trait for free.
 ///
 /// ```
 /// use huey_core::{Resource, TaskError};
 /// use std::sync::atomic::{AtomicUsize, Ordering};
 ///
-/// struct Connections { open: AtomicUsize }
+/// /// Hands out numbered "connections" and counts those still open.
+/// struct Connections { opened: AtomicUsize, open_now: AtomicUsize }
 ///
 /// impl Resource for Connections {
-///     async fn open(&self) -> Result<(), TaskError> {
-///         self.open.fetch_add(1, Ordering::SeqCst);
-///         Ok(())
+///     type Handle = usize;
+///     async fn open(&self) -> Result<usize, TaskError> {
+///         self.open_now.fetch_add(1, Ordering::SeqCst);
+///         Ok(self.opened.fetch_add(1, Ordering::SeqCst))
 ///     }
-///     async fn close(&self) {
-///         self.open.fetch_sub(1, Ordering::SeqCst);
+///     async fn close(&self, _connection: usize) {
+///         self.open_now.fetch_sub(1, Ordering::SeqCst);
 ///     }
 /// }
 /// ```
 pub trait Resource: Send + Sync {
+    /// What `open` yields and `close` takes back; `()` when the body needs nothing from it.
+    type Handle: Send;
     /// Opens the resource; an error fails the attempt without running the body.
-    fn open(&self) -> impl Future<Output = Result<(), TaskError>> + Send;
+    fn open(&self) -> impl Future<Output = Result<Self::Handle, TaskError>> + Send;
     /// Closes the resource.
-    fn close(&self) -> impl Future<Output = ()> + Send;
+    fn close(&self, handle: Self::Handle) -> impl Future<Output = ()> + Send;
 }
 
 /// A [`Resource`] whose `open` and `close` are synchronous.
@@ -42,28 +48,32 @@ pub trait Resource: Send + Sync {
 /// struct Flag(AtomicBool);
 ///
 /// impl SyncResource for Flag {
+///     type Handle = ();
 ///     fn open(&self) -> Result<(), TaskError> {
 ///         self.0.store(true, Ordering::SeqCst);
 ///         Ok(())
 ///     }
-///     fn close(&self) {
+///     fn close(&self, _: ()) {
 ///         self.0.store(false, Ordering::SeqCst);
 ///     }
 /// }
 /// ```
 pub trait SyncResource: Send + Sync {
+    /// What `open` yields and `close` takes back.
+    type Handle: Send;
     /// Opens the resource.
-    fn open(&self) -> Result<(), TaskError>;
+    fn open(&self) -> Result<Self::Handle, TaskError>;
     /// Closes the resource.
-    fn close(&self);
+    fn close(&self, handle: Self::Handle);
 }
 
 impl<R: SyncResource> Resource for R {
-    async fn open(&self) -> Result<(), TaskError> {
+    type Handle = R::Handle;
+    async fn open(&self) -> Result<R::Handle, TaskError> {
         SyncResource::open(self)
     }
-    async fn close(&self) {
-        SyncResource::close(self)
+    async fn close(&self, handle: R::Handle) {
+        SyncResource::close(self, handle)
     }
 }
 

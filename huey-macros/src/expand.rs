@@ -113,6 +113,7 @@ pub fn task(model: &TaskModel) -> TokenStream {
     // The call of the user's function inside the invoke function.
     let call_args = model.params.iter().map(|param| match param.source {
         ParamSource::Task => quote!(&*__huey_task),
+        ParamSource::ContextValue if model.kind == TaskKind::Closing => quote!(&__huey_handle),
         ParamSource::ContextValue => quote!(__huey_ctx_value),
         _ => {
             let ident = &param.ident;
@@ -276,9 +277,16 @@ fn run_async(model: &TaskModel, call: &TokenStream) -> TokenStream {
     let p = private();
     let guarded = quote!(#p::guard(&__huey_task, async { #call }).await);
     match (model.kind, &model.target) {
-        (TaskKind::Closing, Some(resource)) => quote! {
-            #p::closing(&(#resource), #p::guard(&__huey_task, async { #call })).await
-        },
+        (TaskKind::Closing, Some(resource)) => quote! {{
+            let __huey_resource = &(#resource);
+            let __huey_handle = match ::huey_core::Resource::open(__huey_resource).await {
+                ::core::result::Result::Ok(handle) => handle,
+                ::core::result::Result::Err(error) => return ::core::result::Result::Err(error),
+            };
+            let __huey_outcome = #guarded;
+            ::huey_core::Resource::close(__huey_resource, __huey_handle).await;
+            __huey_outcome
+        }},
         (TaskKind::Context, Some(object)) => context(model, object, guarded),
         _ => guarded,
     }
@@ -288,9 +296,13 @@ fn run_async(model: &TaskModel, call: &TokenStream) -> TokenStream {
 fn run_sync(model: &TaskModel, call: &TokenStream) -> TokenStream {
     let p = private();
     let body = match (model.kind, &model.target) {
-        (TaskKind::Closing, Some(resource)) => quote! {
-            #p::closing_sync(&(#resource), || #call)
-        },
+        (TaskKind::Closing, Some(resource)) => quote! {{
+            let __huey_resource = &(#resource);
+            let __huey_handle = #p::block_on_here(::huey_core::Resource::open(__huey_resource))?;
+            let __huey_outcome = #p::guard_sync(|| #call);
+            #p::block_on_here(::huey_core::Resource::close(__huey_resource, __huey_handle));
+            __huey_outcome
+        }},
         (TaskKind::Context, Some(object)) => {
             context(model, object, quote!(#p::guard_sync(|| #call)))
         }

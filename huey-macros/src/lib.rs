@@ -42,7 +42,8 @@ pub fn periodic_task(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// A task wrapped in a resource: `#[closing_task(DB, retries = 1)]` opens `DB` before the body
-/// and closes it after, whatever the outcome. `DB` implements `huey_core::Resource`.
+/// and closes it after, whatever the outcome. `DB` implements `huey_core::Resource`; with
+/// `as_argument` the first parameter borrows what `open` returned (`&DB::Handle`).
 #[proc_macro_attribute]
 pub fn closing_task(args: TokenStream, item: TokenStream) -> TokenStream {
     run(

@@ -73,7 +73,7 @@ impl TaskModel {
         let raw = RawArgs::parse(args, matches!(kind, TaskKind::Closing | TaskKind::Context))?;
         let extra: &[&str] = match kind {
             TaskKind::Periodic => &["crontab"],
-            TaskKind::Context => &["as_argument"],
+            TaskKind::Context | TaskKind::Closing => &["as_argument"],
             _ => &[],
         };
         let options = parse_options(&raw.metas, extra)?;

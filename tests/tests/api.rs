@@ -1330,11 +1330,11 @@ struct Tracked {
 }
 
 impl Resource for Tracked {
-    async fn open(&self) -> Result<(), TaskError> {
-        self.opened.fetch_add(1, Ordering::SeqCst);
-        Ok(())
+    type Handle = usize;
+    async fn open(&self) -> Result<usize, TaskError> {
+        Ok(self.opened.fetch_add(1, Ordering::SeqCst) + 1)
     }
-    async fn close(&self) {
+    async fn close(&self, _opened: usize) {
         self.closed.fetch_add(1, Ordering::SeqCst);
     }
 }
@@ -1349,8 +1349,9 @@ static SYNC_DB: Tracked = Tracked {
     closed: AtomicUsize::new(0),
 };
 
-#[closing_task(ASYNC_DB, timeout = "50ms")]
-async fn closing_async(outcome: String) -> Result<String, TaskError> {
+#[closing_task(ASYNC_DB, as_argument, timeout = "50ms")]
+async fn closing_async(opened: &usize, outcome: String) -> Result<String, TaskError> {
+    assert!(*opened >= 1, "the handle open() returned");
     match outcome.as_str() {
         "error" => Err(TaskError::msg("failed inside")),
         "panic" => panic!("panicked inside"),
@@ -1362,8 +1363,9 @@ async fn closing_async(outcome: String) -> Result<String, TaskError> {
     }
 }
 
-#[closing_task(SYNC_DB)]
-fn closing_sync(outcome: String) -> Result<String, TaskError> {
+#[closing_task(SYNC_DB, as_argument)]
+fn closing_sync(opened: &usize, outcome: String) -> Result<String, TaskError> {
+    assert!(*opened >= 1, "the handle open() returned");
     match outcome.as_str() {
         "error" => Err(TaskError::msg("failed inside")),
         "panic" => panic!("panicked inside"),
