@@ -498,6 +498,30 @@ impl Huey {
         Ok(self.storage().dead_letters(limit).await?)
     }
 
+    /// Deletes task locks left behind by a crash: every stored `<name>.lock.*` key, plus the
+    /// named ones (Huey's `flush_locks`, the consumer's `-f`/`-L`). Returns the lock names
+    /// that existed.
+    pub async fn flush_locks(&self, extra: &[String]) -> Result<Vec<String>, HueyError> {
+        let prefix = format!("{}.lock.", self.name());
+        let storage = self.storage();
+        let mut names: Vec<String> = storage
+            .result_items()
+            .await?
+            .into_keys()
+            .filter_map(|key| key.strip_prefix(&prefix).map(str::to_owned))
+            .collect();
+        names.extend(extra.iter().cloned());
+        names.sort();
+        names.dedup();
+        let mut flushed = Vec::new();
+        for name in names {
+            if storage.delete_data(&format!("{prefix}{name}")).await? {
+                flushed.push(name);
+            }
+        }
+        Ok(flushed)
+    }
+
     /// Empties the queue, the schedule, the results and the counters.
     pub async fn flush(&self) -> Result<(), HueyError> {
         Ok(self.storage().flush_all().await?)

@@ -63,7 +63,7 @@ mod task;
 
 /// The attribute that storage backends put on their `impl Storage` block.
 pub use async_trait::async_trait;
-pub use consumer::{Consumer, ConsumerBuilder};
+pub use consumer::{Backoff, Consumer, ConsumerBuilder, WorkerKind};
 pub use error::{
     BoxError, CancelExecution, HueyError, RegistryError, ResultError, RetryTask, StorageError,
     TaskError, TaskFailure, TaskTimeout,
@@ -117,7 +117,13 @@ impl Huey {
         &self,
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<String>, HueyError> {
-        consumer::enqueue_periodic(self, Registry::global()?, at).await
+        consumer::enqueue_periodic(
+            self,
+            Registry::global()?,
+            at,
+            std::time::Duration::from_secs(60),
+        )
+        .await
     }
 
     /// Claims the next queued message and runs it here, as one worker step would (no startup

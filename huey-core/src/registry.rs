@@ -52,6 +52,8 @@ pub struct TaskDescriptor {
     pub options: TaskOptions,
     /// The schedule of a periodic task.
     pub periodic: Option<Crontab>,
+    /// The crontab as written, for the start-up banner.
+    pub schedule: Option<&'static str>,
     /// Whether the body is a sync function (run on the blocking pool).
     pub blocking: bool,
     /// Runs one attempt.

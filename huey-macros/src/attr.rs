@@ -53,6 +53,7 @@ pub struct TaskOptions {
     pub context: Option<Span>,
     pub as_argument: Option<Span>,
     pub crontab: Option<Crontab>,
+    pub crontab_text: Option<String>,
 }
 
 const TASK_OPTIONS: &[&str] = &[
@@ -121,7 +122,12 @@ fn apply(options: &mut TaskOptions, key: &str, meta: &Meta) -> syn::Result<()> {
     match key {
         "context" => options.context = flag(meta)?.then(|| meta.span()),
         "as_argument" => options.as_argument = flag(meta)?.then(|| meta.span()),
-        "crontab" => options.crontab = Some(crontab(meta)?),
+        "crontab" => {
+            options.crontab = Some(crontab(meta)?);
+            if let Meta::List(list) = meta {
+                options.crontab_text = Some(list.tokens.to_string());
+            }
+        }
         _ => {
             let value = value(meta, key)?;
             match key {

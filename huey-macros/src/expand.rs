@@ -57,6 +57,10 @@ pub fn task(model: &TaskModel) -> TokenStream {
         }
         None => quote!(::core::option::Option::None),
     };
+    let schedule = match &o.crontab_text {
+        Some(text) => quote!(::core::option::Option::Some(#text)),
+        None => quote!(::core::option::Option::None),
+    };
 
     // Message arguments.
     let msg: Vec<_> = model.message_params().collect();
@@ -264,6 +268,7 @@ pub fn task(model: &TaskModel) -> TokenStream {
                     },
                     options: #options,
                     periodic: #crontab,
+                    schedule: #schedule,
                     blocking: #blocking,
                     invoke: #invoke_ident,
                 }

@@ -6,19 +6,18 @@ use std::time::Duration;
 
 use tokio::sync::{Semaphore, watch};
 
-use super::{Stop, stopped};
+use super::{Backoff, Stop, stopped};
 use crate::storage::{Delivery, Storage};
-
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 pub(super) async fn run(
     storage: Arc<dyn Storage>,
     idle: Arc<Semaphore>,
     deliveries: async_channel::Sender<Delivery>,
     wait: Duration,
+    backoff_policy: Backoff,
     mut stop: watch::Receiver<Stop>,
 ) {
-    let mut backoff = Duration::from_millis(100);
+    let mut backoff = backoff_policy.initial;
     loop {
         let permit = tokio::select! {
             biased;
@@ -42,7 +41,7 @@ pub(super) async fn run(
         };
         match claimed {
             Ok(batch) => {
-                backoff = Duration::from_millis(100);
+                backoff = backoff_policy.initial;
                 idle.add_permits(wanted - batch.len());
                 for delivery in batch {
                     if deliveries.send(delivery).await.is_err() {
@@ -57,7 +56,7 @@ pub(super) async fn run(
                     _ = stopped(&mut stop, Stop::Graceful) => return,
                     _ = tokio::time::sleep(backoff) => {}
                 }
-                backoff = (backoff * 2).min(MAX_BACKOFF);
+                backoff = backoff_policy.next(backoff);
             }
         }
     }

@@ -1,14 +1,18 @@
 //! The consumer: a fetcher claims messages from storage and hands them to a pool of workers,
 //! each of which runs the executor; a scheduler moves due messages to the queue and enqueues
-//! periodic tasks. Data flows one way: storage → fetcher → workers → executor → storage.
+//! periodic tasks; a supervisor replaces workers that stopped. Data flows one way:
+//! storage → fetcher → workers → executor → storage.
 //!
-//! This is the in-process consumer (async workers); the command-line consumer with thread and
-//! process workers builds on the same parts.
+//! [`Consumer`] runs in-process with async or thread workers; [`run_cli`] is the command-line
+//! consumer (Huey's `huey_consumer`), which adds process workers and signal handling.
 
+#[cfg(feature = "cli")]
+mod cli;
 mod fetcher;
+#[cfg(unix)]
+mod process;
 pub(crate) mod scheduler;
-pub(crate) use scheduler::enqueue_periodic;
-pub(crate) use worker::handle;
+mod supervisor;
 pub(crate) mod worker;
 
 use std::sync::Arc;
@@ -17,10 +21,68 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
+#[cfg(feature = "cli")]
+pub use cli::{Cli, run_cli, run_cli_with};
+pub(crate) use scheduler::enqueue_periodic;
+pub(crate) use worker::handle;
+
 use crate::error::{HueyError, RegistryError};
 use crate::huey::Huey;
 use crate::registry::Registry;
 use crate::storage::Delivery;
+
+/// How workers run tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum WorkerKind {
+    /// Tokio tasks on the consumer's runtime; sync bodies on the blocking pool (the default).
+    #[default]
+    Async,
+    /// One OS thread per worker, each with a single-threaded runtime of its own, one task at a
+    /// time.
+    Thread,
+    /// One child process per worker, re-running the consumer binary; the parent schedules and
+    /// supervises. Needs a storage shared between processes (Redis) and a binary that calls
+    /// [`run_cli`].
+    Process,
+}
+
+impl std::fmt::Display for WorkerKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            WorkerKind::Async => "async",
+            WorkerKind::Thread => "thread",
+            WorkerKind::Process => "process",
+        })
+    }
+}
+
+/// Backoff after a failed dequeue (Huey's `-d/-m/-b`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Backoff {
+    /// First wait.
+    pub initial: Duration,
+    /// Longest wait.
+    pub max: Duration,
+    /// Multiplier per failure (at least 1).
+    pub multiplier: f64,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(10),
+            multiplier: 1.15,
+        }
+    }
+}
+
+impl Backoff {
+    pub(crate) fn next(&self, current: Duration) -> Duration {
+        current.mul_f64(self.multiplier.max(1.0)).min(self.max)
+    }
+}
 
 /// Configures and starts a [`Consumer`].
 ///
@@ -44,12 +106,21 @@ use crate::storage::Delivery;
 #[derive(Debug, Clone)]
 #[must_use = "call .start() to run the consumer"]
 pub struct ConsumerBuilder {
-    huey: Huey,
-    workers: usize,
-    scheduler_interval: Duration,
-    periodic: bool,
-    fetch_wait: Duration,
-    shutdown_timeout: Option<Duration>,
+    pub(crate) huey: Huey,
+    pub(crate) workers: usize,
+    pub(crate) kind: WorkerKind,
+    pub(crate) scheduler: bool,
+    pub(crate) scheduler_interval: Duration,
+    pub(crate) periodic: bool,
+    pub(crate) periodic_tick: Duration,
+    pub(crate) fetch_wait: Duration,
+    pub(crate) backoff: Backoff,
+    pub(crate) shutdown_timeout: Option<Duration>,
+    pub(crate) health_check: Option<Duration>,
+    pub(crate) max_tasks: Option<usize>,
+    pub(crate) first_worker_id: usize,
+    pub(crate) process_args: Vec<String>,
+    pub(crate) graceful_term: bool,
 }
 
 impl ConsumerBuilder {
@@ -60,15 +131,30 @@ impl ConsumerBuilder {
         self
     }
 
+    /// How workers run (default [`WorkerKind::Async`]).
+    pub fn worker_kind(mut self, kind: WorkerKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
     /// How often the scheduler moves due tasks to the queue (default 1 s, as Huey's `-s`).
     pub fn scheduler_interval(mut self, interval: Duration) -> Self {
         self.scheduler_interval = interval.max(Duration::from_millis(1));
         self
     }
 
-    /// Whether to enqueue periodic tasks (default true; Huey's `-n` turns it off).
+    /// Whether to enqueue periodic tasks (default true; Huey's `-n` turns it off). Each tick is
+    /// claimed in storage, so several consumers sharing a storage enqueue it once.
     pub fn periodic(mut self, on: bool) -> Self {
         self.periodic = on;
+        self
+    }
+
+    /// The length of one periodic tick (default one minute, the crontab's resolution). Shorter
+    /// ticks make periodic behaviour observable in tests: each tick is checked against the
+    /// crontab as if it were a minute.
+    pub fn periodic_tick(mut self, tick: Duration) -> Self {
+        self.periodic_tick = tick.max(Duration::from_millis(10));
         self
     }
 
@@ -79,6 +165,12 @@ impl ConsumerBuilder {
         self
     }
 
+    /// Backoff after a failed dequeue (default 0.1 s, growing by 1.15 up to 10 s).
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
     /// How long a graceful shutdown waits for running tasks before it interrupts them and puts
     /// them back on the queue (default: wait for them to finish).
     pub fn shutdown_timeout(mut self, timeout: Option<Duration>) -> Self {
@@ -86,14 +178,38 @@ impl ConsumerBuilder {
         self
     }
 
+    /// How often stopped workers (and a stopped scheduler) are replaced (default 10 s; `None`
+    /// disables health checks).
+    pub fn health_check(mut self, interval: Option<Duration>) -> Self {
+        self.health_check = interval;
+        self
+    }
+
+    /// Recycle a worker after this many tasks: it stops (running `#[on_shutdown]`) and the
+    /// health check starts a fresh one (running `#[on_startup]`). Needs health checks.
+    pub fn max_tasks(mut self, n: Option<usize>) -> Self {
+        self.max_tasks = n;
+        self
+    }
+
     /// Starts the consumer on the current tokio runtime.
     ///
-    /// Fails when immediate mode is on, when no task is registered, or when two tasks share a
-    /// name.
+    /// Fails when immediate mode is on, when no task is registered, when two tasks share a
+    /// name, or when the options contradict each other.
     pub fn start(self) -> Result<Consumer, HueyError> {
         if self.huey.is_immediate() {
             return Err(HueyError::Configuration(
                 "a consumer cannot run while immediate mode is on".into(),
+            ));
+        }
+        if self.max_tasks.is_some() && self.health_check.is_none() {
+            return Err(HueyError::Configuration(
+                "max_tasks recycles workers through the health check, which is disabled".into(),
+            ));
+        }
+        if self.kind == WorkerKind::Process && !self.huey.storage().shared_between_processes() {
+            return Err(HueyError::Configuration(
+                "process workers need a storage shared between processes, such as Redis".into(),
             ));
         }
         let registry = Registry::global()?;
@@ -131,56 +247,59 @@ impl Consumer {
         ConsumerBuilder {
             huey: huey.clone(),
             workers: 1,
+            kind: WorkerKind::Async,
+            scheduler: true,
             scheduler_interval: Duration::from_secs(1),
             periodic: true,
+            periodic_tick: Duration::from_secs(60),
             fetch_wait: Duration::from_secs(1),
+            backoff: Backoff::default(),
             shutdown_timeout: None,
+            health_check: Some(Duration::from_secs(10)),
+            max_tasks: None,
+            first_worker_id: 0,
+            process_args: Vec::new(),
+            graceful_term: false,
         }
     }
 
     fn spawn(config: ConsumerBuilder, registry: &'static Registry) -> Consumer {
         let (stop, stop_rx) = watch::channel(Stop::Run);
         let (sender, receiver) = async_channel::bounded(config.workers);
-        let idle = Arc::new(Semaphore::new(0));
         let mut tasks = JoinSet::new();
         tracing::info!(
             huey = config.huey.name(),
             workers = config.workers,
+            kind = %config.kind,
             tasks = registry.len(),
             "consumer starting"
         );
-        for id in 0..config.workers {
-            tasks.spawn(worker::run(
-                id,
-                config.huey.clone(),
-                registry,
-                receiver.clone(),
+        let idle = Arc::new(Semaphore::new(0));
+        let local_workers = config.kind != WorkerKind::Process;
+        if local_workers {
+            tasks.spawn(fetcher::run(
+                config.huey.storage(),
                 Arc::clone(&idle),
+                sender,
+                config.fetch_wait,
+                config.backoff,
                 stop_rx.clone(),
             ));
         }
-        tasks.spawn(fetcher::run(
-            config.huey.storage(),
-            idle,
-            sender,
-            config.fetch_wait,
-            stop_rx.clone(),
-        ));
         // Upkeep outlives the workers: it must keep beating while they finish their tasks.
-        let maintenance = config
-            .huey
-            .storage()
-            .maintenance_interval()
+        let maintenance = (local_workers)
+            .then(|| config.huey.storage().maintenance_interval())
+            .flatten()
             .map(|interval| {
                 let (done, done_rx) = watch::channel(false);
                 let handle = tokio::spawn(maintain(config.huey.storage(), interval, done_rx));
                 (done, handle)
             });
-        tasks.spawn(scheduler::run(
-            config.huey.clone(),
+        tasks.spawn(supervisor::run(
+            config.clone(),
             registry,
-            config.scheduler_interval,
-            config.periodic,
+            receiver.clone(),
+            idle,
             stop_rx,
         ));
         Consumer {
@@ -212,6 +331,26 @@ impl Consumer {
     /// returns. Nothing is lost.
     pub async fn stop_now(mut self) -> Result<(), HueyError> {
         let _ = self.stop.send(Stop::Immediate);
+        self.finish().await
+    }
+
+    /// Asks for a graceful stop without waiting; `shutdown` or `stop_now` then finishes it.
+    pub(crate) fn begin_shutdown(&self) {
+        let _ = self.stop.send(Stop::Graceful);
+    }
+
+    /// Escalates a graceful stop in progress to an immediate one.
+    pub(crate) fn interrupt(&self) {
+        let _ = self.stop.send(Stop::Immediate);
+    }
+
+    /// Waits for the consumer's parts to finish after a stop was asked for.
+    pub(crate) async fn wait_stopped(&mut self) {
+        join_all(&mut self.tasks).await;
+    }
+
+    /// Completes a stop begun with `begin_shutdown` (and maybe `interrupt`).
+    pub(crate) async fn complete_stop(mut self) -> Result<(), HueyError> {
         self.finish().await
     }
 
@@ -260,10 +399,10 @@ pub(crate) async fn stopped(stop: &mut watch::Receiver<Stop>, level: Stop) {
 
 async fn join_all(tasks: &mut JoinSet<()>) {
     while let Some(joined) = tasks.join_next().await {
-        if let Err(e) = joined {
-            if e.is_panic() {
-                tracing::error!(error = %e, "a consumer part panicked");
-            }
+        if let Err(e) = joined
+            && e.is_panic()
+        {
+            tracing::error!(error = %e, "a consumer part panicked");
         }
     }
 }

@@ -21,12 +21,12 @@ pub(super) async fn run(
     huey: Huey,
     registry: &'static Registry,
     interval: Duration,
-    periodic: bool,
+    periodic_tick: Option<Duration>,
     mut stop: watch::Receiver<Stop>,
 ) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut last_minute = None;
+    let mut last_tick = None;
     loop {
         tokio::select! {
             biased;
@@ -35,10 +35,13 @@ pub(super) async fn run(
         }
         let now = Utc::now();
         promote_due(&huey, now).await;
-        let minute = now.timestamp().div_euclid(60);
-        if periodic && last_minute != Some(minute) {
-            last_minute = Some(minute);
-            if let Err(error) = enqueue_periodic(&huey, registry, now).await {
+        let Some(tick_length) = periodic_tick else {
+            continue;
+        };
+        let tick = tick_number(now, tick_length);
+        if last_tick != Some(tick) {
+            last_tick = Some(tick);
+            if let Err(error) = enqueue_periodic(&huey, registry, now, tick_length).await {
                 tracing::error!(%error, "could not enqueue periodic tasks");
             }
         }
@@ -58,17 +61,28 @@ async fn promote_due(huey: &Huey, now: DateTime<Utc>) {
     }
 }
 
-/// Enqueues every periodic task due in the minute of `at` that no other consumer has claimed
+/// Which tick `at` falls in, counting ticks of `length` from the epoch.
+fn tick_number(at: DateTime<Utc>, length: Duration) -> i64 {
+    let length_ms = i64::try_from(length.as_millis()).unwrap_or(i64::MAX).max(1);
+    at.timestamp_millis().div_euclid(length_ms)
+}
+
+/// Enqueues every periodic task due in the tick of `at` that no other consumer has claimed
 /// yet; returns the ids enqueued.
 pub(crate) async fn enqueue_periodic(
     huey: &Huey,
     registry: &Registry,
     at: DateTime<Utc>,
+    tick_length: Duration,
 ) -> Result<Vec<String>, crate::HueyError> {
-    let minute = at.timestamp().div_euclid(60);
+    let tick = tick_number(at, tick_length);
     let mut enqueued = Vec::new();
     for descriptor in registry.read_periodic(at) {
-        let claim = format!("periodic:{}:{minute}", descriptor.name);
+        let claim = format!(
+            "periodic:{}:{}:{tick}",
+            descriptor.name,
+            tick_length.as_millis()
+        );
         let claimed = huey
             .storage()
             .put_if_empty(&claim, b"1".to_vec(), Some(TICK_CLAIM_TTL))

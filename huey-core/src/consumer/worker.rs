@@ -19,17 +19,30 @@ use crate::state::WorkerState;
 use crate::storage::Delivery;
 use crate::task::Task;
 
-pub(super) async fn run(
-    id: usize,
-    huey: Huey,
-    registry: &'static Registry,
-    deliveries: async_channel::Receiver<Delivery>,
-    idle: Arc<Semaphore>,
-    mut stop: watch::Receiver<Stop>,
-) {
+/// What every worker of a consumer shares.
+#[derive(Clone)]
+pub(super) struct WorkerContext {
+    pub huey: Huey,
+    pub registry: &'static Registry,
+    pub deliveries: async_channel::Receiver<Delivery>,
+    pub idle: Arc<Semaphore>,
+    pub stop: watch::Receiver<Stop>,
+    pub max_tasks: Option<usize>,
+}
+
+pub(super) async fn run(id: usize, context: WorkerContext) {
+    let WorkerContext {
+        huey,
+        registry,
+        deliveries,
+        idle,
+        mut stop,
+        max_tasks,
+    } = context;
     let mut state = WorkerState::new(id);
     run_worker_hooks(&mut state, true).await;
     idle.add_permits(1);
+    let mut done = 0;
     loop {
         let delivery = tokio::select! {
             biased;
@@ -46,6 +59,16 @@ pub(super) async fn run(
         };
         if interrupted {
             interrupt(&huey, &delivery).await;
+            break;
+        }
+        done += 1;
+        if max_tasks.is_some_and(|max| done >= max) {
+            // Recycled: the health check starts a fresh worker (and runs on_startup again).
+            tracing::info!(
+                worker = id,
+                tasks = done,
+                "worker reached its task limit; stopping"
+            );
             break;
         }
         idle.add_permits(1);

@@ -128,6 +128,10 @@ impl MemoryStorage {
 
 #[async_trait]
 impl Storage for MemoryStorage {
+    fn shared_between_processes(&self) -> bool {
+        false
+    }
+
     async fn enqueue(&self, data: Vec<u8>, priority: i32) -> StorageResult<()> {
         self.lock().push(data, priority);
         self.queue_changed.notify_waiters();

@@ -61,6 +61,11 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
         true
     }
 
+    /// Whether several processes can share this storage (process workers need it).
+    fn shared_between_processes(&self) -> bool {
+        true
+    }
+
     /// Adds a message to the queue.
     async fn enqueue(&self, data: Vec<u8>, priority: i32) -> StorageResult<()>;
 
@@ -218,6 +223,10 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
 impl<S: Storage> Storage for std::sync::Arc<S> {
     fn supports_priority(&self) -> bool {
         S::supports_priority(self)
+    }
+
+    fn shared_between_processes(&self) -> bool {
+        S::shared_between_processes(self)
     }
 
     fn maintenance_interval(&self) -> Option<Duration> {
