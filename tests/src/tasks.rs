@@ -29,9 +29,23 @@ pub async fn tracked_sleep(task: &Task, log: State<RunLog>, millis: u64) -> anyh
     Ok(millis)
 }
 
+/// Who ran a task: the process, the worker, and which start of that worker (a fresh id each
+/// time `#[on_startup]` runs).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct WorkerIdentity {
+    /// The process id.
+    pub pid: u32,
+    /// The worker's number within its consumer.
+    pub worker: usize,
+    /// The thread the startup hook ran on.
+    pub thread: String,
+    /// Unique per worker start.
+    pub startup: String,
+}
+
 /// Where a worker records runs: the Redis hash `huey.test.runs` when `HUEY_TEST_RUN_LOG` names
 /// a Redis URL (one connection per worker, opened at start-up), else this process's memory.
-pub struct RunLog(Option<redis::aio::MultiplexedConnection>);
+pub struct RunLog(Option<redis::aio::MultiplexedConnection>, WorkerIdentity);
 
 static LOCAL_RUNS: Mutex<Option<HashMap<String, u32>>> = Mutex::new(None);
 
@@ -55,6 +69,14 @@ impl RunLog {
         Ok(())
     }
 
+    /// Appends `value` to the Redis list `key` (when the log has a connection).
+    pub async fn push(&self, key: &str, value: &str) -> anyhow::Result<()> {
+        if let Some(conn) = &self.0 {
+            conn.clone().rpush::<_, _, ()>(key, value).await?;
+        }
+        Ok(())
+    }
+
     /// Runs of `id` recorded in this process's memory.
     pub fn local_runs(id: &str) -> u32 {
         let runs = LOCAL_RUNS.lock().unwrap_or_else(|e| e.into_inner());
@@ -62,7 +84,7 @@ impl RunLog {
     }
 }
 
-/// Gives each worker its run log.
+/// Gives each worker its run log, and records the start in `huey.test.startups`.
 #[on_startup]
 async fn open_run_log(worker: &mut WorkerState) -> anyhow::Result<()> {
     let conn = match std::env::var("HUEY_TEST_RUN_LOG") {
@@ -73,6 +95,46 @@ async fn open_run_log(worker: &mut WorkerState) -> anyhow::Result<()> {
         ),
         Err(_) => None,
     };
-    worker.insert(RunLog(conn));
+    let identity = WorkerIdentity {
+        pid: std::process::id(),
+        worker: worker.worker_id(),
+        thread: format!("{:?}", std::thread::current().id()),
+        startup: uuid_like(),
+    };
+    let log = RunLog(conn, identity);
+    log.push("huey.test.startups", &serde_json::to_string(&log.1)?)
+        .await?;
+    worker.insert(log);
     Ok(())
+}
+
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Reports which worker ran it.
+#[task]
+pub async fn whoami(log: State<RunLog>, millis: u64) -> WorkerIdentity {
+    tokio::time::sleep(Duration::from_millis(millis)).await;
+    log.1.clone()
+}
+
+/// A sync task that holds its worker for a while.
+#[task]
+pub fn busy(millis: u64) -> u64 {
+    std::thread::sleep(Duration::from_millis(millis));
+    millis
+}
+
+/// Records each run in `huey.test.periodic`; due every tick.
+#[periodic_task(crontab(minute = "*"), context)]
+pub async fn periodic_probe(task: &Task, log: State<RunLog>) -> anyhow::Result<()> {
+    log.push("huey.test.periodic", task.id()).await
 }

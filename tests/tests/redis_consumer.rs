@@ -2,14 +2,13 @@
 //! killed with SIGKILL mid-run, a Redis restart, a large backlog, and bad messages.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use huey_core::prelude::*;
 use huey_redis::RedisStorage;
+use huey_tests::consumer_process::ConsumerProcess;
 use huey_tests::redis_server::RedisServer;
 use huey_tests::tasks::{add, noop, tracked_sleep};
 use redis::AsyncCommands;
@@ -21,62 +20,20 @@ async fn huey_on(server: &RedisServer, name: &str) -> Huey {
     Huey::new(name, storage)
 }
 
-/// A `test_consumer` process; killed on drop if the test did not stop it.
-struct ConsumerProcess {
-    child: Child,
-    id: String,
-}
-
-impl ConsumerProcess {
-    fn spawn(server: &RedisServer, name: &str, workers: usize) -> ConsumerProcess {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_test_consumer"))
-            .arg(server.url())
-            .arg(name)
-            .arg(workers.to_string())
-            .env("HUEY_TEST_RUN_LOG", server.url())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start test_consumer");
-        // The process says "ready <consumer id>" once its consumer runs.
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read the ready line");
-        let id = line
-            .trim()
-            .strip_prefix("ready ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
-        ConsumerProcess { child, id }
-    }
-
-    fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(self.child.id().to_string())
-            .status()
-            .expect("run kill");
-        assert!(status.success());
-    }
-
-    fn wait(mut self) -> std::process::ExitStatus {
-        self.child.wait().expect("wait for test_consumer")
-    }
-}
-
-impl Drop for ConsumerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn spawn_consumer(server: &RedisServer, name: &str, workers: usize) -> ConsumerProcess {
+    ConsumerProcess::spawn(
+        env!("CARGO_BIN_EXE_test_consumer"),
+        server,
+        name,
+        &["-w", &workers.to_string(), "-q"],
+    )
 }
 
 #[tokio::test]
 async fn test_cross_process_producer_and_consumer() {
     let server = RedisServer::start();
     let huey = huey_on(&server, "cross-process").await;
-    let consumer = ConsumerProcess::spawn(&server, "cross-process", 2);
+    let consumer = spawn_consumer(&server, "cross-process", 2);
 
     let mut five = add::enqueue(&huey, 2, 3).await.unwrap();
     let mut many = add::map(&huey, (0..20).map(|i| (i, i))).await.unwrap();
@@ -96,12 +53,12 @@ async fn test_kill_9_loses_nothing() {
     let huey = huey_on(&server, name).await;
     let mut handles = tracked_sleep::map(&huey, vec![10; 1000]).await.unwrap();
 
-    let first = ConsumerProcess::spawn(&server, name, 8);
+    let first = spawn_consumer(&server, name, 8);
     // Let it get well into the work, then kill it without warning.
     handles[150].wait(WAIT).await.unwrap();
     let killed_at = Instant::now();
     first.signal("KILL");
-    let dead_id = first.id.clone();
+    let dead_id = first.id().to_owned();
     assert!(!first.wait().success(), "killed, not stopped");
 
     let mut conn = redis::Client::open(server.url())
@@ -121,7 +78,7 @@ async fn test_kill_9_loses_nothing() {
         .collect();
 
     // A fresh consumer starts at once; it does not wait for the dead one's registration.
-    let second = ConsumerProcess::spawn(&server, name, 8);
+    let second = spawn_consumer(&server, name, 8);
     let by_id: HashMap<String, usize> = handles
         .iter()
         .enumerate()

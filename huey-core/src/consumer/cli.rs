@@ -179,6 +179,17 @@ pub async fn run_cli_with(huey: Huey, cli: Cli) -> Result<(), HueyError> {
     match worker_id {
         // A process worker: one worker of the parent's pool, nothing else.
         Some(id) => {
+            // Stop (and give back the claims) if the parent dies without telling us.
+            #[cfg(target_os = "linux")]
+            {
+                use nix::sys::signal::Signal;
+                let immediate = if cli.graceful_signal == GracefulSignal::Term {
+                    Signal::SIGINT
+                } else {
+                    Signal::SIGTERM
+                };
+                let _ = nix::sys::prctl::set_pdeathsig(immediate);
+            }
             builder = builder.workers(1).worker_kind(WorkerKind::Async);
             builder.first_worker_id = id;
             builder.scheduler = false;

@@ -1,35 +1,20 @@
-//! A consumer process for the cross-process tests: `test_consumer URL NAME WORKERS`.
-//! Runs the tasks of `huey_tests::tasks` until SIGINT or SIGTERM, then stops gracefully.
+//! The consumer binary of the cross-process tests: `run_cli` over the tasks of
+//! `huey_tests::tasks`, on the Redis at `HUEY_REDIS_URL`, queue `HUEY_TEST_NAME`. It prints
+//! `ready <consumer id>` first (the parent of process workers only).
 
-use huey_core::{Consumer, Huey};
+use huey_core::{Huey, HueyError};
 use huey_redis::RedisStorage;
-use tokio::signal::unix::{SignalKind, signal};
 
 huey_core::link_tasks!(huey_tests);
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let mut args = std::env::args().skip(1);
-    let (Some(url), Some(name), Some(workers)) = (args.next(), args.next(), args.next()) else {
-        anyhow::bail!("usage: test_consumer URL NAME WORKERS");
-    };
+async fn main() -> Result<(), HueyError> {
+    let url = std::env::var("HUEY_REDIS_URL")
+        .map_err(|_| HueyError::Configuration("HUEY_REDIS_URL is not set".into()))?;
+    let name = std::env::var("HUEY_TEST_NAME").unwrap_or_else(|_| "test".into());
     let storage = RedisStorage::connect(&url).await?;
-    let id = storage.consumer_id().to_owned();
-    let huey = Huey::new(name, storage);
-    let consumer = Consumer::builder(&huey).workers(workers.parse()?).start()?;
-    println!("ready {id}");
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
-    tokio::select! {
-        _ = interrupt.recv() => {}
-        _ = terminate.recv() => {}
+    if std::env::var_os("HUEY_CONSUMER_WORKER").is_none() {
+        println!("ready {}", storage.consumer_id());
     }
-    consumer.shutdown().await?;
-    Ok(())
+    huey_core::consumer::run_cli(Huey::new(name, storage)).await
 }

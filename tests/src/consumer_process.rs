@@ -1,0 +1,91 @@
+//! A consumer running as a separate process (the `test_consumer` binary), for tests that need
+//! a real second process: cross-process delivery, signals, `kill -9`.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::redis_server::RedisServer;
+
+/// A `test_consumer` process; killed on drop if the test did not stop it.
+pub struct ConsumerProcess {
+    child: Child,
+    id: String,
+    // Kept open: the consumer (and its worker processes) may still write to stdout.
+    _stdout: BufReader<std::process::ChildStdout>,
+}
+
+impl ConsumerProcess {
+    /// Starts `exe` (the test's `env!("CARGO_BIN_EXE_test_consumer")`) with consumer flags
+    /// `args`, on queue `name` of `server`, and waits until it is connected.
+    pub fn spawn(exe: &str, server: &RedisServer, name: &str, args: &[&str]) -> ConsumerProcess {
+        let mut child = Command::new(exe)
+            .args(args)
+            .env("HUEY_REDIS_URL", server.url())
+            .env("HUEY_TEST_NAME", name)
+            .env("HUEY_TEST_RUN_LOG", server.url())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start test_consumer");
+        // The process says "ready <consumer id>" once it is connected.
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("read the ready line");
+        let id = line
+            .trim()
+            .strip_prefix("ready ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        ConsumerProcess {
+            child,
+            id,
+            _stdout: stdout,
+        }
+    }
+
+    /// The consumer id of the process's storage.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends a signal by name (`INT`, `TERM`, `KILL`, `HUP`).
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit.
+    pub fn wait(mut self) -> ExitStatus {
+        self.child.wait().expect("wait for test_consumer")
+    }
+
+    /// Waits up to `limit` for the process to exit; `None` if it is still running.
+    pub fn wait_timeout(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("check test_consumer") {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for ConsumerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,299 @@
+//! The command-line consumer (`run_cli`) as a separate process against a test-started Redis:
+//! worker types, per-worker start-up hooks, signals, health checks, periodic ticks across
+//! consumers.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use huey_core::prelude::*;
+use huey_redis::RedisStorage;
+use huey_tests::consumer_process::ConsumerProcess;
+use huey_tests::redis_server::RedisServer;
+use huey_tests::tasks::{WorkerIdentity, busy, whoami};
+use redis::AsyncCommands;
+
+const WAIT: Duration = Duration::from_secs(30);
+const EXE: &str = env!("CARGO_BIN_EXE_test_consumer");
+
+async fn huey_on(server: &RedisServer, name: &str) -> Huey {
+    Huey::new(name, RedisStorage::connect(&server.url()).await.unwrap())
+}
+
+async fn raw(server: &RedisServer) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(server.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
+
+async fn startups(server: &RedisServer) -> Vec<WorkerIdentity> {
+    let entries: Vec<String> = raw(server)
+        .await
+        .lrange("huey.test.startups", 0, -1)
+        .await
+        .unwrap();
+    entries
+        .iter()
+        .map(|e| serde_json::from_str(e).unwrap())
+        .collect()
+}
+
+/// Waits until `count` worker starts are recorded: worker start-up has no event a test can
+/// await from outside the process, so this polls.
+async fn wait_for_startups(server: &RedisServer, count: usize) -> Vec<WorkerIdentity> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let seen = startups(server).await;
+        if seen.len() >= count || Instant::now() > deadline {
+            return seen;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn startup_hook_runs_once_per_worker(kind: &str) {
+    let server = RedisServer::start();
+    let name = format!("kinds-{kind}");
+    let huey = huey_on(&server, &name).await;
+    let consumer = ConsumerProcess::spawn(EXE, &server, &name, &["-w", "4", "-k", kind, "-q"]);
+    let started = wait_for_startups(&server, 4).await;
+    assert_eq!(started.len(), 4, "one start per worker: {started:?}");
+
+    let mut handles = whoami::map(&huey, vec![100u64; 16]).await.unwrap();
+    let mut ran_on = HashSet::new();
+    for handle in &mut handles {
+        ran_on.insert(handle.wait(WAIT).await.unwrap());
+    }
+    let starts: HashSet<WorkerIdentity> = started.iter().cloned().collect();
+    assert!(
+        ran_on.is_subset(&starts),
+        "tasks ran on started workers only"
+    );
+    assert_eq!(
+        ran_on.len(),
+        4,
+        "every worker ran tasks with its own state: {ran_on:?}"
+    );
+    let workers: HashSet<usize> = started.iter().map(|w| w.worker).collect();
+    assert_eq!(workers, HashSet::from([0, 1, 2, 3]));
+    let pids: HashSet<u32> = started.iter().map(|w| w.pid).collect();
+    let threads: HashSet<&str> = started.iter().map(|w| w.thread.as_str()).collect();
+    match kind {
+        "process" => {
+            assert_eq!(pids.len(), 4, "one process per worker");
+            assert!(
+                !pids.contains(&consumer.pid()),
+                "workers are children, not the parent"
+            );
+        }
+        "thread" => {
+            assert_eq!(pids, HashSet::from([consumer.pid()]));
+            assert_eq!(threads.len(), 4, "one thread per worker");
+        }
+        _ => assert_eq!(pids, HashSet::from([consumer.pid()])),
+    }
+    consumer.signal("INT");
+    assert!(consumer.wait().success());
+    assert_eq!(startups(&server).await.len(), 4, "no worker restarted");
+}
+
+#[tokio::test]
+async fn test_async_workers_each_run_the_startup_hook_once() {
+    startup_hook_runs_once_per_worker("async").await;
+}
+
+#[tokio::test]
+async fn test_thread_workers_each_run_the_startup_hook_once() {
+    startup_hook_runs_once_per_worker("thread").await;
+}
+
+#[tokio::test]
+async fn test_process_workers_each_run_the_startup_hook_once() {
+    startup_hook_runs_once_per_worker("process").await;
+}
+
+async fn start_long_task(
+    server: &RedisServer,
+    name: &str,
+    kind: &str,
+) -> (Huey, ConsumerProcess, TaskResult<u64>) {
+    let huey = huey_on(server, name).await;
+    let consumer = ConsumerProcess::spawn(EXE, server, name, &["-w", "1", "-k", kind, "-n", "-q"]);
+    let result = busy::enqueue(&huey, 2000).await.unwrap();
+    // The task is running once its claim leaves the queue and sits in the consumer's list.
+    let deadline = Instant::now() + WAIT;
+    let processing = format!(
+        "huey.processing.{}.{}",
+        huey_redis::clean_name(name),
+        consumer.id()
+    );
+    let mut conn = raw(server).await;
+    while conn.llen::<_, usize>(&processing).await.unwrap() == 0 {
+        assert!(Instant::now() < deadline, "the task never started");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    (huey, consumer, result)
+}
+
+#[tokio::test]
+async fn test_sigint_lets_the_running_task_finish() {
+    let server = RedisServer::start();
+    let (_huey, consumer, mut result) = start_long_task(&server, "sigint", "async").await;
+    consumer.signal("INT");
+    let status = consumer.wait();
+    assert!(status.success(), "graceful stop exits 0: {status}");
+    assert_eq!(
+        result.get().await.unwrap(),
+        Some(2000),
+        "finished before the exit"
+    );
+}
+
+#[tokio::test]
+async fn test_immediate_signal_requeues_the_running_task() {
+    let server = RedisServer::start();
+    let (huey, mut consumer, mut result) = start_long_task(&server, "sigterm", "thread").await;
+    let signalled = Instant::now();
+    consumer.signal("TERM");
+    let status = consumer
+        .wait_timeout(Duration::from_secs(1))
+        .expect("exits within a second");
+    println!(
+        "exited {:?} after the immediate signal",
+        signalled.elapsed()
+    );
+    assert!(status.success(), "{status}");
+    assert_eq!(
+        huey.pending_count().await.unwrap(),
+        1,
+        "the task is back on the queue"
+    );
+    assert_eq!(result.get().await.unwrap(), None);
+
+    let fresh = ConsumerProcess::spawn(EXE, &server, "sigterm", &["-w", "1", "-n", "-q"]);
+    assert_eq!(
+        result.wait(WAIT).await.unwrap(),
+        2000,
+        "a fresh consumer completes it"
+    );
+    fresh.signal("INT");
+    assert!(fresh.wait().success());
+}
+
+#[tokio::test]
+async fn test_graceful_signal_term_swaps_the_signals() {
+    let server = RedisServer::start();
+    let huey = huey_on(&server, "swap").await;
+    let consumer = ConsumerProcess::spawn(EXE, &server, "swap", &["-w", "1", "-g", "term", "-q"]);
+    let mut result = busy::enqueue(&huey, 300).await.unwrap();
+    assert_eq!(result.wait(WAIT).await.unwrap(), 300);
+    consumer.signal("TERM");
+    assert!(
+        consumer.wait().success(),
+        "with -g term, SIGTERM is graceful"
+    );
+}
+
+#[tokio::test]
+async fn test_killed_process_worker_is_restarted_with_its_startup_hook() {
+    let server = RedisServer::start();
+    let consumer = ConsumerProcess::spawn(
+        EXE,
+        &server,
+        "restart-worker",
+        &["-w", "2", "-k", "process", "-c", "0.1", "-q"],
+    );
+    let started = wait_for_startups(&server, 2).await;
+    assert_eq!(started.len(), 2);
+    let victim = started[0].clone();
+    let status = std::process::Command::new("kill")
+        .args(["-KILL", &victim.pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let after = wait_for_startups(&server, 3).await;
+    assert_eq!(
+        after.len(),
+        3,
+        "the health check started a new worker process"
+    );
+    let replacement = &after[2];
+    assert_eq!(
+        replacement.worker, victim.worker,
+        "it took the dead worker's place"
+    );
+    assert_ne!(replacement.pid, victim.pid);
+    consumer.signal("INT");
+    assert!(consumer.wait().success());
+}
+
+#[tokio::test]
+async fn test_max_tasks_recycles_a_worker() {
+    let server = RedisServer::start();
+    let huey = huey_on(&server, "recycle").await;
+    let consumer = ConsumerProcess::spawn(
+        EXE,
+        &server,
+        "recycle",
+        &["-w", "1", "-M", "2", "-c", "0.1", "-q"],
+    );
+    let mut handles = whoami::map(&huey, vec![0u64; 6]).await.unwrap();
+    let mut starts = HashSet::new();
+    for handle in &mut handles {
+        starts.insert(handle.wait(WAIT).await.unwrap().startup);
+    }
+    assert_eq!(starts.len(), 3, "a fresh worker (and state) every 2 tasks");
+    consumer.signal("INT");
+    assert!(consumer.wait().success());
+}
+
+#[tokio::test]
+async fn test_periodic_ticks_run_once_across_two_consumers() {
+    let server = RedisServer::start();
+    let name = "periodic-twice";
+    let args = ["-w", "2", "--periodic-tick-ms", "300", "-s", "1", "-q"];
+    let first = ConsumerProcess::spawn(EXE, &server, name, &args);
+    let second = ConsumerProcess::spawn(EXE, &server, name, &args);
+    let mut conn = raw(&server).await;
+    let deadline = Instant::now() + WAIT;
+    while conn.llen::<_, usize>("huey.test.periodic").await.unwrap() < 5 {
+        assert!(Instant::now() < deadline, "periodic tasks did not run");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    first.signal("INT");
+    second.signal("INT");
+    assert!(first.wait().success() && second.wait().success());
+
+    let runs: Vec<String> = conn.lrange("huey.test.periodic", 0, -1).await.unwrap();
+    let distinct: HashSet<&String> = runs.iter().collect();
+    assert_eq!(distinct.len(), runs.len(), "each enqueued tick ran once");
+    let mut claims = 0;
+    let mut cursor = 0u64;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg("huey.kv.periodictwice.periodic:*")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        claims += keys.len();
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+    let huey = huey_on(&server, name).await;
+    let pending = huey.pending_count().await.unwrap();
+    println!(
+        "{claims} ticks claimed, {} runs, {pending} still queued",
+        runs.len()
+    );
+    assert_eq!(
+        runs.len() + pending,
+        claims,
+        "one run per claimed tick, two consumers or not"
+    );
+}
