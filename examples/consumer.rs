@@ -1,0 +1,22 @@
+//! The consumer binary to copy: `run_cli` gives it `huey_consumer`'s flags.
+//!
+//! ```text
+//! HUEY_REDIS_URL=redis://127.0.0.1:6379/0 cargo run --example consumer -- -w 4 -k thread
+//! ```
+
+mod app {
+    pub mod tasks;
+}
+
+use huey_core::{Huey, HueyError};
+use huey_redis::RedisStorage;
+
+#[tokio::main]
+async fn main() -> Result<(), HueyError> {
+    // Only a task's final outcome is stored: a waiter never sees the error of an attempt that
+    // will be retried.
+    let huey = Huey::builder("example")
+        .store_intermediate_errors(false)
+        .build(RedisStorage::from_env().await?);
+    huey_core::consumer::run_cli(huey).await
+}
