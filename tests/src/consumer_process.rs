@@ -12,7 +12,7 @@ pub struct ConsumerProcess {
     child: Child,
     id: String,
     // Kept open: the consumer (and its worker processes) may still write to stdout.
-    _stdout: BufReader<std::process::ChildStdout>,
+    stdout: BufReader<std::process::ChildStdout>,
 }
 
 impl ConsumerProcess {
@@ -39,8 +39,16 @@ impl ConsumerProcess {
         ConsumerProcess {
             child,
             id,
-            _stdout: stdout,
+            stdout: stdout,
         }
+    }
+
+    /// The next line the process writes to stdout (the binary prints `ready <id>` at each
+    /// start, including a restart in place).
+    pub fn next_line(&mut self) -> String {
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).expect("read stdout");
+        line
     }
 
     /// The consumer id of the process's storage.

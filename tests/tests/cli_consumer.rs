@@ -297,3 +297,117 @@ async fn test_periodic_ticks_run_once_across_two_consumers() {
         "one run per claimed tick, two consumers or not"
     );
 }
+
+#[tokio::test]
+async fn test_second_graceful_signal_stops_at_once() {
+    let server = RedisServer::start();
+    let (huey, mut consumer, mut result) = start_long_task(&server, "twice", "async").await;
+    consumer.signal("INT");
+    consumer.signal("INT");
+    let status = consumer
+        .wait_timeout(Duration::from_secs(1))
+        .expect("stops at once");
+    assert!(status.success());
+    assert_eq!(
+        huey.pending_count().await.unwrap(),
+        1,
+        "the task is back on the queue"
+    );
+    assert_eq!(result.get().await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn test_shutdown_timeout_interrupts_and_requeues() {
+    let server = RedisServer::start();
+    let huey = huey_on(&server, "timeout").await;
+    let mut consumer = ConsumerProcess::spawn(
+        EXE,
+        &server,
+        "timeout",
+        &["-w", "1", "-n", "-t", "0.2", "-q"],
+    );
+    busy::enqueue(&huey, 3000).await.unwrap();
+    let mut conn = raw(&server).await;
+    let processing = format!("huey.processing.timeout.{}", consumer.id());
+    while conn.llen::<_, usize>(&processing).await.unwrap() == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    consumer.signal("INT");
+    let status = consumer
+        .wait_timeout(Duration::from_secs(2))
+        .expect("the timeout bounds the stop");
+    assert!(status.success());
+    assert_eq!(huey.pending_count().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn test_sighup_restarts_in_place() {
+    let server = RedisServer::start();
+    let huey = huey_on(&server, "hup").await;
+    let mut consumer = ConsumerProcess::spawn(EXE, &server, "hup", &["-w", "1", "-n", "-q"]);
+    let pid = consumer.pid();
+    let before = consumer.id().to_owned();
+    consumer.signal("HUP");
+    let line = consumer.next_line();
+    let after = line.trim().strip_prefix("ready ").expect("started again");
+    assert_ne!(after, before, "a fresh start, with a fresh consumer id");
+    assert_eq!(consumer.pid(), pid, "the same process");
+    let mut sum = huey_tests::tasks::add::enqueue(&huey, 1, 2).await.unwrap();
+    assert_eq!(sum.wait(WAIT).await.unwrap(), 3);
+    consumer.signal("INT");
+    assert!(consumer.wait().success());
+}
+
+#[tokio::test]
+async fn test_banner_logs_and_flush_locks() {
+    let server = RedisServer::start();
+    let huey = huey_on(&server, "banner").await;
+    huey.put("banner.lock.stale", &1).await.unwrap();
+    huey.put("banner.lock.other", &1).await.unwrap();
+    let log = server.dir().join("consumer.log");
+    let log_arg = log.display().to_string();
+    let consumer = ConsumerProcess::spawn(
+        EXE,
+        &server,
+        "banner",
+        &["-w", "3", "-k", "thread", "-f", "-l", &log_arg, "-S"],
+    );
+    let mut sum = huey_tests::tasks::add::enqueue(&huey, 2, 2).await.unwrap();
+    assert_eq!(sum.wait(WAIT).await.unwrap(), 4, "started after the banner");
+    consumer.signal("INT");
+    assert!(consumer.wait().success());
+
+    let text = std::fs::read_to_string(&log).unwrap();
+    for expected in [
+        "Huey consumer started with 3 thread worker(s)",
+        "periodic tasks are enabled",
+        "The following tasks are available:",
+        "+ huey_tests::tasks::add (async)",
+        "+ huey_tests::tasks::busy (sync)",
+        "+ huey_tests::tasks::periodic_probe (async, periodic: crontab(minute = \"*\"))",
+        "Found stale locks",
+    ] {
+        assert!(
+            text.contains(expected),
+            "missing {expected:?} in the log:\n{text}"
+        );
+    }
+    assert!(
+        !text.contains(" INFO "),
+        "-S logs time and message only:\n{text}"
+    );
+    assert!(
+        !huey
+            .storage()
+            .has_data_for_key("banner.lock.stale")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !huey
+            .storage()
+            .has_data_for_key("banner.lock.other")
+            .await
+            .unwrap()
+    );
+}
