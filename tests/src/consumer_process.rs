@@ -39,7 +39,7 @@ impl ConsumerProcess {
         ConsumerProcess {
             child,
             id,
-            stdout: stdout,
+            stdout,
         }
     }
 
