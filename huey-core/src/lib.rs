@@ -75,7 +75,9 @@ pub use huey_macros::{
     closing_task, context_task, on_shutdown, on_startup, periodic_task, post_execute, pre_execute,
     signal, task,
 };
-pub use registry::{Registry, TaskDescriptor, crontab_matches};
+/// A time zone for periodic tasks ([`ConsumerBuilder::periodic_time_zone`]).
+pub use jiff::tz::TimeZone;
+pub use registry::{Registry, TaskDescriptor, crontab_matches, crontab_matches_in};
 pub use resource::{ContextManager, Resource, SyncResource};
 pub use result::{Reschedule, TaskResult};
 pub use signals::{HandlerId, Signal};
@@ -122,6 +124,7 @@ impl Huey {
             Registry::global()?,
             at,
             std::time::Duration::from_secs(60),
+            &TimeZone::UTC,
         )
         .await
     }

@@ -189,10 +189,44 @@ impl Registry {
     /// The periodic tasks whose crontab matches `at` (in UTC), in name order (Huey's
     /// `read_periodic`).
     pub fn read_periodic(&self, at: DateTime<Utc>) -> Vec<&'static TaskDescriptor> {
+        self.read_periodic_in(at, &jiff::tz::TimeZone::UTC)
+    }
+
+    /// The periodic tasks whose crontab matches `at` read as wall-clock time in `zone`.
+    pub fn read_periodic_in(
+        &self,
+        at: DateTime<Utc>,
+        zone: &jiff::tz::TimeZone,
+    ) -> Vec<&'static TaskDescriptor> {
         self.tasks()
-            .filter(|d| d.periodic.is_some_and(|c| crontab_matches(&c, at)))
+            .filter(|d| d.periodic.is_some_and(|c| crontab_matches_in(&c, at, zone)))
             .collect()
     }
+}
+
+/// Whether `crontab` matches the minute of `at` as wall-clock time in `zone`.
+///
+/// ```
+/// use huey_core::{Crontab, CrontabSpec, crontab_matches_in};
+/// let nine = Crontab::parse(&CrontabSpec { minute: "0", hour: "9", ..Default::default() })?;
+/// let at = "2026-01-05T08:00:00Z".parse().unwrap(); // 09:00 in Paris (winter)
+/// let paris = jiff::tz::TimeZone::get("Europe/Paris").unwrap();
+/// assert!(crontab_matches_in(&nine, at, &paris));
+/// assert!(!crontab_matches_in(&nine, at, &jiff::tz::TimeZone::UTC));
+/// # Ok::<(), huey_core::CrontabError>(())
+/// ```
+pub fn crontab_matches_in(crontab: &Crontab, at: DateTime<Utc>, zone: &jiff::tz::TimeZone) -> bool {
+    let Ok(timestamp) = jiff::Timestamp::from_millisecond(at.timestamp_millis()) else {
+        return false;
+    };
+    let local = zone.to_datetime(timestamp);
+    crontab.matches(
+        u32::try_from(local.minute()).unwrap_or(u32::MAX),
+        u32::try_from(local.hour()).unwrap_or(u32::MAX),
+        u32::try_from(local.day()).unwrap_or(u32::MAX),
+        u32::try_from(local.month()).unwrap_or(u32::MAX),
+        u32::from(local.weekday().to_sunday_zero_offset().unsigned_abs()),
+    )
 }
 
 /// Whether `crontab` matches the minute of `at`.

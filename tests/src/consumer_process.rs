@@ -36,11 +36,7 @@ impl ConsumerProcess {
             .strip_prefix("ready ")
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
             .to_owned();
-        ConsumerProcess {
-            child,
-            id,
-            stdout,
-        }
+        ConsumerProcess { child, id, stdout }
     }
 
     /// The next line the process writes to stdout (the binary prints `ready <id>` at each

@@ -96,6 +96,10 @@ pub struct Cli {
     #[arg(short = 'S', long)]
     pub simple: bool,
 
+    /// Read periodic crontabs in this IANA time zone (default UTC), e.g. Europe/Paris.
+    #[arg(long = "timezone")]
+    pub timezone: Option<String>,
+
     /// Length of a periodic tick in milliseconds (tests; the default is one minute).
     #[arg(long = "periodic-tick-ms", hide = true)]
     pub periodic_tick_ms: Option<u64>,
@@ -172,6 +176,11 @@ pub async fn run_cli_with(huey: Huey, cli: Cli) -> Result<(), HueyError> {
         .shutdown_timeout(cli.shutdown_timeout.map(seconds))
         .health_check((!cli.disable_health_check).then(|| seconds(cli.health_check_interval)))
         .max_tasks(cli.max_tasks);
+    if let Some(name) = &cli.timezone {
+        let zone = jiff::tz::TimeZone::get(name)
+            .map_err(|e| HueyError::Configuration(format!("unknown time zone {name:?}: {e}")))?;
+        builder = builder.periodic_time_zone(zone);
+    }
     if let Some(tick) = cli.periodic_tick_ms {
         builder = builder.periodic_tick(Duration::from_millis(tick));
     }

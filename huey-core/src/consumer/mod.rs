@@ -121,6 +121,7 @@ pub struct ConsumerBuilder {
     pub(crate) first_worker_id: usize,
     pub(crate) process_args: Vec<String>,
     pub(crate) graceful_term: bool,
+    pub(crate) time_zone: jiff::tz::TimeZone,
 }
 
 impl ConsumerBuilder {
@@ -155,6 +156,19 @@ impl ConsumerBuilder {
     /// crontab as if it were a minute.
     pub fn periodic_tick(mut self, tick: Duration) -> Self {
         self.periodic_tick = tick.max(Duration::from_millis(10));
+        self
+    }
+
+    /// The time zone in which periodic crontabs are read (default UTC, as Huey's `utc=True`).
+    ///
+    /// ```
+    /// # let huey = huey_core::Huey::memory("docs");
+    /// let paris = huey_core::TimeZone::get("Europe/Paris").expect("known zone");
+    /// let builder = huey_core::Consumer::builder(&huey).periodic_time_zone(paris);
+    /// # let _ = builder;
+    /// ```
+    pub fn periodic_time_zone(mut self, zone: jiff::tz::TimeZone) -> Self {
+        self.time_zone = zone;
         self
     }
 
@@ -260,6 +274,7 @@ impl Consumer {
             first_worker_id: 0,
             process_args: Vec::new(),
             graceful_term: false,
+            time_zone: jiff::tz::TimeZone::UTC,
         }
     }
 

@@ -22,6 +22,7 @@ pub(super) async fn run(
     registry: &'static Registry,
     interval: Duration,
     periodic_tick: Option<Duration>,
+    zone: jiff::tz::TimeZone,
     mut stop: watch::Receiver<Stop>,
 ) {
     let mut ticker = tokio::time::interval(interval);
@@ -41,7 +42,7 @@ pub(super) async fn run(
         let tick = tick_number(now, tick_length);
         if last_tick != Some(tick) {
             last_tick = Some(tick);
-            if let Err(error) = enqueue_periodic(&huey, registry, now, tick_length).await {
+            if let Err(error) = enqueue_periodic(&huey, registry, now, tick_length, &zone).await {
                 tracing::error!(%error, "could not enqueue periodic tasks");
             }
         }
@@ -74,10 +75,11 @@ pub(crate) async fn enqueue_periodic(
     registry: &Registry,
     at: DateTime<Utc>,
     tick_length: Duration,
+    zone: &jiff::tz::TimeZone,
 ) -> Result<Vec<String>, crate::HueyError> {
     let tick = tick_number(at, tick_length);
     let mut enqueued = Vec::new();
-    for descriptor in registry.read_periodic(at) {
+    for descriptor in registry.read_periodic_in(at, zone) {
         let claim = format!(
             "periodic:{}:{}:{tick}",
             descriptor.name,

@@ -27,6 +27,7 @@ pub(super) async fn run(
                 registry,
                 config.scheduler_interval,
                 config.periodic.then_some(config.periodic_tick),
+                config.time_zone.clone(),
                 scheduler_stop.clone(),
             ))
         })
