@@ -14,7 +14,11 @@ def load(path):
             for line in f:
                 line = line.strip()
                 if line:
-                    rows.append(json.loads(line))
+                    row = json.loads(line)
+                    # The Python harness nests its figures; apalis and huey-bench do not.
+                    row.update(row.pop('metrics', {}))
+                    row.update(row.pop('params', {}))
+                    rows.append(row)
     except FileNotFoundError:
         pass
     return rows
@@ -71,7 +75,7 @@ def main():
         if values[2] is not None and others:
             best = max(others) if higher else min(others)
             if best:
-                ratio = '%.1f×' % (values[2] / best if higher else best / values[2])
+                ratio = '%.2f×' % (values[2] / best if higher else best / values[2])
         print('| %s | %s | %s | %s | %s | %s |' % (label, unit, *cells, ratio))
 
 

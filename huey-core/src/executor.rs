@@ -64,10 +64,12 @@ pub(crate) async fn execute(
         huey.emit(Signal::Scheduled, &task, None);
         return Ok(Executed::Scheduled);
     }
-    if huey
-        .is_revoked(&task, now, false)
-        .await
-        .map_err(storage_error)?
+    let revocations = claim.as_ref().is_none_or(|c| c.delivery.revocations);
+    if revocations
+        && huey
+            .is_revoked(&task, now, false)
+            .await
+            .map_err(storage_error)?
     {
         huey.emit(Signal::Revoked, &task, None);
         return Ok(Executed::Revoked);
@@ -92,17 +94,19 @@ pub(crate) async fn execute(
     .await;
     let task = Arc::try_unwrap(task).unwrap_or_else(|shared| Task::clone(&shared));
 
-    if !task.is_periodic() {
-        // Clean up a revoke that arrived while the task ran.
-        storage.delete_data(&format!("r:{}", task.id())).await?;
-    }
-
+    // A revoke that arrived while the task ran is cleaned up, as in Huey.
+    let revoke_key = (!task.is_periodic()).then(|| format!("r:{}", task.id()));
     match outcome {
         Ok(value) => {
-            complete(huey, &task, value, claim).await?;
+            complete(huey, &task, value, revoke_key.as_deref(), claim).await?;
             Ok(Executed::Completed)
         }
-        Err(error) => fail(huey, task, error, now).await,
+        Err(error) => {
+            if let Some(key) = &revoke_key {
+                storage.delete_data(key).await?;
+            }
+            fail(huey, task, error, now).await
+        }
     }
 }
 
@@ -186,19 +190,27 @@ async fn complete(
     huey: &Huey,
     task: &Task,
     value: TaskValue,
+    revoke_key: Option<&str>,
     claim: Option<&mut Claim<'_>>,
 ) -> Result<(), StorageError> {
-    if huey.results_enabled() && !task.is_periodic() && (!value.is_none() || huey.store_none()) {
-        let stored = StoredResult::Ok(value.raw().to_owned()).encode();
-        let storage = huey.storage();
-        match claim {
-            Some(claim) => {
-                storage
-                    .put_result_and_ack(task.id(), stored, claim.delivery)
-                    .await?;
-                claim.acked = true;
+    let stored =
+        (huey.results_enabled() && !task.is_periodic() && (!value.is_none() || huey.store_none()))
+            .then(|| StoredResult::Ok(value.raw().to_owned()).encode());
+    let storage = huey.storage();
+    match claim {
+        // Result, revoke clean-up and acknowledgement in one storage call.
+        Some(claim) => {
+            let result = stored.map(|bytes| (task.id(), bytes));
+            storage.settle(claim.delivery, result, revoke_key).await?;
+            claim.acked = true;
+        }
+        None => {
+            if let Some(bytes) = stored {
+                storage.put_result(task.id(), bytes).await?;
             }
-            None => storage.put_result(task.id(), stored).await?,
+            if let Some(key) = revoke_key {
+                storage.delete_data(key).await?;
+            }
         }
     }
     run_post_hooks(huey, task, Some(&value), None).await;

@@ -30,7 +30,9 @@
 //! | `huey.results.<n>` | HASH | results, revoke flags and other values by key |
 //! | `huey.kv.<n>.<key>` | STRING | values with a TTL: `put_if_empty` with a ttl (periodic-tick claims, locks) and, with [`RedisOptions::result_ttl`], results (the RedisExpireHuey model) |
 //! | `huey.counters.<n>` | HASH | counters |
-//! | `huey.notify.<n>.<key>` | LIST, 60 s TTL | a token pushed with each result, so a waiter blocks instead of polling |
+//! | `huey.notify.<n>.<key>` | LIST, 60 s TTL | a token pushed with a result that someone waits for, so the waiter blocks instead of polling |
+//! | `huey.waiting.<n>.<key>` | STRING, the wait's TTL | set by a waiter before it blocks: results nobody waits for push no token |
+//! | `huey.revoked.<n>` | SET | the revocation flags held in the results hash, so a claim can tell that none applies |
 //! | `huey.processing.<n>.<consumer>` | LIST | the messages a consumer has claimed and not yet settled |
 //! | `huey.consumers.<n>` | ZSET | live consumers, score = last heartbeat (ms) |
 //! | `huey.reaper.<n>` | STRING, short TTL | the lock held by whichever consumer is recovering dead consumers' claims |
@@ -40,8 +42,8 @@
 //! ## Delivery
 //!
 //! A dequeue moves messages atomically from the queue into the consumer's processing list
-//! (`LMOVE`/`BLMOVE`, or a Lua `ZPOPMIN` for the priority queue). Storing a result and
-//! acknowledging the claim happen in one `MULTI` round trip. Every consumer heartbeats into
+//! (`LMOVE`/`BLMOVE`, or a Lua `ZPOPMIN` for the priority queue). Storing the result, cleaning
+//! up a revocation and acknowledging the claim are one script call. Every consumer heartbeats into
 //! `huey.consumers.<n>`; the first consumer to take the short reaper lock puts the processing
 //! lists of consumers silent for longer than [`RedisOptions::consumer_timeout`] back on the
 //! queue. Consumer ids are unique per process start, so a restarted consumer never inherits —

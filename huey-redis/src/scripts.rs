@@ -9,13 +9,14 @@ use std::sync::LazyLock;
 use redis::Script;
 
 /// Claims up to `ARGV[1]` messages from a LIST queue into this consumer's processing list and
-/// refreshes its heartbeat.
-/// KEYS: queue, processing, consumers. ARGV: max, consumer id, now (ms).
+/// refreshes its heartbeat. The first element returned is the number of revocation flags (so
+/// the executor can skip its check when there are none), then the messages.
+/// KEYS: queue, processing, consumers, revoked set. ARGV: max, consumer id, now (ms).
 pub static CLAIM_LIST: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
-local out = {}
+local out = {tostring(redis.call('SCARD', KEYS[4]))}
 for i = 1, tonumber(ARGV[1]) do
   local item = redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT')
   if not item then break end
@@ -27,17 +28,19 @@ return out
 });
 
 /// Claims up to `ARGV[1]` messages from a priority ZSET queue (score = -priority) into the
-/// processing list; returns member, score pairs.
-/// KEYS: queue, processing, consumers. ARGV: max, consumer id, now (ms).
+/// processing list; returns the number of revocation flags, then the members.
+/// KEYS: queue, processing, consumers, revoked set. ARGV: max, consumer id, now (ms).
 pub static CLAIM_ZSET: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
 local popped = redis.call('ZPOPMIN', KEYS[1], tonumber(ARGV[1]))
+local out = {tostring(redis.call('SCARD', KEYS[4]))}
 for i = 1, #popped, 2 do
   redis.call('LPUSH', KEYS[2], popped[i])
+  out[#out + 1] = popped[i]
 end
-return popped
+return out
 ",
     )
 });
@@ -144,6 +147,39 @@ if tonumber(ARGV[3]) > 0 then
   redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
 else
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+end
+return 1
+",
+    )
+});
+
+/// Settles a finished task in one call: stores its result (in the hash, or as a key with a TTL),
+/// wakes a waiter if one registered interest, removes a revocation flag set while it ran, and
+/// acknowledges the claim. Empty arguments skip a step.
+/// KEYS: results hash, processing list, revoked set, notify list, waiting key, TTL result key.
+/// ARGV: result field, value, notify ttl (ms), processing entry, revoke field, result ttl (ms, 0 =
+/// hash).
+pub static SETTLE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if ARGV[1] ~= '' then
+  if tonumber(ARGV[6]) > 0 then
+    redis.call('SET', KEYS[6], ARGV[2], 'PX', ARGV[6])
+  else
+    redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  end
+  if redis.call('EXISTS', KEYS[5]) == 1 then
+    redis.call('LPUSH', KEYS[4], '1')
+    redis.call('PEXPIRE', KEYS[4], ARGV[3])
+  end
+end
+if ARGV[5] ~= '' and redis.call('SCARD', KEYS[3]) > 0 then
+  if redis.call('HDEL', KEYS[1], ARGV[5]) == 1 then
+    redis.call('SREM', KEYS[3], ARGV[5])
+  end
+end
+if ARGV[4] ~= '' then
+  redis.call('LREM', KEYS[2], 1, ARGV[4])
 end
 return 1
 ",

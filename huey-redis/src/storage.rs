@@ -11,7 +11,7 @@ use huey_core::{Storage, StorageError, async_trait};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::{AsyncCommands, AsyncConnectionConfig, Client, RedisError};
 
-use crate::scripts::{CLAIM_LIST, CLAIM_ZSET, PROMOTE, PUT_IF_EMPTY, READ_SCHEDULE, REAP};
+use crate::scripts::{CLAIM_LIST, CLAIM_ZSET, PROMOTE, PUT_IF_EMPTY, READ_SCHEDULE, REAP, SETTLE};
 
 /// Messages moved per script call when promoting or reading the schedule, and per command when
 /// enqueueing in bulk: small enough to keep each call short, large enough to amortise the
@@ -134,6 +134,7 @@ struct Keys {
     reaper: String,
     dead: String,
     wake: String,
+    revoked: String,
     processing_prefix: String,
 }
 
@@ -149,6 +150,7 @@ impl Keys {
             reaper: format!("huey.reaper.{name}"),
             dead: format!("huey.dead.{name}"),
             wake: format!("huey.wake.{name}"),
+            revoked: format!("huey.revoked.{name}"),
             processing_prefix: format!("huey.processing.{name}."),
         }
     }
@@ -164,6 +166,16 @@ impl Keys {
     fn notify(&self, key: &str) -> String {
         format!("huey.notify.{}.{key}", self.name)
     }
+
+    fn waiting(&self, key: &str) -> String {
+        format!("huey.waiting.{}.{key}", self.name)
+    }
+}
+
+/// Revocation flags (`r:<id>`, `rt:<name>`) are also indexed in a set, so a claim can tell the
+/// executor when there are none to check.
+fn is_revoke_flag(key: &str) -> bool {
+    key.starts_with("r:") || key.starts_with("rt:")
 }
 
 /// Dedicated connections for blocking commands (`BLMOVE`, `BLPOP`): a blocking command holds
@@ -269,6 +281,18 @@ fn split_priority(body: &[u8]) -> (i32, Vec<u8>) {
         }
         None => (0, body.to_vec()),
     }
+}
+
+/// A claim script's reply: the number of revocation flags, then the claimed items.
+fn split_claim_reply(mut reply: Vec<Vec<u8>>) -> (bool, Vec<Vec<u8>>) {
+    if reply.is_empty() {
+        return (true, reply);
+    }
+    let count = std::str::from_utf8(&reply[0])
+        .ok()
+        .and_then(|n| n.parse::<u64>().ok());
+    reply.remove(0);
+    (count != Some(0), reply)
 }
 
 fn parse_zset_member(member: &[u8]) -> (u64, i32, Vec<u8>) {
@@ -413,44 +437,50 @@ impl RedisStorage {
     async fn claim(&self, max: usize) -> StorageResult<Vec<Delivery>> {
         let mut conn = self.conn();
         if self.options.priority {
-            let popped: Vec<(Vec<u8>, f64)> = CLAIM_ZSET
+            let reply: Vec<Vec<u8>> = CLAIM_ZSET
                 .key(&self.keys.queue)
                 .key(&self.processing)
                 .key(&self.keys.consumers)
+                .key(&self.keys.revoked)
                 .arg(max)
                 .arg(&self.consumer_id)
                 .arg(now_ms())
                 .invoke_async(&mut conn)
                 .await
                 .map_err(backend)?;
-            Ok(popped
+            let (revocations, members) = split_claim_reply(reply);
+            Ok(members
                 .into_iter()
-                .map(|(member, _score)| {
+                .map(|member| {
                     let (order, priority, data) = parse_zset_member(&member);
                     Delivery {
                         data,
                         priority,
                         receipt: order,
+                        revocations,
                     }
                 })
                 .collect())
         } else {
-            let items: Vec<Vec<u8>> = CLAIM_LIST
+            let reply: Vec<Vec<u8>> = CLAIM_LIST
                 .key(&self.keys.queue)
                 .key(&self.processing)
                 .key(&self.keys.consumers)
+                .key(&self.keys.revoked)
                 .arg(max)
                 .arg(&self.consumer_id)
                 .arg(now_ms())
                 .invoke_async(&mut conn)
                 .await
                 .map_err(backend)?;
+            let (revocations, items) = split_claim_reply(reply);
             Ok(items
                 .into_iter()
                 .map(|data| Delivery {
                     data,
                     priority: 0,
                     receipt: 0,
+                    revocations,
                 })
                 .collect())
         }
@@ -479,44 +509,35 @@ impl RedisStorage {
         }
     }
 
-    /// Stores a result, wakes its waiters and (optionally) settles the claim, in one `MULTI`.
-    async fn store_result(
+    /// The settle script: result, wake-up, revoke clean-up and acknowledgement in one call.
+    async fn run_settle(
         &self,
-        key: &str,
-        value: Vec<u8>,
-        ack: Option<&Delivery>,
+        delivery: Option<&Delivery>,
+        result: Option<(&str, Vec<u8>)>,
+        revoke_key: Option<&str>,
     ) -> StorageResult<()> {
-        let notify = self.keys.notify(key);
-        let mut pipe = redis::pipe();
-        pipe.atomic();
-        match self.options.result_ttl {
-            Some(ttl) => pipe
-                .cmd("SET")
-                .arg(self.keys.kv(key))
-                .arg(value)
-                .arg("PX")
-                .arg(ttl.as_millis().max(1) as u64)
-                .ignore(),
-            None => pipe
-                .cmd("HSET")
-                .arg(&self.keys.results)
-                .arg(key)
-                .arg(value)
-                .ignore(),
-        };
-        pipe.cmd("LPUSH").arg(&notify).arg("1").ignore();
-        pipe.cmd("PEXPIRE")
-            .arg(&notify)
+        let (field, value) = result.unwrap_or(("", Vec::new()));
+        let entry = delivery
+            .map(|d| self.processing_entry(d))
+            .unwrap_or_default();
+        let ttl_ms = self
+            .options
+            .result_ttl
+            .map_or(0, |t| t.as_millis().max(1) as u64);
+        SETTLE
+            .key(&self.keys.results)
+            .key(&self.processing)
+            .key(&self.keys.revoked)
+            .key(self.keys.notify(field))
+            .key(self.keys.waiting(field))
+            .key(self.keys.kv(field))
+            .arg(field)
+            .arg(value)
             .arg(self.options.notify_ttl.as_millis() as u64)
-            .ignore();
-        if let Some(delivery) = ack {
-            pipe.cmd("LREM")
-                .arg(&self.processing)
-                .arg(1)
-                .arg(self.processing_entry(delivery))
-                .ignore();
-        }
-        pipe.query_async::<()>(&mut self.conn())
+            .arg(entry)
+            .arg(revoke_key.unwrap_or(""))
+            .arg(ttl_ms)
+            .invoke_async::<()>(&mut self.conn())
             .await
             .map_err(backend)
     }
@@ -621,6 +642,8 @@ impl Storage for RedisStorage {
             data,
             priority: 0,
             receipt: 0,
+            // Claimed by BLMOVE, which cannot count flags: let the executor check.
+            revocations: true,
         }];
         if max > 1 {
             out.extend(self.claim(max - 1).await?);
@@ -844,23 +867,27 @@ impl Storage for RedisStorage {
     }
 
     async fn put_data(&self, key: &str, value: Vec<u8>) -> StorageResult<()> {
-        self.conn()
-            .hset::<_, _, _, ()>(&self.keys.results, key, value)
+        let mut pipe = redis::pipe();
+        pipe.hset(&self.keys.results, key, value).ignore();
+        if is_revoke_flag(key) {
+            pipe.sadd(&self.keys.revoked, key).ignore();
+        }
+        pipe.query_async::<()>(&mut self.conn())
             .await
             .map_err(backend)
     }
 
     async fn put_result(&self, key: &str, value: Vec<u8>) -> StorageResult<()> {
-        self.store_result(key, value, None).await
+        self.run_settle(None, Some((key, value)), None).await
     }
 
-    async fn put_result_and_ack(
+    async fn settle(
         &self,
-        key: &str,
-        value: Vec<u8>,
         delivery: &Delivery,
+        result: Option<(&str, Vec<u8>)>,
+        revoke_key: Option<&str>,
     ) -> StorageResult<()> {
-        self.store_result(key, value, Some(delivery)).await
+        self.run_settle(Some(delivery), result, revoke_key).await
     }
 
     async fn peek_data(&self, key: &str) -> StorageResult<Option<Vec<u8>>> {
@@ -875,15 +902,17 @@ impl Storage for RedisStorage {
 
     async fn pop_data(&self, key: &str) -> StorageResult<Option<Vec<u8>>> {
         let kv = self.keys.kv(key);
-        let (hashed, _, ttl, _): (Option<Vec<u8>>, i64, Option<Vec<u8>>, i64) = redis::pipe()
-            .atomic()
-            .hget(&self.keys.results, key)
-            .hdel(&self.keys.results, key)
-            .get(&kv)
-            .del(&kv)
-            .query_async(&mut self.conn())
-            .await
-            .map_err(backend)?;
+        let (hashed, _, ttl, _, _): (Option<Vec<u8>>, i64, Option<Vec<u8>>, i64, i64) =
+            redis::pipe()
+                .atomic()
+                .hget(&self.keys.results, key)
+                .hdel(&self.keys.results, key)
+                .get(&kv)
+                .del(&kv)
+                .srem(&self.keys.revoked, key)
+                .query_async(&mut self.conn())
+                .await
+                .map_err(backend)?;
         Ok(hashed.or(ttl))
     }
 
@@ -905,9 +934,11 @@ impl Storage for RedisStorage {
     }
 
     async fn delete_data(&self, key: &str) -> StorageResult<bool> {
-        let (hashed, ttl): (i64, i64) = redis::pipe()
+        let (hashed, ttl, _): (i64, i64, i64) = redis::pipe()
+            .atomic()
             .hdel(&self.keys.results, key)
             .del(self.keys.kv(key))
+            .srem(&self.keys.revoked, key)
             .query_async(&mut self.conn())
             .await
             .map_err(backend)?;
@@ -943,11 +974,27 @@ impl Storage for RedisStorage {
     }
 
     async fn wait_result(&self, key: &str, timeout: Duration) -> StorageResult<bool> {
-        if self.has_data_for_key(key).await? {
-            return Ok(true);
-        }
         if timeout.is_zero() {
-            return Ok(false);
+            return self.has_data_for_key(key).await;
+        }
+        // Say that someone waits (so the result's writer pushes a wake-up), then look: a result
+        // written before the interest is seen here, one written after wakes the wait below.
+        let interest_ms = (timeout + Duration::from_secs(1)).as_millis() as u64;
+        let (_, hashed, ttl): ((), bool, bool) = redis::pipe()
+            .cmd("SET")
+            .arg(self.keys.waiting(key))
+            .arg("1")
+            .arg("PX")
+            .arg(interest_ms)
+            .ignore()
+            .hexists(&self.keys.results, key)
+            .exists(self.keys.kv(key))
+            .query_async(&mut self.conn())
+            .await
+            .map(|(h, t): (bool, bool)| ((), h, t))
+            .map_err(backend)?;
+        if hashed || ttl {
+            return Ok(true);
         }
         // Rotating the token (source = destination) wakes every waiter in turn, not just one.
         let notify = self.keys.notify(key);
@@ -996,6 +1043,7 @@ impl Storage for RedisStorage {
     async fn flush_results(&self) -> StorageResult<()> {
         let mut doomed = self.kv_keys().await?;
         doomed.push(self.keys.results.clone());
+        doomed.push(self.keys.revoked.clone());
         for chunk in doomed.chunks(BATCH) {
             self.conn().del::<_, ()>(chunk).await.map_err(backend)?;
         }

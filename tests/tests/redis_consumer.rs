@@ -206,3 +206,31 @@ async fn test_bad_messages_go_to_the_dead_letter_key() {
     let kept: usize = conn.llen("huey.dead.deadletters").await.unwrap();
     assert_eq!(kept, 2, "kept under the documented key");
 }
+
+#[tokio::test]
+async fn test_revocation_on_redis() {
+    let server = RedisServer::start();
+    let huey = huey_on(&server, "revoke").await;
+    let revoked = Arc::new(tokio::sync::Notify::new());
+    let r = revoked.clone();
+    huey.connect_signal(&[Signal::Revoked], move |_, _, _| r.notify_one());
+    let skipped = add::enqueue(&huey, 1, 1).await.unwrap();
+    skipped.revoke().await.unwrap();
+    let mut kept = add::enqueue(&huey, 2, 2).await.unwrap();
+    let consumer = Consumer::builder(&huey).workers(1).periodic(false).start().unwrap();
+    tokio::time::timeout(WAIT, revoked.notified()).await.expect("the revoked task was skipped");
+    assert_eq!(kept.wait(WAIT).await.unwrap(), 4);
+    assert!(!skipped.is_revoked().await.unwrap(), "a one-shot flag is consumed");
+
+    // With no flag left, claims tell the executor so, and tasks still run.
+    let mut after = add::enqueue(&huey, 3, 3).await.unwrap();
+    assert_eq!(after.wait(WAIT).await.unwrap(), 6);
+    consumer.shutdown().await.unwrap();
+    let mut conn = redis::Client::open(server.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let flags: usize = conn.scard("huey.revoked.revoke").await.unwrap();
+    assert_eq!(flags, 0, "the flag index is kept in step with the flags");
+}

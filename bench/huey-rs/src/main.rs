@@ -110,16 +110,28 @@ struct Record {
 }
 
 impl Record {
-    fn write(&self, workload: &str, variant: &str, n: u64, metrics: &[(&str, f64)]) -> std::io::Result<()> {
+    fn write(
+        &self,
+        workload: &str,
+        variant: &str,
+        n: u64,
+        metrics: &[(&str, f64)],
+    ) -> std::io::Result<()> {
         use std::io::Write;
         let Some(path) = &self.out else { return Ok(()) };
-        let fields: Vec<String> = metrics.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+        let fields: Vec<String> = metrics
+            .iter()
+            .map(|(k, v)| format!("\"{k}\":{v}"))
+            .collect();
         let line = format!(
             "{{\"impl\":\"huey-rs\",\"workload\":\"{workload}\",\"variant\":\"{variant}\",\"rep\":{},\"n\":{n},{}}}",
             self.rep,
             fields.join(",")
         );
-        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
         writeln!(file, "{line}")
     }
 }
@@ -133,8 +145,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 async fn huey() -> Result<Huey, HueyError> {
-    let url = std::env::var("HUEY_REDIS_URL")
-        .unwrap_or_else(|_| "redis://127.0.0.1:6379/14".to_owned());
+    let url =
+        std::env::var("HUEY_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/14".to_owned());
     Ok(Huey::new("bench", RedisStorage::connect(&url).await?))
 }
 
@@ -173,8 +185,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             if queued as u64 != n {
                 return Err(format!("expected {n} queued, found {queued}").into());
             }
-            let variant = if chunk == n as usize { "one-call".to_owned() } else { format!("chunk{chunk}") };
-            record.write("W1b", &variant, n, &[("tasks_per_s", n as f64 / elapsed), ("elapsed_s", elapsed)])?;
+            let variant = if chunk == n as usize {
+                "one-call".to_owned()
+            } else {
+                format!("chunk{chunk}")
+            };
+            record.write(
+                "W1b",
+                &variant,
+                n,
+                &[("tasks_per_s", n as f64 / elapsed), ("elapsed_s", elapsed)],
+            )?;
             huey.flush().await?;
         }
         Command::Prefill { task, n, arg } => {

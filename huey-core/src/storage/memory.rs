@@ -166,6 +166,7 @@ impl Storage for MemoryStorage {
                         data: item.data.clone(),
                         priority: item.priority,
                         receipt: item.seq,
+                        revocations: true,
                     });
                     inner.in_flight.insert(item.seq, item);
                 }

@@ -30,6 +30,9 @@ pub struct Delivery {
     pub priority: i32,
     /// The backend's handle on the claim.
     pub receipt: u64,
+    /// Whether a revocation may apply to this message. A backend that saw no revocation flag
+    /// at all when it claimed the message sets `false`, and the executor skips its check.
+    pub revocations: bool,
 }
 
 /// A message that could not be run, kept with the reason.
@@ -134,15 +137,21 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
         self.put_data(key, value).await
     }
 
-    /// Stores a task result and acknowledges the claim that produced it; a backend should do
-    /// both in one round trip.
-    async fn put_result_and_ack(
+    /// Settles a task that ran to completion, in one round trip where the backend can: stores
+    /// `result` (key and value) if there is one, removes the revocation flag `revoke_key` if
+    /// one was set while the task ran, and acknowledges `delivery`.
+    async fn settle(
         &self,
-        key: &str,
-        value: Vec<u8>,
         delivery: &Delivery,
+        result: Option<(&str, Vec<u8>)>,
+        revoke_key: Option<&str>,
     ) -> StorageResult<()> {
-        self.put_result(key, value).await?;
+        if let Some((key, value)) = result {
+            self.put_result(key, value).await?;
+        }
+        if let Some(key) = revoke_key {
+            self.delete_data(key).await?;
+        }
         self.ack(delivery).await
     }
 
@@ -318,13 +327,13 @@ impl<S: Storage> Storage for std::sync::Arc<S> {
         S::put_result(self, key, value).await
     }
 
-    async fn put_result_and_ack(
+    async fn settle(
         &self,
-        key: &str,
-        value: Vec<u8>,
         delivery: &Delivery,
+        result: Option<(&str, Vec<u8>)>,
+        revoke_key: Option<&str>,
     ) -> StorageResult<()> {
-        S::put_result_and_ack(self, key, value, delivery).await
+        S::settle(self, delivery, result, revoke_key).await
     }
 
     async fn peek_data(&self, key: &str) -> StorageResult<Option<Vec<u8>>> {
