@@ -273,20 +273,23 @@ impl<O: DeserializeOwned> TaskResult<O> {
         }
     }
 
-    /// One read, then one wait for a notification; `Some` when the wait is over.
+    /// One wait for the value (which looks first), then one read; `Some` when the wait is over.
     async fn wait_step(
         &mut self,
         deadline: tokio::time::Instant,
     ) -> Result<Option<Result<O, ResultError>>, ResultError> {
-        if self.fetch().await? {
+        if self.cached.is_some() {
             return Ok(Some(self.decode_cached()));
         }
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        if !left.is_zero() && self.huey.storage().wait_result(&self.id, left).await? {
-            return Ok(None);
+        if !self.huey.results_enabled() {
+            return Err(ResultError::Disabled);
         }
-        // One last read: the value may have landed just as the wait ended.
-        if self.fetch().await? {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let ready = self.huey.storage().wait_result(&self.id, left).await?;
+        // Read after a wake-up, and once more at the deadline: the value may have landed just
+        // as the wait ended.
+        let over = tokio::time::Instant::now() >= deadline;
+        if (ready || over) && self.fetch().await? {
             return Ok(Some(self.decode_cached()));
         }
         Ok(None)

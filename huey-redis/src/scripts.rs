@@ -185,3 +185,25 @@ return 1
 ",
     )
 });
+
+/// Puts one entry of a processing list back on the queue, if it is still there.
+/// KEYS: processing, queue, wake. ARGV: entry, mode ('list' or 'zset').
+pub static RETURN_ENTRY: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then
+  return 0
+end
+if ARGV[2] == 'zset' then
+  local body = string.sub(ARGV[1], 9)
+  local sep = string.find(body, '|', 1, true)
+  local priority = sep and tonumber(string.sub(body, 1, sep - 1)) or 0
+  redis.call('ZADD', KEYS[2], -priority, ARGV[1])
+  redis.call('LPUSH', KEYS[3], '1')
+else
+  redis.call('RPUSH', KEYS[2], ARGV[1])
+end
+return 1
+",
+    )
+});

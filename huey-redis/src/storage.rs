@@ -1,6 +1,6 @@
 //! `RedisStorage`: the `Storage` contract on Redis, with claims, heartbeats and recovery.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -11,7 +11,9 @@ use huey_core::{Storage, StorageError, async_trait};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::{AsyncCommands, AsyncConnectionConfig, Client, RedisError};
 
-use crate::scripts::{CLAIM_LIST, CLAIM_ZSET, PROMOTE, PUT_IF_EMPTY, READ_SCHEDULE, REAP, SETTLE};
+use crate::scripts::{
+    CLAIM_LIST, CLAIM_ZSET, PROMOTE, PUT_IF_EMPTY, READ_SCHEDULE, REAP, RETURN_ENTRY, SETTLE,
+};
 
 /// Messages moved per script call when promoting or reading the schedule, and per command when
 /// enqueueing in bulk: small enough to keep each call short, large enough to amortise the
@@ -207,6 +209,43 @@ impl BlockingPool {
     }
 }
 
+/// The claims this storage handed to its consumer and has not settled yet. An entry of the
+/// processing list that was never handed out belongs to a claim whose reply a broken connection
+/// lost; one that stays so for two heartbeats goes back on the queue, so even a live consumer
+/// loses nothing to a dropped reply.
+#[derive(Default)]
+struct Held {
+    entries: HashMap<Vec<u8>, usize>,
+    suspects: HashSet<Vec<u8>>,
+}
+
+impl Held {
+    fn add(&mut self, entry: Vec<u8>) {
+        *self.entries.entry(entry).or_insert(0) += 1;
+    }
+
+    fn remove(&mut self, entry: &[u8]) {
+        if let Some(count) = self.entries.get_mut(entry) {
+            *count -= 1;
+            if *count == 0 {
+                self.entries.remove(entry);
+            }
+        }
+    }
+
+    /// Which listed entries to return now: those unheld at this check and the previous one.
+    fn orphans(&mut self, listed: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+        let unheld: HashSet<Vec<u8>> = listed
+            .into_iter()
+            .filter(|e| !self.entries.contains_key(e))
+            .collect();
+        let (now, later): (Vec<_>, Vec<_>) =
+            unheld.into_iter().partition(|e| self.suspects.contains(e));
+        self.suspects = later.into_iter().collect();
+        now
+    }
+}
+
 /// Redis storage: see the crate docs for keys and the delivery protocol.
 pub struct RedisStorage {
     conn: ConnectionManager,
@@ -215,6 +254,7 @@ pub struct RedisStorage {
     options: RedisOptions,
     consumer_id: String,
     processing: String,
+    held: Mutex<Held>,
 }
 
 impl std::fmt::Debug for RedisStorage {
@@ -392,6 +432,7 @@ impl RedisStorage {
             options,
             consumer_id,
             processing,
+            held: Mutex::new(Held::default()),
         })
     }
 
@@ -408,6 +449,22 @@ impl RedisStorage {
 
     fn conn(&self) -> ConnectionManager {
         self.conn.clone()
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, Held> {
+        self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn hand_out(&self, deliveries: Vec<Delivery>) -> Vec<Delivery> {
+        let mut held = self.held();
+        for delivery in &deliveries {
+            held.add(self.processing_entry(delivery));
+        }
+        deliveries
+    }
+
+    fn settled(&self, delivery: &Delivery) {
+        self.held().remove(&self.processing_entry(delivery));
     }
 
     fn mode(&self) -> &'static str {
@@ -539,7 +596,37 @@ impl RedisStorage {
             .arg(ttl_ms)
             .invoke_async::<()>(&mut self.conn())
             .await
-            .map_err(backend)
+            .map_err(backend)?;
+        if let Some(delivery) = delivery {
+            self.settled(delivery);
+        }
+        Ok(())
+    }
+
+    /// Puts back the entries of this consumer's processing list that it never handed out (see
+    /// [`Held`]).
+    async fn return_orphans(&self) -> StorageResult<()> {
+        let listed: Vec<Vec<u8>> = self
+            .conn()
+            .lrange(&self.processing, 0, -1)
+            .await
+            .map_err(backend)?;
+        let orphans = self.held().orphans(listed);
+        for entry in orphans {
+            let returned: i64 = RETURN_ENTRY
+                .key(&self.processing)
+                .key(&self.keys.queue)
+                .key(&self.keys.wake)
+                .arg(&entry)
+                .arg(self.mode())
+                .invoke_async(&mut self.conn())
+                .await
+                .map_err(backend)?;
+            if returned == 1 {
+                tracing::warn!("returned a claim whose reply was lost to the queue");
+            }
+        }
+        Ok(())
     }
 
     fn strip_schedule_member(&self, member: Vec<u8>) -> Vec<u8> {
@@ -608,7 +695,7 @@ impl Storage for RedisStorage {
 
     async fn dequeue(&self, max: usize, wait: Duration) -> StorageResult<Vec<Delivery>> {
         let max = max.max(1);
-        let claimed = self.claim(max).await?;
+        let claimed = self.hand_out(self.claim(max).await?);
         if !claimed.is_empty() || wait.is_zero() {
             return Ok(claimed);
         }
@@ -622,7 +709,7 @@ impl Storage for RedisStorage {
                 )
                 .await
                 .map_err(backend)?;
-            return self.claim(max).await;
+            return Ok(self.hand_out(self.claim(max).await?));
         }
         let item: Option<Vec<u8>> = self
             .blocking(
@@ -635,27 +722,27 @@ impl Storage for RedisStorage {
             )
             .await
             .map_err(backend)?;
-        let Some(data) = item else {
-            return Ok(Vec::new());
-        };
-        let mut out = vec![Delivery {
-            data,
-            priority: 0,
-            receipt: 0,
-            // Claimed by BLMOVE, which cannot count flags: let the executor check.
-            revocations: true,
-        }];
-        if max > 1 {
-            out.extend(self.claim(max - 1).await?);
-        }
-        Ok(out)
+        // Hand the woken message over at once; the next claim takes whatever else arrived.
+        Ok(self.hand_out(
+            item.map(|data| Delivery {
+                data,
+                priority: 0,
+                receipt: 0,
+                // Claimed by BLMOVE, which cannot count flags: let the executor check.
+                revocations: true,
+            })
+            .into_iter()
+            .collect(),
+        ))
     }
 
     async fn ack(&self, delivery: &Delivery) -> StorageResult<()> {
         self.conn()
             .lrem::<_, _, ()>(&self.processing, 1, self.processing_entry(delivery))
             .await
-            .map_err(backend)
+            .map_err(backend)?;
+        self.settled(delivery);
+        Ok(())
     }
 
     async fn requeue(&self, delivery: &Delivery) -> StorageResult<()> {
@@ -902,7 +989,8 @@ impl Storage for RedisStorage {
 
     async fn pop_data(&self, key: &str) -> StorageResult<Option<Vec<u8>>> {
         let kv = self.keys.kv(key);
-        let (hashed, _, ttl, _, _): (Option<Vec<u8>>, i64, Option<Vec<u8>>, i64, i64) =
+        // Taking the value also takes its wake-up token, so no later waiter wakes for nothing.
+        let (hashed, _, ttl, _, _, _): (Option<Vec<u8>>, i64, Option<Vec<u8>>, i64, i64, i64) =
             redis::pipe()
                 .atomic()
                 .hget(&self.keys.results, key)
@@ -910,6 +998,7 @@ impl Storage for RedisStorage {
                 .get(&kv)
                 .del(&kv)
                 .srem(&self.keys.revoked, key)
+                .del(self.keys.notify(key))
                 .query_async(&mut self.conn())
                 .await
                 .map_err(backend)?;
@@ -998,7 +1087,7 @@ impl Storage for RedisStorage {
         }
         // Rotating the token (source = destination) wakes every waiter in turn, not just one.
         let notify = self.keys.notify(key);
-        let _: Option<Vec<u8>> = self
+        let token: Option<Vec<u8>> = self
             .blocking(
                 redis::cmd("BLMOVE")
                     .arg(&notify)
@@ -1009,7 +1098,11 @@ impl Storage for RedisStorage {
             )
             .await
             .map_err(backend)?;
-        self.has_data_for_key(key).await
+        match token {
+            // A token is pushed with the value and taken with it: the value is there.
+            Some(_) => Ok(true),
+            None => self.has_data_for_key(key).await,
+        }
     }
 
     async fn result_store_size(&self) -> StorageResult<usize> {
@@ -1093,6 +1186,7 @@ impl Storage for RedisStorage {
             .query_async(&mut conn)
             .await
             .map_err(backend)?;
+        self.return_orphans().await?;
         if locked.is_none() {
             return Ok(());
         }

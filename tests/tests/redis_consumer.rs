@@ -217,10 +217,19 @@ async fn test_revocation_on_redis() {
     let skipped = add::enqueue(&huey, 1, 1).await.unwrap();
     skipped.revoke().await.unwrap();
     let mut kept = add::enqueue(&huey, 2, 2).await.unwrap();
-    let consumer = Consumer::builder(&huey).workers(1).periodic(false).start().unwrap();
-    tokio::time::timeout(WAIT, revoked.notified()).await.expect("the revoked task was skipped");
+    let consumer = Consumer::builder(&huey)
+        .workers(1)
+        .periodic(false)
+        .start()
+        .unwrap();
+    tokio::time::timeout(WAIT, revoked.notified())
+        .await
+        .expect("the revoked task was skipped");
     assert_eq!(kept.wait(WAIT).await.unwrap(), 4);
-    assert!(!skipped.is_revoked().await.unwrap(), "a one-shot flag is consumed");
+    assert!(
+        !skipped.is_revoked().await.unwrap(),
+        "a one-shot flag is consumed"
+    );
 
     // With no flag left, claims tell the executor so, and tasks still run.
     let mut after = add::enqueue(&huey, 3, 3).await.unwrap();

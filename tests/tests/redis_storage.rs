@@ -221,3 +221,40 @@ async fn test_url_with_password_and_database() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn test_claim_with_a_lost_reply_returns_to_the_queue() {
+    let server = RedisServer::start();
+    let storage = storage_on(&server, "lost", RedisOptions::default()).await;
+    // A claim whose reply never arrived: in the processing list, never handed out.
+    let processing = format!("huey.processing.lost.{}", storage.consumer_id());
+    let _: () = redis::cmd("LPUSH")
+        .arg(&processing)
+        .arg("orphan")
+        .query_async(&mut raw(&server).await)
+        .await
+        .unwrap();
+    // A claim that was handed out stays put.
+    storage.enqueue(b"held".to_vec(), 0).await.unwrap();
+    let held = storage.dequeue(1, Duration::ZERO).await.unwrap();
+
+    storage.maintain().await.unwrap();
+    assert_eq!(
+        storage.queue_size().await.unwrap(),
+        0,
+        "one heartbeat is not enough to judge"
+    );
+    storage.maintain().await.unwrap();
+    assert_eq!(
+        storage.enqueued_items(None).await.unwrap(),
+        [b"orphan".to_vec()]
+    );
+    let listed: Vec<Vec<u8>> = redis::cmd("LRANGE")
+        .arg(&processing)
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut raw(&server).await)
+        .await
+        .unwrap();
+    assert_eq!(listed, [held[0].data.clone()]);
+}
