@@ -122,6 +122,7 @@ pub struct ConsumerBuilder {
     pub(crate) process_args: Vec<String>,
     pub(crate) graceful_term: bool,
     pub(crate) time_zone: jiff::tz::TimeZone,
+    pub(crate) prefetch: Option<usize>,
 }
 
 impl ConsumerBuilder {
@@ -169,6 +170,14 @@ impl ConsumerBuilder {
     /// ```
     pub fn periodic_time_zone(mut self, zone: jiff::tz::TimeZone) -> Self {
         self.time_zone = zone;
+        self
+    }
+
+    /// How many messages the fetcher claims ahead of the workers (default: as many as there are
+    /// workers), so that a worker that finishes a task starts the next without waiting for a
+    /// storage round trip. Claimed messages stay in flight: a stop puts them back.
+    pub fn prefetch(mut self, n: usize) -> Self {
+        self.prefetch = Some(n);
         self
     }
 
@@ -275,12 +284,14 @@ impl Consumer {
             process_args: Vec::new(),
             graceful_term: false,
             time_zone: jiff::tz::TimeZone::UTC,
+            prefetch: None,
         }
     }
 
     fn spawn(config: ConsumerBuilder, registry: &'static Registry) -> Consumer {
         let (stop, stop_rx) = watch::channel(Stop::Run);
-        let (sender, receiver) = async_channel::bounded(config.workers);
+        let prefetch = config.prefetch.unwrap_or(config.workers);
+        let (sender, receiver) = async_channel::bounded(config.workers + prefetch);
         let mut tasks = JoinSet::new();
         tracing::info!(
             huey = config.huey.name(),
@@ -289,7 +300,9 @@ impl Consumer {
             tasks = registry.len(),
             "consumer starting"
         );
-        let idle = Arc::new(Semaphore::new(0));
+        // Permits count the messages the fetcher may claim: one per idle worker, plus the
+        // prefetch, so a worker that finishes finds its next message already claimed.
+        let idle = Arc::new(Semaphore::new(prefetch));
         let local_workers = config.kind != WorkerKind::Process;
         if local_workers {
             tasks.spawn(fetcher::run(
