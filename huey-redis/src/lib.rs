@@ -54,6 +54,7 @@
 //! Redis server (or a primary), not Redis Cluster.
 
 mod scripts;
+mod settler;
 mod storage;
 
 pub use storage::{RedisOptions, RedisStorage, clean_name};

@@ -153,45 +153,12 @@ return 1
     )
 });
 
-/// Settles a finished task in one call: stores its result (in the hash, or as a key with a TTL),
-/// wakes a waiter if one registered interest, removes a revocation flag set while it ran, and
-/// acknowledges the claim. Empty arguments skip a step.
-/// KEYS: results hash, processing list, revoked set, notify list, waiting key, TTL result key.
-/// ARGV: result field, value, notify ttl (ms), processing entry, revoke field, result ttl (ms, 0 =
-/// hash).
-pub static SETTLE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-if ARGV[1] ~= '' then
-  if tonumber(ARGV[6]) > 0 then
-    redis.call('SET', KEYS[6], ARGV[2], 'PX', ARGV[6])
-  else
-    redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-  end
-  if redis.call('EXISTS', KEYS[5]) == 1 then
-    redis.call('LPUSH', KEYS[4], '1')
-    redis.call('PEXPIRE', KEYS[4], ARGV[3])
-  end
-end
-if ARGV[5] ~= '' and redis.call('SCARD', KEYS[3]) > 0 then
-  if redis.call('HDEL', KEYS[1], ARGV[5]) == 1 then
-    redis.call('SREM', KEYS[3], ARGV[5])
-  end
-end
-if ARGV[4] ~= '' then
-  redis.call('LREM', KEYS[2], 1, ARGV[4])
-end
-return 1
-",
-    )
-});
-
 /// Puts one entry of a processing list back on the queue, if it is still there.
 /// KEYS: processing, queue, wake. ARGV: entry, mode ('list' or 'zset').
 pub static RETURN_ENTRY: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then
+if redis.call('LREM', KEYS[1], -1, ARGV[1]) == 0 then
   return 0
 end
 if ARGV[2] == 'zset' then
@@ -202,6 +169,44 @@ if ARGV[2] == 'zset' then
   redis.call('LPUSH', KEYS[3], '1')
 else
   redis.call('RPUSH', KEYS[2], ARGV[1])
+end
+return 1
+",
+    )
+});
+
+/// Settles a batch of finished tasks in one call (the settle path's group commit): for each,
+/// stores its result (in the hash, or as a key with a TTL), wakes a waiter if one registered
+/// interest, removes a revocation flag set while it ran, and acknowledges the claim.
+/// KEYS: results hash, processing list, revoked set. ARGV: notify-key prefix, waiting-key
+/// prefix, TTL-key prefix, notify ttl (ms), result ttl (ms, 0 = hash); then, per task, four
+/// values: result field, value, processing entry, revoke field ('' skips a step).
+pub static SETTLE_MANY: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local revocations = redis.call('SCARD', KEYS[3]) > 0
+local ttl = tonumber(ARGV[5])
+for i = 6, #ARGV, 4 do
+  local field, value, entry, revoke = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  if field ~= '' then
+    if ttl > 0 then
+      redis.call('SET', ARGV[3] .. field, value, 'PX', ttl)
+    else
+      redis.call('HSET', KEYS[1], field, value)
+    end
+    if redis.call('EXISTS', ARGV[2] .. field) == 1 then
+      redis.call('LPUSH', ARGV[1] .. field, '1')
+      redis.call('PEXPIRE', ARGV[1] .. field, ARGV[4])
+    end
+  end
+  if revoke ~= '' and revocations then
+    if redis.call('HDEL', KEYS[1], revoke) == 1 then
+      redis.call('SREM', KEYS[3], revoke)
+    end
+  end
+  if entry ~= '' then
+    redis.call('LREM', KEYS[2], -1, entry)
+  end
 end
 return 1
 ",

@@ -12,8 +12,9 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnecti
 use redis::{AsyncCommands, AsyncConnectionConfig, Client, RedisError};
 
 use crate::scripts::{
-    CLAIM_LIST, CLAIM_ZSET, PROMOTE, PUT_IF_EMPTY, READ_SCHEDULE, REAP, RETURN_ENTRY, SETTLE,
+    CLAIM_LIST, CLAIM_ZSET, PROMOTE, PUT_IF_EMPTY, READ_SCHEDULE, REAP, RETURN_ENTRY,
 };
+use crate::settler::{self, SettleKeys};
 
 /// Messages moved per script call when promoting or reading the schedule, and per command when
 /// enqueueing in bulk: small enough to keep each call short, large enough to amortise the
@@ -255,6 +256,8 @@ pub struct RedisStorage {
     consumer_id: String,
     processing: String,
     held: Mutex<Held>,
+    settler: tokio::sync::mpsc::UnboundedSender<settler::Job>,
+    settle_keys: std::sync::Arc<SettleKeys>,
 }
 
 impl std::fmt::Debug for RedisStorage {
@@ -292,6 +295,21 @@ fn epoch_seconds(at: DateTime<Utc>) -> f64 {
 
 fn now_ms() -> i64 {
     Utc::now().timestamp_millis()
+}
+
+fn settle_keys(keys: &Keys, processing: &str, options: &RedisOptions) -> SettleKeys {
+    SettleKeys {
+        results: keys.results.clone(),
+        processing: processing.to_owned(),
+        revoked: keys.revoked.clone(),
+        notify_prefix: keys.notify(""),
+        waiting_prefix: keys.waiting(""),
+        kv_prefix: keys.kv(""),
+        notify_ttl_ms: options.notify_ttl.as_millis() as u64,
+        result_ttl_ms: options
+            .result_ttl
+            .map_or(0, |t| t.as_millis().max(1) as u64),
+    }
 }
 
 /// A priority-queue member: 8-byte order, then `<priority>|`, then the message.
@@ -422,6 +440,8 @@ impl RedisStorage {
         );
         let keys = Keys::new("huey");
         let processing = format!("{}{consumer_id}", keys.processing_prefix);
+        let settle_keys = std::sync::Arc::new(settle_keys(&keys, &processing, &options));
+        let settler = settler::spawn(conn.clone());
         Ok(RedisStorage {
             conn,
             blocking: BlockingPool {
@@ -433,6 +453,8 @@ impl RedisStorage {
             consumer_id,
             processing,
             held: Mutex::new(Held::default()),
+            settler,
+            settle_keys,
         })
     }
 
@@ -574,29 +596,27 @@ impl RedisStorage {
         revoke_key: Option<&str>,
     ) -> StorageResult<()> {
         let (field, value) = result.unwrap_or(("", Vec::new()));
-        let entry = delivery
-            .map(|d| self.processing_entry(d))
-            .unwrap_or_default();
-        let ttl_ms = self
-            .options
-            .result_ttl
-            .map_or(0, |t| t.as_millis().max(1) as u64);
-        SETTLE
-            .key(&self.keys.results)
-            .key(&self.processing)
-            .key(&self.keys.revoked)
-            .key(self.keys.notify(field))
-            .key(self.keys.waiting(field))
-            .key(self.keys.kv(field))
-            .arg(field)
-            .arg(value)
-            .arg(self.options.notify_ttl.as_millis() as u64)
-            .arg(entry)
-            .arg(revoke_key.unwrap_or(""))
-            .arg(ttl_ms)
-            .invoke_async::<()>(&mut self.conn())
-            .await
-            .map_err(backend)?;
+        let (done, outcome) = tokio::sync::oneshot::channel();
+        let job = settler::Job {
+            keys: std::sync::Arc::clone(&self.settle_keys),
+            field: field.to_owned(),
+            value,
+            entry: delivery
+                .map(|d| self.processing_entry(d))
+                .unwrap_or_default(),
+            revoke: revoke_key.unwrap_or("").to_owned(),
+            done,
+        };
+        let written = match self.settler.send(job) {
+            Ok(()) => outcome.await.ok(),
+            Err(_) => None,
+        };
+        match written {
+            Some(Ok(())) => {}
+            Some(Err(message)) => return Err(StorageError::Backend(message.into())),
+            // The settle task is gone: the runtime that connected this storage has ended.
+            None => return Err(StorageError::Backend("the settle task has stopped".into())),
+        }
         if let Some(delivery) = delivery {
             self.settled(delivery);
         }
@@ -648,6 +668,8 @@ impl Storage for RedisStorage {
         };
         self.keys = Keys::new(&name);
         self.processing = format!("{}{}", self.keys.processing_prefix, self.consumer_id);
+        self.settle_keys =
+            std::sync::Arc::new(settle_keys(&self.keys, &self.processing, &self.options));
     }
 
     fn supports_priority(&self) -> bool {
@@ -738,7 +760,7 @@ impl Storage for RedisStorage {
 
     async fn ack(&self, delivery: &Delivery) -> StorageResult<()> {
         self.conn()
-            .lrem::<_, _, ()>(&self.processing, 1, self.processing_entry(delivery))
+            .lrem::<_, _, ()>(&self.processing, -1, self.processing_entry(delivery))
             .await
             .map_err(backend)?;
         self.settled(delivery);
@@ -746,28 +768,18 @@ impl Storage for RedisStorage {
     }
 
     async fn requeue(&self, delivery: &Delivery) -> StorageResult<()> {
-        let entry = self.processing_entry(delivery);
-        let mut pipe = redis::pipe();
-        pipe.atomic();
-        pipe.cmd("LREM")
-            .arg(&self.processing)
-            .arg(1)
-            .arg(&entry)
-            .ignore();
-        if self.options.priority {
-            pipe.cmd("ZADD")
-                .arg(&self.keys.queue)
-                .arg(-f64::from(delivery.priority))
-                .arg(&entry)
-                .ignore();
-            pipe.cmd("LPUSH").arg(&self.keys.wake).arg("1").ignore();
-        } else {
-            // The consuming end, so it runs next.
-            pipe.cmd("RPUSH").arg(&self.keys.queue).arg(&entry).ignore();
-        }
-        pipe.query_async::<()>(&mut self.conn())
+        // Only a claim still held goes back: one settled meanwhile must not run twice.
+        RETURN_ENTRY
+            .key(&self.processing)
+            .key(&self.keys.queue)
+            .key(&self.keys.wake)
+            .arg(self.processing_entry(delivery))
+            .arg(self.mode())
+            .invoke_async::<i64>(&mut self.conn())
             .await
-            .map_err(backend)
+            .map_err(backend)?;
+        self.settled(delivery);
+        Ok(())
     }
 
     async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> StorageResult<()> {
@@ -786,7 +798,7 @@ impl Storage for RedisStorage {
         pipe.atomic();
         pipe.cmd("LREM")
             .arg(&self.processing)
-            .arg(1)
+            .arg(-1)
             .arg(self.processing_entry(delivery))
             .ignore();
         pipe.cmd("RPUSH").arg(&self.keys.dead).arg(record).ignore();
