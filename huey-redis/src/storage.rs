@@ -41,6 +41,7 @@ pub struct RedisOptions {
     consumer_timeout: Duration,
     notify_ttl: Duration,
     clean_name: bool,
+    response_timeout: Duration,
     #[cfg(feature = "tls")]
     tls_root_certificate: Option<Vec<u8>>,
 }
@@ -54,6 +55,7 @@ impl Default for RedisOptions {
             consumer_timeout: Duration::from_secs(10),
             notify_ttl: Duration::from_secs(60),
             clean_name: true,
+            response_timeout: Duration::from_secs(60),
             #[cfg(feature = "tls")]
             tls_root_certificate: None,
         }
@@ -103,6 +105,15 @@ impl RedisOptions {
     #[must_use]
     pub fn tls_root_certificate(mut self, pem: Vec<u8>) -> Self {
         self.tls_root_certificate = Some(pem);
+        self
+    }
+
+    /// How long a command may wait for its reply (default 60 s). Blocking waits use connections
+    /// of their own and are not bound by it. A bulk enqueue that times out still reports exactly
+    /// whether all or none of its tasks landed.
+    #[must_use]
+    pub fn response_timeout(mut self, timeout: Duration) -> Self {
+        self.response_timeout = timeout;
         self
     }
 
@@ -426,7 +437,7 @@ impl RedisStorage {
         let client = Client::open(url).map_err(backend)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(5)))
-            .set_response_timeout(Some(Duration::from_secs(60)))
+            .set_response_timeout(Some(options.response_timeout))
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_secs(1));
         let conn = ConnectionManager::new_with_config(client.clone(), config)
@@ -623,6 +634,41 @@ impl RedisStorage {
         Ok(())
     }
 
+    /// After a failed bulk enqueue: the transaction either ran whole (its marker exists) or not
+    /// at all. Commands on one connection run in order, so the check sees the outcome of a
+    /// transaction that was still running when the client gave up waiting.
+    async fn bulk_outcome(
+        &self,
+        marker: &str,
+        count: usize,
+        error: RedisError,
+    ) -> StorageResult<()> {
+        let mut backoff = Duration::from_millis(50);
+        for _ in 0..20 {
+            match self.conn().exists::<_, bool>(marker).await {
+                Ok(true) => {
+                    tracing::warn!(count, %error, "bulk enqueue reply lost, but all tasks were enqueued");
+                    return Ok(());
+                }
+                Ok(false) => {
+                    return Err(StorageError::Backend(
+                        format!(
+                            "bulk enqueue failed and enqueued none of its {count} tasks: {error}"
+                        )
+                        .into(),
+                    ));
+                }
+                Err(_) => {
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                }
+            }
+        }
+        Err(StorageError::Backend(
+            format!("bulk enqueue of {count} tasks failed and Redis stayed unreachable, so whether it landed is unknown: {error}").into(),
+        ))
+    }
+
     /// Puts back the entries of this consumer's processing list that it never handed out (see
     /// [`Held`]).
     async fn return_orphans(&self) -> StorageResult<()> {
@@ -684,9 +730,20 @@ impl Storage for RedisStorage {
         if items.is_empty() {
             return Ok(());
         }
+        let single = items.len() <= BATCH;
         let mut pipe = redis::pipe();
-        // All or nothing: a failed bulk call leaves no partial batch behind.
-        pipe.atomic();
+        // One command is atomic by itself; several go in a transaction that also leaves a
+        // marker, so that a failed call can tell exactly whether everything or nothing landed.
+        let marker = (!single).then(|| {
+            format!(
+                "huey.batch.{}.{}",
+                self.keys.name,
+                uuid::Uuid::new_v4().simple()
+            )
+        });
+        if marker.is_some() {
+            pipe.atomic();
+        }
         for chunk in items.chunks(BATCH) {
             if self.options.priority {
                 let cmd = pipe.cmd("ZADD").arg(&self.keys.queue);
@@ -702,6 +759,14 @@ impl Storage for RedisStorage {
             }
             pipe.ignore();
         }
+        if let Some(marker) = &marker {
+            pipe.cmd("SET")
+                .arg(marker)
+                .arg("1")
+                .arg("EX")
+                .arg(3600)
+                .ignore();
+        }
         if self.options.priority {
             pipe.cmd("LPUSH").arg(&self.keys.wake).arg("1").ignore();
             pipe.cmd("LTRIM")
@@ -710,9 +775,12 @@ impl Storage for RedisStorage {
                 .arg(1023)
                 .ignore();
         }
-        pipe.query_async::<()>(&mut self.conn())
-            .await
-            .map_err(backend)
+        let sent = pipe.query_async::<()>(&mut self.conn()).await;
+        match (sent, marker) {
+            (Ok(()), _) => Ok(()),
+            (Err(error), None) => Err(backend(error)),
+            (Err(error), Some(marker)) => self.bulk_outcome(&marker, items.len(), error).await,
+        }
     }
 
     async fn dequeue(&self, max: usize, wait: Duration) -> StorageResult<Vec<Delivery>> {

@@ -258,3 +258,25 @@ async fn test_claim_with_a_lost_reply_returns_to_the_queue() {
         .unwrap();
     assert_eq!(listed, [held[0].data.clone()]);
 }
+
+#[tokio::test]
+async fn test_bulk_enqueue_reports_exactly_what_it_did() {
+    let server = RedisServer::start();
+    // A reply timeout far below what 200,000 tasks take to write.
+    let options = RedisOptions::default().response_timeout(Duration::from_millis(1));
+    let storage = storage_on(&server, "bulk", options).await;
+    let items: Vec<(Vec<u8>, i32)> = (0..200_000)
+        .map(|i| (format!("task {i}").into_bytes(), 0))
+        .collect();
+    let outcome = storage.enqueue_many(items).await;
+    let checker = storage_on(&server, "bulk", RedisOptions::default()).await;
+    let queued = checker.queue_size().await.unwrap();
+    match outcome {
+        Ok(()) => assert_eq!(queued, 200_000, "reported done: everything landed"),
+        Err(error) => {
+            assert_eq!(queued, 0, "reported failed: nothing landed");
+            assert!(error.to_string().contains("none of its 200000"), "{error}");
+        }
+    }
+    println!("bulk enqueue under a 1 ms reply timeout: {queued} queued");
+}
