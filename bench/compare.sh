@@ -63,6 +63,7 @@ for r in $(seq 1 "$ROUNDS"); do
     $AB enqueue --n 20000 --rep "$r" --out "$APRES" >/dev/null
     $AB bulk --n 200000 --chunk 1000 --rep "$r" --out "$APRES" >/dev/null
     $AB drain --n 20000 --concurrency 8 --rep "$r" --out "$APRES" >/dev/null
+    $AB drain --n 20000 --concurrency 64 --rep "$r" --out "$APRES" >/dev/null
     $AB latency --n 500 --warmup 20 --concurrency 4 --client notify --poll-ms 10 --rep "$r" --out "$APRES" >/dev/null
     $AB drain --workload W4 --n 2000 --ms 10 --concurrency 64 --rep "$r" --out "$APRES" >/dev/null
     $AB drain --workload W4 --n 20000 --ms 10 --concurrency 1000 --rep "$r" --out "$APRES" >/dev/null
@@ -73,7 +74,8 @@ for r in $(seq 1 "$ROUNDS"); do
     redis-cli -n 14 FLUSHDB >/dev/null
     $HB bulk --n 200000 --chunk 0 --rep "$r" --out "$RSRES" >/dev/null
     huey_rs drain $R --n 20000 --workers 8 --kind thread
-    huey_rs drain $R --n 200000 --workers 8 --kind thread
+    huey_rs drain $R --n 20000 --workers 64 --kind thread
+    huey_rs drain $R --n 200000 --workers 64 --kind thread
     huey_rs latency $R --n 500 --workers 4 --kind thread --notify
     huey_rs io $R --n 2000 --ms 10 --workers 64 --kind thread
     huey_rs io $R --n 20000 --ms 10 --workers 1000 --kind thread
