@@ -525,55 +525,39 @@ impl RedisStorage {
     }
 
     async fn claim(&self, max: usize) -> StorageResult<Vec<Delivery>> {
-        let mut conn = self.conn();
-        if self.options.priority {
-            let reply: Vec<Vec<u8>> = CLAIM_ZSET
-                .key(&self.keys.queue)
-                .key(&self.processing)
-                .key(&self.keys.consumers)
-                .key(&self.keys.revoked)
-                .arg(max)
-                .arg(&self.consumer_id)
-                .arg(now_ms())
-                .invoke_async(&mut conn)
-                .await
-                .map_err(backend)?;
-            let (revocations, members) = split_claim_reply(reply);
-            Ok(members
-                .into_iter()
-                .map(|member| {
-                    let (order, priority, data) = parse_zset_member(&member);
-                    Delivery {
-                        data,
-                        priority,
-                        receipt: order,
-                        revocations,
-                    }
-                })
-                .collect())
+        let script = if self.options.priority {
+            &*CLAIM_ZSET
         } else {
-            let reply: Vec<Vec<u8>> = CLAIM_LIST
-                .key(&self.keys.queue)
-                .key(&self.processing)
-                .key(&self.keys.consumers)
-                .key(&self.keys.revoked)
-                .arg(max)
-                .arg(&self.consumer_id)
-                .arg(now_ms())
-                .invoke_async(&mut conn)
-                .await
-                .map_err(backend)?;
-            let (revocations, items) = split_claim_reply(reply);
-            Ok(items
-                .into_iter()
-                .map(|data| Delivery {
+            &*CLAIM_LIST
+        };
+        let reply: Vec<Vec<u8>> = script
+            .key(&self.keys.queue)
+            .key(&self.processing)
+            .key(&self.keys.consumers)
+            .key(&self.keys.revoked)
+            .arg(max)
+            .arg(&self.consumer_id)
+            .arg(now_ms())
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        let (revocations, items) = split_claim_reply(reply);
+        Ok(items
+            .into_iter()
+            .map(|item| {
+                let (receipt, priority, data) = if self.options.priority {
+                    parse_zset_member(&item)
+                } else {
+                    (0, 0, item)
+                };
+                Delivery {
                     data,
-                    priority: 0,
-                    receipt: 0,
+                    priority,
+                    receipt,
                     revocations,
-                })
-                .collect())
-        }
+                }
+            })
+            .collect())
     }
 
     /// Keys of values with a TTL, found with SCAN (never KEYS, which blocks the server).
