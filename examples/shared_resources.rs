@@ -131,7 +131,10 @@ fn report_failures(task: &Task, _value: Option<&TaskValue>, error: Option<&TaskE
     }
 }
 
-#[tokio::main]
+// One runtime thread: async workers share it without cross-thread wake-ups (measurably faster
+// and leaner); sync task bodies still run on the blocking pool, and `-k thread`/`-k process`
+// give CPU-bound async work more threads or processes.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), HueyError> {
     let huey = Huey::new("shared-resources", RedisStorage::from_env().await?);
     huey_core::consumer::run_cli(huey).await

@@ -150,7 +150,8 @@ async fn huey() -> Result<Huey, HueyError> {
     Ok(Huey::new("bench", RedisStorage::connect(&url).await?))
 }
 
-#[tokio::main]
+// As the consumer example: async workers on one runtime thread.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     match args.command {

@@ -138,12 +138,14 @@ fn seconds(value: f64) -> Duration {
 
 /// Runs a consumer configured from the process's command line until a signal stops it.
 ///
-/// A consumer binary is a few lines:
+/// A consumer binary is a few lines. A single-threaded runtime suits the async workers best
+/// (they share it without cross-thread wake-ups); sync task bodies still run on the blocking
+/// pool, and `-k thread` or `-k process` spread CPU-bound work further.
 ///
 /// ```no_run
 /// use huey_core::Huey;
 ///
-/// #[tokio::main]
+/// #[tokio::main(flavor = "current_thread")]
 /// async fn main() -> Result<(), huey_core::HueyError> {
 ///     let huey = Huey::memory("my-app"); // in production: a Redis storage
 ///     huey_core::consumer::run_cli(huey).await
