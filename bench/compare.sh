@@ -79,6 +79,7 @@ for r in $(seq 1 "$ROUNDS"); do
     huey_rs latency $R --n 500 --workers 4 --kind thread --notify
     huey_rs io $R --n 2000 --ms 10 --workers 64 --kind thread
     huey_rs io $R --n 20000 --ms 10 --workers 1000 --kind thread
+    $HB sleepcal --ms 10 --concurrency 64 --rep "$r" --out "$RSRES" >/dev/null
     redis-cli -n 14 FLUSHDB >/dev/null
     $HB consumer -w 4 -q -n & PICKUP=$!
     $HB pickup --n 200 --rep "$r" --out "$RSRES" >/dev/null

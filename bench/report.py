@@ -51,6 +51,8 @@ ROWS = [
      None, None, ('pickup', 'idle', 'p99_ms')),
     ('W4 2,000 x 10 ms, 64 workers', '% of nominal', True,
      ('W4', 'w64', 'efficiency_pct'), ('W4', 'c64', 'efficiency_pct'), ('W4', 'w64', 'efficiency_pct')),
+    ('Timer ceiling: 64 concurrent 10 ms sleeps', '% of nominal', True,
+     None, ('SLEEP', 'c64', 'efficiency_pct'), ('SLEEP', 'c64', 'efficiency_pct')),
     ('W4b 20,000 x 10 ms, 1,000 workers', '% of nominal', True,
      None, ('W4', 'c1000', 'efficiency_pct'), ('W4', 'w1000', 'efficiency_pct')),
     ('W5 consumer peak RSS during W2 (8 workers)', 'MiB', False,

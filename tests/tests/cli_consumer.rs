@@ -347,6 +347,9 @@ async fn test_sighup_restarts_in_place() {
     let mut consumer = ConsumerProcess::spawn(EXE, &server, "hup", &["-w", "1", "-n", "-q"]);
     let pid = consumer.pid();
     let before = consumer.id().to_owned();
+    // A finished task shows the consumer is running (and so listening for signals).
+    let mut first = huey_tests::tasks::add::enqueue(&huey, 2, 2).await.unwrap();
+    assert_eq!(first.wait(WAIT).await.unwrap(), 4);
     consumer.signal("HUP");
     let line = consumer.next_line();
     let after = line.trim().strip_prefix("ready ").expect("started again");

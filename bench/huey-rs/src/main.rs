@@ -89,6 +89,18 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         warmup: usize,
     },
+    /// The timer ceiling for W4: how long `concurrency` concurrent `sleep(ms)` really take on
+    /// this runtime, as a percentage of `ms`.
+    Sleepcal {
+        #[arg(long, default_value_t = 10)]
+        ms: u64,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 20)]
+        rounds: usize,
+        #[command(flatten)]
+        record: Record,
+    },
     /// Idle pickup: enqueue onto an idle queue, measure until the task starts; ms per line.
     Pickup {
         #[arg(long)]
@@ -230,6 +242,36 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     println!("{:.4}", elapsed.as_secs_f64() * 1000.0);
                 }
             }
+        }
+        Command::Sleepcal {
+            ms,
+            concurrency,
+            rounds,
+            record,
+        } => {
+            let mut samples = Vec::with_capacity(concurrency * rounds);
+            for _ in 0..rounds {
+                let mut sleeps = tokio::task::JoinSet::new();
+                for _ in 0..concurrency {
+                    sleeps.spawn(async move {
+                        let started = Instant::now();
+                        tokio::time::sleep(Duration::from_millis(ms)).await;
+                        started.elapsed().as_secs_f64() * 1000.0
+                    });
+                }
+                while let Some(slept) = sleeps.join_next().await {
+                    samples.push(slept?);
+                }
+            }
+            let mean = samples.iter().sum::<f64>() / samples.len() as f64;
+            let ceiling = ms as f64 / mean * 100.0;
+            println!("mean_ms={mean:.3} ceiling_pct={ceiling:.1}");
+            record.write(
+                "SLEEP",
+                &format!("c{concurrency}"),
+                samples.len() as u64,
+                &[("mean_ms", mean), ("efficiency_pct", ceiling)],
+            )?;
         }
         Command::Pickup { n, record } => {
             let huey = huey().await?;

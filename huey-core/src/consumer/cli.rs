@@ -216,8 +216,11 @@ pub async fn run_cli_with(huey: Huey, cli: Cli) -> Result<(), HueyError> {
             banner(&huey, &cli)?;
         }
     }
+    // Listen before starting, so that a signal during start-up stops the consumer properly
+    // instead of killing the process.
+    let signals = Signals::new(cli.graceful_signal == GracefulSignal::Term)?;
     let consumer = builder.start()?;
-    wait_for_signals(consumer, &cli).await
+    wait_for_signals(consumer, signals, &cli).await
 }
 
 /// What a signal asks for.
@@ -263,8 +266,11 @@ impl Signals {
     }
 }
 
-async fn wait_for_signals(mut consumer: Consumer, cli: &Cli) -> Result<(), HueyError> {
-    let mut signals = Signals::new(cli.graceful_signal == GracefulSignal::Term)?;
+async fn wait_for_signals(
+    mut consumer: Consumer,
+    mut signals: Signals,
+    cli: &Cli,
+) -> Result<(), HueyError> {
     let request = signals.next().await;
     if request == Request::Immediate {
         tracing::info!("Received the immediate stop signal: interrupting running tasks");
