@@ -68,11 +68,21 @@ async fn storage_on(server: &RedisServer, name: &str, options: RedisOptions) -> 
 async fn test_wait_result_wakes_every_waiter() {
     let server = RedisServer::start();
     let storage = storage_on(&server, "waiters", RedisOptions::default()).await;
+    let mut conn = raw(&server).await;
     let (a, b, ()) = tokio::join!(
         storage.wait_result("r", Duration::from_secs(10)),
         storage.wait_result("r", Duration::from_secs(10)),
         async {
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            // Put the result once the waiters have said they wait (they have no event to
+            // await from here, so poll for their interest key).
+            while !redis::cmd("EXISTS")
+                .arg("huey.waiting.waiters.r")
+                .query_async::<bool>(&mut conn)
+                .await
+                .unwrap()
+            {
+                tokio::task::yield_now().await;
+            }
             storage.put_result("r", b"done".to_vec()).await.unwrap();
         }
     );
