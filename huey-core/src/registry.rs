@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 
-use chrono::{DateTime, Datelike, Timelike, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::Crontab;
 use crate::error::{RegistryError, TaskError};
@@ -231,13 +231,7 @@ pub fn crontab_matches_in(crontab: &Crontab, at: DateTime<Utc>, zone: &jiff::tz:
 
 /// Whether `crontab` matches the minute of `at`.
 pub fn crontab_matches(crontab: &Crontab, at: DateTime<Utc>) -> bool {
-    crontab.matches(
-        at.minute(),
-        at.hour(),
-        at.day(),
-        at.month(),
-        at.weekday().num_days_from_sunday(),
-    )
+    crontab_matches_in(crontab, at, &jiff::tz::TimeZone::UTC)
 }
 
 /// The hooks registered by macros, sorted by where they were declared (module, then line), so

@@ -116,7 +116,8 @@ pub(crate) enum PostHook {
 /// run time.
 #[derive(Default)]
 pub(crate) struct Hooks {
-    include_registered: bool,
+    /// The `#[signal]` handlers that apply, found once rather than at every signal.
+    registered_signals: Vec<(&'static str, &'static [Signal], crate::registry::SignalFn)>,
     next_id: AtomicU64,
     signals: RwLock<Vec<DynSignal>>,
     pre: RwLock<Vec<PreHook>>,
@@ -125,11 +126,15 @@ pub(crate) struct Hooks {
 
 impl Hooks {
     pub(crate) fn new(include_registered: bool) -> Self {
-        let hooks = Hooks {
-            include_registered,
-            ..Hooks::default()
-        };
+        let mut hooks = Hooks::default();
         if include_registered {
+            hooks.registered_signals = registered_hooks()
+                .iter()
+                .filter_map(|h| match h.hook {
+                    Hook::Signal(list, f) => Some((h.name, list, f)),
+                    _ => None,
+                })
+                .collect();
             let mut pre = Vec::new();
             let mut post = Vec::new();
             for h in registered_hooks() {
@@ -203,35 +208,32 @@ impl Hooks {
     /// Fires `signal`: handlers for that signal first, then handlers for every signal, each
     /// isolated so a panicking handler neither stops the others nor the task.
     pub(crate) fn emit(&self, signal: Signal, task: &Task, error: Option<&TaskError>) {
-        let registered: &[_] = if self.include_registered {
-            registered_hooks()
-        } else {
-            &[]
-        };
-        let registered = registered.iter().filter_map(|h| match h.hook {
-            Hook::Signal(list, f) => Some((h.name, list, f)),
-            _ => None,
-        });
-        let (specific, any): (Vec<_>, Vec<_>) =
-            registered.partition(|(_, list, _)| !list.is_empty());
-        for (name, list, f) in specific {
-            if list.contains(&signal) {
-                call_isolated(name, || f(signal, task, error));
-            }
-        }
-        let dynamic: Vec<(Vec<Signal>, DynSignalFn)> = read(&self.signals)
-            .iter()
-            .map(|s| (s.signals.clone(), Arc::clone(&s.f)))
-            .collect();
-        for (list, f) in dynamic.iter().filter(|(l, _)| !l.is_empty()) {
-            if list.contains(&signal) {
-                call_isolated("connected handler", || f(signal, task, error));
-            }
-        }
-        for (name, _, f) in any {
+        let registered = &self.registered_signals;
+        for (name, _, f) in registered.iter().filter(|(_, l, _)| l.contains(&signal)) {
             call_isolated(name, || f(signal, task, error));
         }
-        for (_, f) in dynamic.iter().filter(|(l, _)| l.is_empty()) {
+        // Copy the connected handlers out, so a handler may connect or disconnect others.
+        let (specific, any): (Vec<DynSignalFn>, Vec<DynSignalFn>) = {
+            let connected = read(&self.signals);
+            let specific = connected
+                .iter()
+                .filter(|s| s.signals.contains(&signal))
+                .map(|s| Arc::clone(&s.f))
+                .collect();
+            let any = connected
+                .iter()
+                .filter(|s| s.signals.is_empty())
+                .map(|s| Arc::clone(&s.f))
+                .collect();
+            (specific, any)
+        };
+        for f in &specific {
+            call_isolated("connected handler", || f(signal, task, error));
+        }
+        for (name, _, f) in registered.iter().filter(|(_, l, _)| l.is_empty()) {
+            call_isolated(name, || f(signal, task, error));
+        }
+        for f in &any {
             call_isolated("connected handler", || f(signal, task, error));
         }
     }
