@@ -49,7 +49,7 @@ return out
 /// In priority mode a schedule member is `<priority>|<message>`; it enters the queue behind an
 /// 8-byte order prefix with score `-priority`.
 /// KEYS: schedule, queue, wake. ARGV: now (epoch seconds), limit, mode ('list' or 'zset'),
-/// queue-order base (µs).
+/// the first of a block of queue orders reserved for this call.
 pub static PROMOTE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -60,7 +60,7 @@ for i, item in ipairs(due) do
   if ARGV[3] == 'zset' then
     local sep = string.find(item, '|', 1, true)
     local priority = sep and tonumber(string.sub(item, 1, sep - 1)) or 0
-    local order = base + i
+    local order = base + i - 1
     local prefix = ''
     for _ = 1, 8 do
       prefix = string.char(order % 256) .. prefix

@@ -288,13 +288,19 @@ fn backend(e: RedisError) -> StorageError {
 /// Microseconds since the epoch, strictly increasing within the process: the FIFO order of the
 /// priority queue.
 fn next_order() -> u64 {
+    next_orders(1)
+}
+
+/// Reserves `count` consecutive orders and returns the first.
+fn next_orders(count: u64) -> u64 {
     static LAST: AtomicU64 = AtomicU64::new(0);
     let now = u64::try_from(Utc::now().timestamp_micros()).unwrap_or(0);
     let mut last = LAST.load(Ordering::Relaxed);
     loop {
-        let next = now.max(last + 1);
-        match LAST.compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed) {
-            Ok(_) => return next,
+        let first = now.max(last + 1);
+        let end = first + count - 1;
+        match LAST.compare_exchange_weak(last, end, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return first,
             Err(seen) => last = seen,
         }
     }
@@ -679,6 +685,26 @@ impl RedisStorage {
         Ok(())
     }
 
+    /// Runs a schedule script (at most [`BATCH`] members per call) until it takes fewer than a
+    /// full batch, returning the messages it took, soonest first.
+    async fn drain_due(
+        &self,
+        mut call: impl FnMut() -> redis::ScriptInvocation<'static>,
+    ) -> StorageResult<Vec<Vec<u8>>> {
+        let mut out = Vec::new();
+        loop {
+            let batch: Vec<Vec<u8>> = call()
+                .invoke_async(&mut self.conn())
+                .await
+                .map_err(backend)?;
+            let done = batch.len() < BATCH;
+            out.extend(batch.into_iter().map(|m| self.strip_schedule_member(m)));
+            if done {
+                return Ok(out);
+            }
+        }
+    }
+
     fn strip_schedule_member(&self, member: Vec<u8>) -> Vec<u8> {
         if self.options.priority {
             split_priority(&member).1
@@ -947,44 +973,27 @@ impl Storage for RedisStorage {
     }
 
     async fn read_schedule(&self, now: DateTime<Utc>) -> StorageResult<Vec<Vec<u8>>> {
-        let mut out = Vec::new();
-        loop {
-            let batch: Vec<Vec<u8>> = READ_SCHEDULE
-                .key(&self.keys.schedule)
-                .arg(epoch_seconds(now))
-                .arg(BATCH)
-                .invoke_async(&mut self.conn())
-                .await
-                .map_err(backend)?;
-            let done = batch.len() < BATCH;
-            out.extend(batch.into_iter().map(|m| self.strip_schedule_member(m)));
-            if done {
-                return Ok(out);
-            }
-        }
+        self.drain_due(|| {
+            let mut call = READ_SCHEDULE.key(&self.keys.schedule);
+            call.arg(epoch_seconds(now)).arg(BATCH);
+            call
+        })
+        .await
     }
 
     async fn promote_due(&self, now: DateTime<Utc>) -> StorageResult<Vec<Vec<u8>>> {
-        let mut out = Vec::new();
-        loop {
-            let base = next_order();
-            let batch: Vec<Vec<u8>> = PROMOTE
-                .key(&self.keys.schedule)
-                .key(&self.keys.queue)
+        self.drain_due(|| {
+            let mut call = PROMOTE.key(&self.keys.schedule);
+            call.key(&self.keys.queue)
                 .key(&self.keys.wake)
                 .arg(epoch_seconds(now))
                 .arg(BATCH)
                 .arg(self.mode())
-                .arg(base)
-                .invoke_async(&mut self.conn())
-                .await
-                .map_err(backend)?;
-            let done = batch.len() < BATCH;
-            out.extend(batch.into_iter().map(|m| self.strip_schedule_member(m)));
-            if done {
-                return Ok(out);
-            }
-        }
+                // A block of orders: the script numbers this batch base, base + 1, ...
+                .arg(next_orders(BATCH as u64));
+            call
+        })
+        .await
     }
 
     async fn schedule_size(&self) -> StorageResult<usize> {
