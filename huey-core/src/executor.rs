@@ -3,10 +3,12 @@
 //! retry).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Utc};
 use futures::FutureExt;
 use std::panic::AssertUnwindSafe;
+use tokio::sync::Notify;
 
 use crate::error::{HueyError, StorageError, TaskError, TaskFailure};
 use crate::huey::Huey;
@@ -43,6 +45,37 @@ pub enum Executed {
 pub(crate) struct Claim<'a> {
     pub delivery: &'a Delivery,
     pub acked: bool,
+    /// Released when the body has ended, so the worker can start its next task while this
+    /// one's result is written.
+    pub body: Option<&'a BodySlot<'a>>,
+}
+
+/// A worker's one running body. Released exactly once per task: by the executor when the body
+/// ends, or on drop when the task ended without running one (revoked, expired, interrupted).
+pub(crate) struct BodySlot<'a> {
+    free: &'a Notify,
+    released: AtomicBool,
+}
+
+impl<'a> BodySlot<'a> {
+    pub fn new(free: &'a Notify) -> Self {
+        Self {
+            free,
+            released: AtomicBool::new(false),
+        }
+    }
+
+    pub fn release(&self) {
+        if !self.released.swap(true, Ordering::Relaxed) {
+            self.free.notify_one();
+        }
+    }
+}
+
+impl Drop for BodySlot<'_> {
+    fn drop(&mut self) {
+        self.release();
+    }
 }
 
 /// Runs `message` (whose task is `descriptor`) once, as a worker does.
@@ -92,6 +125,9 @@ pub(crate) async fn execute(
         state,
     })
     .await;
+    if let Some(body) = claim.as_ref().and_then(|c| c.body) {
+        body.release();
+    }
     let task = Arc::try_unwrap(task).unwrap_or_else(|shared| Task::clone(&shared));
 
     // A revoke that arrived while the task ran is cleaned up, as in Huey.

@@ -172,7 +172,7 @@ impl Huey {
         else {
             return Ok(None);
         };
-        Ok(consumer::handle(self, registry, state, &delivery, now).await)
+        Ok(consumer::handle(self, registry, state, &delivery, now, None).await)
     }
 }
 

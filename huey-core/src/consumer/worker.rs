@@ -6,11 +6,13 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use std::time::Instant;
 
-use tokio::sync::{Semaphore, watch};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use tokio::sync::{Notify, Semaphore, watch};
 use tracing::Instrument;
 
 use super::{Stop, stopped};
-use crate::executor::{Claim, Executed, execute};
+use crate::executor::{BodySlot, Claim, Executed, execute};
 use crate::huey::Huey;
 use crate::message::Message;
 use crate::registry::{Hook, Registry, registered_hooks};
@@ -30,6 +32,11 @@ pub(super) struct WorkerContext {
     pub max_tasks: Option<usize>,
 }
 
+/// Tasks a worker holds at once: one running its body, one finishing (result, hooks, signals).
+/// The finishing one overlaps with the next body, so a storage round trip per task does not
+/// delay the next task; more would let finished work pile up when the storage is slow.
+const IN_FLIGHT: usize = 2;
+
 pub(super) async fn run(id: usize, context: WorkerContext) {
     let WorkerContext {
         huey,
@@ -41,39 +48,73 @@ pub(super) async fn run(id: usize, context: WorkerContext) {
     } = context;
     let mut state = WorkerState::new(id);
     run_worker_hooks(&mut state, true).await;
-    idle.add_permits(1);
-    let mut done = 0;
-    loop {
-        let delivery = tokio::select! {
-            biased;
-            _ = stopped(&mut stop, Stop::Graceful) => break,
-            received = deliveries.recv() => match received {
-                Ok(delivery) => delivery,
-                Err(_) => break,
-            },
-        };
-        let interrupted = tokio::select! {
-            biased;
-            _ = handle(&huey, registry, &state, &delivery, Utc::now()) => false,
-            _ = stopped(&mut stop, Stop::Immediate) => true,
-        };
-        if interrupted {
-            interrupt(&huey, &delivery).await;
-            break;
-        }
-        done += 1;
-        if max_tasks.is_some_and(|max| done >= max) {
+    let body_free = Notify::new();
+    let mut in_flight = FuturesUnordered::new();
+    let mut taken = 0;
+    'work: loop {
+        if max_tasks.is_some_and(|max| taken >= max) {
             // Recycled: the health check starts a fresh worker (and runs on_startup again).
             tracing::info!(
                 worker = id,
-                tasks = done,
+                tasks = taken,
                 "worker reached its task limit; stopping"
             );
             break;
         }
+        while in_flight.len() >= IN_FLIGHT {
+            in_flight.next().await;
+        }
+        // One fetch credit per worker ready for a task (the fetcher adds the prefetch).
         idle.add_permits(1);
+        let delivery = loop {
+            tokio::select! {
+                biased;
+                Some(()) = in_flight.next() => {}
+                _ = stopped(&mut stop, Stop::Graceful) => break 'work,
+                received = deliveries.recv() => match received {
+                    Ok(delivery) => break delivery,
+                    Err(_) => break 'work,
+                },
+            }
+        };
+        taken += 1;
+        in_flight.push(run_one(
+            &huey,
+            registry,
+            &state,
+            delivery,
+            &body_free,
+            stop.clone(),
+        ));
+        // Drive what is in flight until the new task's body has ended.
+        loop {
+            tokio::select! {
+                biased;
+                _ = body_free.notified() => break,
+                Some(()) = in_flight.next() => {}
+            }
+        }
     }
+    while in_flight.next().await.is_some() {}
+    drop(in_flight);
     run_worker_hooks(&mut state, false).await;
+}
+
+/// Runs one claimed message; an immediate stop interrupts it and puts it back on the queue.
+async fn run_one(
+    huey: &Huey,
+    registry: &'static Registry,
+    state: &WorkerState,
+    delivery: Delivery,
+    body_free: &Notify,
+    mut stop: watch::Receiver<Stop>,
+) {
+    let body = BodySlot::new(body_free);
+    tokio::select! {
+        biased;
+        _ = handle(huey, registry, state, &delivery, Utc::now(), Some(&body)) => {}
+        _ = stopped(&mut stop, Stop::Immediate) => interrupt(huey, &delivery).await,
+    }
 }
 
 /// Runs the startup (or shutdown) hooks in declaration order; failures are logged and ignored.
@@ -97,6 +138,7 @@ pub(crate) async fn handle(
     state: &WorkerState,
     delivery: &Delivery,
     now: DateTime<Utc>,
+    body: Option<&BodySlot<'_>>,
 ) -> Option<Executed> {
     let storage = huey.storage();
     let message = match Message::decode(&delivery.data) {
@@ -116,6 +158,7 @@ pub(crate) async fn handle(
     let mut claim = Claim {
         delivery,
         acked: false,
+        body,
     };
     match execute(huey, descriptor, state, message, now, Some(&mut claim))
         .instrument(span.clone())
