@@ -105,16 +105,19 @@ pub(crate) async fn execute(
             .map_err(storage_error)?
     {
         huey.emit(Signal::Revoked, &task, None);
+        skip_downstream(huey, &task, "revoked").await?;
         return Ok(Executed::Revoked);
     }
     if task.expires_at().is_some_and(|at| at < now) {
         huey.emit(Signal::Expired, &task, None);
+        skip_downstream(huey, &task, "expired").await?;
         return Ok(Executed::Expired);
     }
 
     huey.emit(Signal::Executing, &task, None);
     if run_pre_hooks(huey, &task).await {
         huey.emit(Signal::Canceled, &task, None);
+        skip_downstream(huey, &task, "cancelled by a pre-execute hook").await?;
         return Ok(Executed::Cancelled);
     }
 
@@ -232,14 +235,26 @@ async fn complete(
     let stored =
         (huey.results_enabled() && !task.is_periodic() && (!value.is_none() || huey.store_none()))
             .then(|| StoredResult::Ok(value.raw().to_owned()).encode());
+    let next = match &task.message().on_complete {
+        Some(next) => Some(next.with_parent(value.raw()).map_err(backend_error)?),
+        None => None,
+    };
     let storage = huey.storage();
     match claim {
         // Result, revoke clean-up and acknowledgement in one storage call.
         Some(claim) => {
+            // The next stage is stored before the claim is settled, so a crash in between
+            // runs this stage again rather than losing the rest of the pipeline.
+            if let Some(next) = next {
+                huey.enqueue_raw(next).await.map_err(storage_error)?;
+            }
             let result = stored.map(|bytes| (task.id(), bytes));
             storage.settle(claim.delivery, result, revoke_key).await?;
             claim.acked = true;
+            run_post_hooks(huey, task, Some(&value), None).await;
+            huey.emit(Signal::Complete, task, None);
         }
+        // Immediate mode: Huey's order, so the next stage runs after this one has finished.
         None => {
             if let Some(bytes) = stored {
                 storage.put_result(task.id(), bytes).await?;
@@ -247,11 +262,47 @@ async fn complete(
             if let Some(key) = revoke_key {
                 storage.delete_data(key).await?;
             }
+            run_post_hooks(huey, task, Some(&value), None).await;
+            huey.emit(Signal::Complete, task, None);
+            if let Some(next) = next {
+                huey.enqueue_raw(next).await.map_err(storage_error)?;
+            }
         }
     }
-    run_post_hooks(huey, task, Some(&value), None).await;
-    huey.emit(Signal::Complete, task, None);
     Ok(())
+}
+
+/// A skipped stage ends its pipeline: the later stages get a `skipped` failure, so their
+/// result handles do not wait for ever.
+async fn skip_downstream(huey: &Huey, task: &Task, why: &str) -> Result<(), StorageError> {
+    if task.message().on_complete.is_none() || !huey.results_enabled() {
+        return Ok(());
+    }
+    let failure = TaskFailure {
+        error: format!("an earlier pipeline stage was {why}"),
+        kind: "skipped".to_owned(),
+        retries: 0,
+        traceback: String::new(),
+        task_id: task.id().to_owned(),
+    };
+    put_downstream(huey, task, &failure).await
+}
+
+/// Writes `failure` as the result of every later pipeline stage.
+async fn put_downstream(
+    huey: &Huey,
+    task: &Task,
+    failure: &TaskFailure,
+) -> Result<(), StorageError> {
+    let stored = StoredResult::Err(failure.clone()).encode();
+    for id in task.message().downstream_ids() {
+        huey.storage().put_result(&id, stored.clone()).await?;
+    }
+    Ok(())
+}
+
+fn backend_error(e: impl std::error::Error + Send + Sync + 'static) -> StorageError {
+    StorageError::Backend(Box::new(e))
 }
 
 async fn fail(
@@ -277,19 +328,27 @@ async fn fail(
 
     let is_final = plan.retries == 0;
     let surface = is_final || (huey.store_intermediate_errors() && !plan.retrying_error);
+    let failure = TaskFailure {
+        error: error.to_string(),
+        kind: error.kind().to_owned(),
+        retries: plan.retries,
+        traceback: error.detail(),
+        task_id: task.id().to_owned(),
+    };
     if surface && huey.results_enabled() {
-        let failure = TaskFailure {
-            error: error.to_string(),
-            kind: error.kind().to_owned(),
-            retries: plan.retries,
-            traceback: error.detail(),
-            task_id: task.id().to_owned(),
-        };
         huey.storage()
-            .put_result(task.id(), StoredResult::Err(failure).encode())
+            .put_result(task.id(), StoredResult::Err(failure.clone()).encode())
             .await?;
+        if is_final {
+            put_downstream(huey, &task, &failure).await?;
+        }
     }
     run_post_hooks(huey, &task, None, Some(&error)).await;
+    if surface && let Some(handler) = &task.message().on_error {
+        let failure = serde_json::value::to_raw_value(&failure).map_err(backend_error)?;
+        let handler = handler.with_parent(&failure).map_err(backend_error)?;
+        huey.enqueue_raw(handler).await.map_err(storage_error)?;
+    }
     if is_final {
         return Ok(Executed::Failed);
     }

@@ -301,21 +301,24 @@ impl Huey {
         Ok(handles)
     }
 
-    pub(crate) async fn enqueue_raw(&self, message: Message) -> Result<(), HueyError> {
-        if self.is_immediate() {
-            self.emit(Signal::Enqueued, &Task::from_message(message.clone()), None);
-            // Immediate mode runs the task right here; a task may enqueue others, so box the
-            // recursion.
-            let huey = self.clone();
-            let run: std::pin::Pin<Box<dyn Future<Output = Result<(), HueyError>> + Send>> =
-                Box::pin(async move { crate::executor::execute_immediate(&huey, message).await });
-            return run.await;
-        }
-        self.storage()
-            .enqueue(message.encode(), message.priority)
-            .await?;
-        self.emit(Signal::Enqueued, &Task::from_message(message), None);
-        Ok(())
+    /// Boxed, because in immediate mode it runs the task, which may enqueue others (pipeline
+    /// stages, error handlers, tasks enqueued by the body).
+    pub(crate) fn enqueue_raw(
+        &self,
+        message: Message,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), HueyError>> + Send + 'static>> {
+        let huey = self.clone();
+        Box::pin(async move {
+            if huey.is_immediate() {
+                huey.emit(Signal::Enqueued, &Task::from_message(message.clone()), None);
+                return crate::executor::execute_immediate(&huey, message).await;
+            }
+            huey.storage()
+                .enqueue(message.encode(), message.priority)
+                .await?;
+            huey.emit(Signal::Enqueued, &Task::from_message(message), None);
+            Ok(())
+        })
     }
 
     /// A handle on the result of task `id` (Huey's `huey.result(id)`).

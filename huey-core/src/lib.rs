@@ -52,6 +52,7 @@ mod executor;
 mod huey;
 mod invoke;
 pub mod message;
+pub mod pipeline;
 mod registry;
 mod resource;
 mod result;
@@ -77,6 +78,7 @@ pub use huey_macros::{
 };
 /// A time zone for periodic tasks ([`ConsumerBuilder::periodic_time_zone`]).
 pub use jiff::tz::TimeZone;
+pub use pipeline::{PartialCall, Pipeline};
 pub use registry::{Registry, TaskDescriptor, crontab_matches, crontab_matches_in};
 pub use resource::{ContextManager, Resource, SyncResource};
 pub use result::{Reschedule, TaskResult};
@@ -89,8 +91,8 @@ pub use task::{Revoke, Task, TaskCall, TaskDef, TaskOptions, TaskValue};
 pub mod prelude {
     pub use crate::{
         CancelExecution, Consumer, Huey, HueyError, MemoryStorage, Resource, ResultError,
-        RetryTask, Revoke, Signal, State, SyncResource, Task, TaskError, TaskResult, TaskValue,
-        WorkerState, closing_task, context_task, on_shutdown, on_startup, periodic_task,
+        RetryTask, Revoke, Signal, State, SyncResource, Task, TaskError, TaskFailure, TaskResult,
+        TaskValue, WorkerState, closing_task, context_task, on_shutdown, on_startup, periodic_task,
         post_execute, pre_execute, signal, task,
     };
 }

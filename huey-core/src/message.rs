@@ -49,6 +49,16 @@ pub struct Message {
     /// Whether the message was made by the periodic scheduler.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub periodic: bool,
+    /// Whether the previous pipeline stage's value (or, for an error handler, the failure) is
+    /// appended to `args` when this message is enqueued by that stage.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub takes_parent: bool,
+    /// The next pipeline stage, enqueued when this task succeeds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_complete: Option<Box<Message>>,
+    /// The error handler, enqueued with the failure appended when this task fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_error: Option<Box<Message>>,
 }
 
 impl Message {
@@ -74,10 +84,39 @@ impl Message {
             .and_then(|t| Duration::try_from_secs_f64(t).ok())
     }
 
+    /// This stage's copy as enqueued by its parent: `parent` (a JSON value) is appended to the
+    /// arguments when the stage takes it.
+    pub(crate) fn with_parent(&self, parent: &RawValue) -> Result<Message, serde_json::Error> {
+        let mut next = self.clone();
+        if next.takes_parent {
+            next.args = append_arg(&next.args, parent)?;
+            next.takes_parent = false;
+        }
+        Ok(next)
+    }
+
+    /// The ids of every later pipeline stage, in order.
+    pub(crate) fn downstream_ids(&self) -> Vec<String> {
+        let mut ids = Vec::new();
+        let mut stage = self.on_complete.as_deref();
+        while let Some(next) = stage {
+            ids.push(next.id.clone());
+            stage = next.on_complete.as_deref();
+        }
+        ids
+    }
+
     /// The retry delay as a duration.
     pub fn retry_delay_duration(&self) -> Duration {
         Duration::try_from_secs_f64(self.retry_delay.max(0.0)).unwrap_or(Duration::MAX)
     }
+}
+
+/// `[a, b]` + `c` = `[a, b, c]`. Arguments are always a JSON array (a tuple or `[]`).
+fn append_arg(args: &RawValue, value: &RawValue) -> Result<Box<RawValue>, serde_json::Error> {
+    let mut items: Vec<&RawValue> = serde_json::from_str(args.get())?;
+    items.push(value);
+    serde_json::value::to_raw_value(&items)
 }
 
 /// A stored message that cannot be turned into a task call.
@@ -145,6 +184,9 @@ mod tests {
             expires_at: None,
             timeout: Some(0.5),
             periodic: false,
+            takes_parent: false,
+            on_complete: None,
+            on_error: None,
         }
     }
 

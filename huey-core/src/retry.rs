@@ -67,6 +67,9 @@ mod tests {
             expires_at: None,
             timeout: None,
             periodic: false,
+            takes_parent: false,
+            on_complete: None,
+            on_error: None,
         })
     }
 

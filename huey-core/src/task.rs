@@ -65,7 +65,7 @@ pub trait TaskDef: Send + Sync + 'static {
 
 /// When a call should run.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum When {
+pub(crate) enum When {
     Now,
     After(Duration),
     At(DateTime<Utc>),
@@ -110,105 +110,41 @@ pub enum Revoke {
 #[must_use = "a task call does nothing until it is enqueued"]
 pub struct TaskCall<T: TaskDef> {
     args: T::Args,
-    id: Option<String>,
-    when: When,
-    retries: Option<u32>,
-    retry_delay: Option<Duration>,
-    retry_backoff: Option<f64>,
-    priority: Option<i32>,
-    expires: Option<Expiry>,
-    timeout: Option<Option<Duration>>,
+    options: CallOptions,
     _task: PhantomData<fn() -> T>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Expiry {
+pub(crate) enum Expiry {
     After(Duration),
     At(DateTime<Utc>),
 }
 
-impl<T: TaskDef> TaskCall<T> {
-    /// A call with `args` and the task's declared options.
-    pub fn new(args: T::Args) -> Self {
-        TaskCall {
-            args,
-            id: None,
-            when: When::Now,
-            retries: None,
-            retry_delay: None,
-            retry_backoff: None,
-            priority: None,
-            expires: None,
-            timeout: None,
-            _task: PhantomData,
-        }
-    }
+/// The per-call overrides shared by [`TaskCall`] and [`PartialCall`](crate::PartialCall).
+#[derive(Debug, Default)]
+pub(crate) struct CallOptions {
+    pub(crate) id: Option<String>,
+    pub(crate) when: Option<When>,
+    pub(crate) retries: Option<u32>,
+    pub(crate) retry_delay: Option<Duration>,
+    pub(crate) retry_backoff: Option<f64>,
+    pub(crate) priority: Option<i32>,
+    pub(crate) expires: Option<Expiry>,
+    pub(crate) timeout: Option<Option<Duration>>,
+    pub(crate) on_error: Option<Result<Message, HueyError>>,
+}
 
-    /// Uses this task id instead of a random UUID.
-    pub fn id(mut self, id: impl Into<String>) -> Self {
-        self.id = Some(id.into());
-        self
-    }
-
-    /// Runs no earlier than `delay` from now.
-    pub fn delay(mut self, delay: Duration) -> Self {
-        self.when = When::After(delay);
-        self
-    }
-
-    /// Runs no earlier than `eta`.
-    pub fn eta(mut self, eta: DateTime<Utc>) -> Self {
-        self.when = When::At(eta);
-        self
-    }
-
-    /// Overrides the declared retries.
-    pub fn retries(mut self, retries: u32) -> Self {
-        self.retries = Some(retries);
-        self
-    }
-
-    /// Overrides the declared retry delay.
-    pub fn retry_delay(mut self, delay: Duration) -> Self {
-        self.retry_delay = Some(delay);
-        self
-    }
-
-    /// Overrides the declared retry backoff.
-    pub fn retry_backoff(mut self, backoff: f64) -> Self {
-        self.retry_backoff = Some(backoff);
-        self
-    }
-
-    /// Overrides the declared priority (higher runs first).
-    pub fn priority(mut self, priority: i32) -> Self {
-        self.priority = Some(priority);
-        self
-    }
-
-    /// Skips the task if it has not started `after` from enqueue time.
-    pub fn expires(mut self, after: Duration) -> Self {
-        self.expires = Some(Expiry::After(after));
-        self
-    }
-
-    /// Skips the task if it has not started by `at`.
-    pub fn expires_at(mut self, at: DateTime<Utc>) -> Self {
-        self.expires = Some(Expiry::At(at));
-        self
-    }
-
-    /// Overrides the declared timeout; `None` (or zero) runs without one.
-    pub fn timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.timeout = Some(timeout);
-        self
-    }
-
-    /// Builds the message, resolving relative times against now.
-    pub fn into_message(self) -> Result<Message, HueyError> {
+impl CallOptions {
+    /// Builds the message of task `T` with these overrides, resolving relative times against
+    /// now.
+    pub(crate) fn into_message<T: TaskDef>(
+        self,
+        args: Box<RawValue>,
+        takes_parent: bool,
+    ) -> Result<Message, HueyError> {
         let now = Utc::now();
         let opts = T::OPTIONS;
-        let eta = match self.when {
+        let eta = match self.when.unwrap_or(When::Now) {
             When::Now => None,
             When::After(d) => Some(now + chrono_duration(d)),
             When::At(t) => Some(t),
@@ -218,7 +154,7 @@ impl<T: TaskDef> TaskCall<T> {
             Some(Expiry::After(d)) => Some(now + chrono_duration(d)),
             Some(Expiry::At(t)) => Some(t),
         };
-        let args: Box<RawValue> = serde_json::value::to_raw_value(&self.args)?;
+        let on_error = self.on_error.transpose()?.map(Box::new);
         Ok(Message {
             v: MESSAGE_VERSION,
             id: self.id.unwrap_or_else(new_task_id),
@@ -235,7 +171,112 @@ impl<T: TaskDef> TaskCall<T> {
                 .unwrap_or(opts.timeout)
                 .map(|t| t.as_secs_f64()),
             periodic: T::PERIODIC,
+            takes_parent,
+            on_complete: None,
+            on_error,
         })
+    }
+}
+
+/// The builder methods of a call, shared by [`TaskCall`] and
+/// [`PartialCall`](crate::PartialCall).
+macro_rules! call_builder_methods {
+    () => {
+        /// Uses this task id instead of a random UUID.
+        pub fn id(mut self, id: impl Into<String>) -> Self {
+            self.options.id = Some(id.into());
+            self
+        }
+
+        /// Runs no earlier than `delay` from when the call is built.
+        pub fn delay(mut self, delay: std::time::Duration) -> Self {
+            self.options.when = Some($crate::task::When::After(delay));
+            self
+        }
+
+        /// Runs no earlier than `eta`.
+        pub fn eta(mut self, eta: chrono::DateTime<chrono::Utc>) -> Self {
+            self.options.when = Some($crate::task::When::At(eta));
+            self
+        }
+
+        /// Overrides the declared retries.
+        pub fn retries(mut self, retries: u32) -> Self {
+            self.options.retries = Some(retries);
+            self
+        }
+
+        /// Overrides the declared retry delay.
+        pub fn retry_delay(mut self, delay: std::time::Duration) -> Self {
+            self.options.retry_delay = Some(delay);
+            self
+        }
+
+        /// Overrides the declared retry backoff.
+        pub fn retry_backoff(mut self, backoff: f64) -> Self {
+            self.options.retry_backoff = Some(backoff);
+            self
+        }
+
+        /// Overrides the declared priority (higher runs first).
+        pub fn priority(mut self, priority: i32) -> Self {
+            self.options.priority = Some(priority);
+            self
+        }
+
+        /// Skips the task if it has not started `after` from when the call is built.
+        pub fn expires(mut self, after: std::time::Duration) -> Self {
+            self.options.expires = Some($crate::task::Expiry::After(after));
+            self
+        }
+
+        /// Skips the task if it has not started by `at`.
+        pub fn expires_at(mut self, at: chrono::DateTime<chrono::Utc>) -> Self {
+            self.options.expires = Some($crate::task::Expiry::At(at));
+            self
+        }
+
+        /// Overrides the declared timeout; `None` (or zero) runs without one.
+        pub fn timeout(mut self, timeout: Option<std::time::Duration>) -> Self {
+            self.options.timeout = Some(timeout);
+            self
+        }
+
+        /// Enqueues `handler` with this call's [`TaskFailure`](crate::TaskFailure) as its last
+        /// argument whenever this call fails for good (or on every failed attempt with
+        /// [`store_intermediate_errors`](crate::HueyBuilder::store_intermediate_errors)), as
+        /// Huey's `task.error(handler)`. The handler's last parameter must be a `TaskFailure`.
+        pub fn error<H, HP>(
+            mut self,
+            handler: $crate::PartialCall<H, HP, $crate::TaskFailure>,
+        ) -> Self
+        where
+            H: $crate::TaskDef,
+            HP: serde::Serialize,
+        {
+            self.options.on_error = Some(handler.into_stage_message());
+            self
+        }
+    };
+}
+pub(crate) use call_builder_methods;
+
+impl<T: TaskDef> TaskCall<T> {
+    /// A call with `args` and the task's declared options.
+    pub fn new(args: T::Args) -> Self {
+        TaskCall {
+            args,
+            options: CallOptions::default(),
+            _task: PhantomData,
+        }
+    }
+
+    call_builder_methods!();
+
+    /// Builds the message, resolving relative times against now.
+    pub fn into_message(self) -> Result<Message, HueyError> {
+        let args: Box<RawValue> = serde_json::value::to_raw_value(&self.args)?;
+        self.options.into_message::<T>(args, false)
     }
 
     /// Enqueues the call and returns a typed handle to its result.
@@ -294,6 +335,9 @@ impl Task {
             expires_at: None,
             timeout: None,
             periodic: false,
+            takes_parent: false,
+            on_complete: None,
+            on_error: None,
         })
     }
 

@@ -164,6 +164,24 @@ pub fn task(model: &TaskModel) -> TokenStream {
         quote!(#ident: #ty)
     });
     let handle_params: Vec<_> = handle_params.collect();
+    let partial = msg.split_last().map(|(last, leading)| {
+        let params = &handle_params[..leading.len()];
+        let idents = leading.iter().map(|p| &p.ident);
+        let types = leading.iter().map(|p| &p.ty);
+        let (prefix_type, prefix_value) = if leading.is_empty() {
+            (quote!(#p::NoArgs), quote!(#p::NoArgs))
+        } else {
+            (quote!((#(#types,)*)), quote!((#(#idents,)*)))
+        };
+        let last_ty = &last.ty;
+        quote! {
+            /// A pipeline stage of this task: every argument but the last, which the previous
+            /// stage's value fills (see `huey_core::pipeline`).
+            #vis fn partial(#(#params),*) -> ::huey_core::PartialCall<#handle_ident, #prefix_type, #last_ty> {
+                ::huey_core::PartialCall::new(#prefix_value)
+            }
+        }
+    });
     let invoke_ident = format_ident!("__huey_invoke_{}", fn_ident);
     // Put the associated type on the user's parameter list, so that an argument type that
     // cannot travel in a message is reported there rather than on the attribute.
@@ -198,6 +216,8 @@ pub fn task(model: &TaskModel) -> TokenStream {
             #vis fn call(#(#handle_params),*) -> ::huey_core::TaskCall<#handle_ident> {
                 ::huey_core::TaskCall::new(#args_value)
             }
+
+            #partial
 
             /// Enqueues a call of this task with its declared options.
             #vis async fn enqueue(

@@ -143,3 +143,15 @@ async fn test_consumer_refuses_immediate_mode() {
         Err(HueyError::Configuration(_))
     ));
 }
+
+#[tokio::test]
+async fn test_immediate_pipeline() {
+    let h = immediate();
+    let (mut first, mut second) = add::call(1, 2)
+        .then(add::partial(10))
+        .enqueue(&h)
+        .await
+        .unwrap();
+    assert_eq!(first.get().await.unwrap(), Some(3));
+    assert_eq!(second.get().await.unwrap(), Some(13));
+}

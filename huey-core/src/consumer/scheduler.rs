@@ -115,5 +115,8 @@ fn periodic_message(descriptor: &TaskDescriptor, at: DateTime<Utc>) -> Message {
         expires_at: options.expires.map(|d| at + chrono_duration(d)),
         timeout: options.timeout.map(|t| t.as_secs_f64()),
         periodic: true,
+        takes_parent: false,
+        on_complete: None,
+        on_error: None,
     }
 }
