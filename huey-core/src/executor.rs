@@ -11,6 +11,7 @@ use std::panic::AssertUnwindSafe;
 use tokio::sync::Notify;
 
 use crate::error::{HueyError, StorageError, TaskError, TaskFailure};
+use crate::group::MemberResult;
 use crate::huey::Huey;
 use crate::message::Message;
 use crate::registry::{Invocation, Registry, TaskDescriptor};
@@ -20,6 +21,7 @@ use crate::signals::{PostHook, PreHook, Signal};
 use crate::state::WorkerState;
 use crate::storage::Delivery;
 use crate::task::{Task, TaskValue, chrono_duration};
+use serde_json::value::RawValue;
 
 /// How an execution ended, for the worker's bookkeeping and logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,8 +247,9 @@ async fn complete(
         Some(claim) => {
             // The next stage is stored before the claim is settled, so a crash in between
             // runs this stage again rather than losing the rest of the pipeline.
-            if let Some(next) = next {
-                huey.enqueue_raw(next).await.map_err(storage_error)?;
+            match next {
+                Some(next) => huey.enqueue_raw(next).await.map_err(storage_error)?,
+                None => record_chord(huey, task, MemberResult::Ok(value.raw())).await?,
             }
             let result = stored.map(|bytes| (task.id(), bytes));
             storage.settle(claim.delivery, result, revoke_key).await?;
@@ -264,17 +267,52 @@ async fn complete(
             }
             run_post_hooks(huey, task, Some(&value), None).await;
             huey.emit(Signal::Complete, task, None);
-            if let Some(next) = next {
-                huey.enqueue_raw(next).await.map_err(storage_error)?;
+            match next {
+                Some(next) => huey.enqueue_raw(next).await.map_err(storage_error)?,
+                None => record_chord(huey, task, MemberResult::Ok(value.raw())).await?,
             }
         }
     }
     Ok(())
 }
 
+/// Gives the chord this task's pipeline belongs to (if any) the pipeline's outcome: its last
+/// stage's value, or the failure or skip of any stage. The last member to have an outcome
+/// enqueues the callback with them all.
+async fn record_chord(
+    huey: &Huey,
+    task: &Task,
+    outcome: MemberResult<&RawValue>,
+) -> Result<(), StorageError> {
+    let Some(member) = &task.message().tail().chord else {
+        return Ok(());
+    };
+    let storage = huey.storage();
+    let encoded = serde_json::to_vec(&outcome).map_err(backend_error)?;
+    let Some(outcomes) = storage
+        .chord_record(&member.id, member.index, member.size, encoded)
+        .await?
+    else {
+        return Ok(());
+    };
+    let outcomes = outcomes
+        .iter()
+        .map(|bytes| serde_json::from_slice::<&RawValue>(bytes))
+        .collect::<Result<Vec<_>, _>>()
+        .and_then(|list| serde_json::value::to_raw_value(&list))
+        .map_err(backend_error)?;
+    let callback = member
+        .callback
+        .with_parent(&outcomes)
+        .map_err(backend_error)?;
+    huey.enqueue_raw(callback).await.map_err(storage_error)?;
+    storage.chord_clear(&member.id).await
+}
+
 /// A skipped stage ends its pipeline: the later stages get a `skipped` failure, so their
-/// result handles do not wait for ever.
+/// result handles do not wait for ever, and its chord (if any) a skipped member.
 async fn skip_downstream(huey: &Huey, task: &Task, why: &str) -> Result<(), StorageError> {
+    record_chord(huey, task, MemberResult::Skipped).await?;
     if task.message().on_complete.is_none() || !huey.results_enabled() {
         return Ok(());
     }
@@ -350,6 +388,7 @@ async fn fail(
         huey.enqueue_raw(handler).await.map_err(storage_error)?;
     }
     if is_final {
+        record_chord(huey, &task, MemberResult::Failed(failure)).await?;
         return Ok(Executed::Failed);
     }
 

@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{HueyError, TaskError};
+use crate::group::ResultGroup;
 use crate::message::Message;
 use crate::result::TaskResult;
 use crate::signals::{HandlerId, Hooks, Signal};
@@ -278,15 +279,20 @@ impl Huey {
         Ok(handle)
     }
 
-    /// Enqueues many messages in one storage call.
+    /// Enqueues many messages in one storage call and returns a handle on each one's last
+    /// pipeline stage (the message itself when it is not a pipeline).
     pub async fn enqueue_messages<O>(
         &self,
         messages: Vec<Message>,
-    ) -> Result<Vec<TaskResult<O>>, HueyError> {
+    ) -> Result<ResultGroup<O>, HueyError> {
         let handles = messages
             .iter()
-            .map(|m| TaskResult::new(self.clone(), Arc::new(m.clone())))
+            .map(|m| TaskResult::new(self.clone(), Arc::new(m.tail().clone())))
             .collect();
+        let handles = ResultGroup::from_handles(handles);
+        if messages.is_empty() {
+            return Ok(handles);
+        }
         if self.is_immediate() {
             for m in messages {
                 self.enqueue_raw(m).await?;

@@ -49,6 +49,7 @@ mod blocking;
 pub mod consumer;
 mod error;
 mod executor;
+pub mod group;
 mod huey;
 mod invoke;
 pub mod message;
@@ -70,6 +71,7 @@ pub use error::{
     TaskError, TaskFailure, TaskTimeout,
 };
 pub use executor::Executed;
+pub use group::{Group, ResultGroup, group};
 pub use huey::{Huey, HueyBuilder};
 pub use huey_crontab::{Crontab, CrontabError, CrontabSpec};
 pub use huey_macros::{

@@ -59,6 +59,22 @@ pub struct Message {
     /// The error handler, enqueued with the failure appended when this task fails.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_error: Option<Box<Message>>,
+    /// Set on the last stage of a chord member: where its outcome goes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chord: Option<ChordMember>,
+}
+
+/// A chord member's bookkeeping, carried by the member's last stage (Huey's `chord_config`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChordMember {
+    /// The chord's id.
+    pub id: String,
+    /// This member's position.
+    pub index: usize,
+    /// How many members the chord has.
+    pub size: usize,
+    /// Enqueued with every member's outcome, in member order, once all have one.
+    pub callback: Box<Message>,
 }
 
 impl Message {
@@ -93,6 +109,23 @@ impl Message {
             next.takes_parent = false;
         }
         Ok(next)
+    }
+
+    /// The last stage of the pipeline this message starts (itself when there is none).
+    pub(crate) fn tail(&self) -> &Message {
+        let mut stage = self;
+        while let Some(next) = stage.on_complete.as_deref() {
+            stage = next;
+        }
+        stage
+    }
+
+    /// [`tail`](Self::tail), mutably.
+    pub(crate) fn tail_mut(&mut self) -> &mut Message {
+        match self.on_complete {
+            Some(ref mut next) => next.tail_mut(),
+            None => self,
+        }
     }
 
     /// The ids of every later pipeline stage, in order.
@@ -187,6 +220,7 @@ mod tests {
             takes_parent: false,
             on_complete: None,
             on_error: None,
+            chord: None,
         }
     }
 

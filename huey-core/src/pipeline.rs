@@ -206,7 +206,7 @@ impl<Last: TaskDef, H: Handles> Pipeline<Last, H> {
     }
 
     /// Nests the stages: each carries the rest as its `on_complete`.
-    fn into_chain(self) -> Result<Message, HueyError> {
+    pub(crate) fn into_chain(self) -> Result<Message, HueyError> {
         let mut next: Option<Box<Message>> = None;
         for stage in self.stages.into_iter().rev() {
             let mut stage = stage?;

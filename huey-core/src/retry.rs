@@ -70,6 +70,7 @@ mod tests {
             takes_parent: false,
             on_complete: None,
             on_error: None,
+            chord: None,
         })
     }
 

@@ -174,6 +174,7 @@ impl CallOptions {
             takes_parent,
             on_complete: None,
             on_error,
+            chord: None,
         })
     }
 }
@@ -338,6 +339,7 @@ impl Task {
             takes_parent: false,
             on_complete: None,
             on_error: None,
+            chord: None,
         })
     }
 

@@ -239,7 +239,7 @@ pub fn task(model: &TaskModel) -> TokenStream {
             #vis async fn map(
                 huey: &::huey_core::Huey,
                 items: impl ::core::iter::IntoIterator<Item = #map_item>,
-            ) -> ::core::result::Result<::std::vec::Vec<::huey_core::TaskResult<#output_type>>, ::huey_core::HueyError> {
+            ) -> ::core::result::Result<::huey_core::ResultGroup<#output_type>, ::huey_core::HueyError> {
                 let mut messages = ::std::vec::Vec::new();
                 for #map_pattern in items {
                     messages.push(Self::call(#(#msg_idents),*).into_message()?);

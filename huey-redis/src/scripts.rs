@@ -212,3 +212,27 @@ return 1
 ",
     )
 });
+
+/// Records a chord member's outcome in the chord's hash (field = member index) and, once all
+/// members have one, marks who completed it and returns every outcome in member order. A
+/// later call for the completing member gets them again; any other member, nothing.
+/// KEYS: chord hash. ARGV: index, size, outcome.
+pub static CHORD_RECORD: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local by = redis.call('HGET', KEYS[1], 'completed_by')
+if by and by ~= ARGV[1] then return false end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+local size = tonumber(ARGV[2])
+local recorded = redis.call('HLEN', KEYS[1])
+if by then recorded = recorded - 1 end
+if recorded < size then return false end
+redis.call('HSET', KEYS[1], 'completed_by', ARGV[1])
+local out = {}
+for i = 0, size - 1 do
+    out[i + 1] = redis.call('HGET', KEYS[1], tostring(i))
+end
+return out
+",
+    )
+});

@@ -12,7 +12,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnecti
 use redis::{AsyncCommands, AsyncConnectionConfig, Client, RedisError};
 
 use crate::scripts::{
-    CLAIM_LIST, CLAIM_ZSET, PROMOTE, PUT_IF_EMPTY, READ_SCHEDULE, REAP, RETURN_ENTRY,
+    CHORD_RECORD, CLAIM_LIST, CLAIM_ZSET, PROMOTE, PUT_IF_EMPTY, READ_SCHEDULE, REAP, RETURN_ENTRY,
 };
 use crate::settler::{self, SettleKeys};
 
@@ -167,6 +167,11 @@ impl Keys {
             revoked: format!("huey.revoked.{name}"),
             processing_prefix: format!("huey.processing.{name}."),
         }
+    }
+
+    /// A chord's member outcomes, a hash of member index -> outcome.
+    fn chord(&self, chord: &str) -> String {
+        format!("huey.chord.{}.{chord}", self.name)
     }
 
     fn kv(&self, key: &str) -> String {
@@ -568,6 +573,11 @@ impl RedisStorage {
 
     /// Keys of values with a TTL, found with SCAN (never KEYS, which blocks the server).
     async fn kv_keys(&self) -> StorageResult<Vec<String>> {
+        self.scan(&self.keys.kv_pattern()).await
+    }
+
+    /// Keys matching `pattern`, found with SCAN (never KEYS, which blocks the server).
+    async fn scan(&self, pattern: &str) -> StorageResult<Vec<String>> {
         let mut conn = self.conn();
         let mut keys = Vec::new();
         let mut cursor: u64 = 0;
@@ -575,7 +585,7 @@ impl RedisStorage {
             let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
                 .arg(cursor)
                 .arg("MATCH")
-                .arg(self.keys.kv_pattern())
+                .arg(pattern)
                 .arg("COUNT")
                 .arg(BATCH)
                 .query_async(&mut conn)
@@ -1231,8 +1241,31 @@ impl Storage for RedisStorage {
     }
 
     async fn flush_counters(&self) -> StorageResult<()> {
+        let mut keys = self.scan(&self.keys.chord("*")).await?;
+        keys.push(self.keys.counters.clone());
+        self.conn().del::<_, ()>(keys).await.map_err(backend)
+    }
+
+    async fn chord_record(
+        &self,
+        chord: &str,
+        index: usize,
+        size: usize,
+        outcome: Vec<u8>,
+    ) -> StorageResult<Option<Vec<Vec<u8>>>> {
+        CHORD_RECORD
+            .key(self.keys.chord(chord))
+            .arg(index)
+            .arg(size)
+            .arg(outcome)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(backend)
+    }
+
+    async fn chord_clear(&self, chord: &str) -> StorageResult<()> {
         self.conn()
-            .del::<_, ()>(&self.keys.counters)
+            .del::<_, ()>(self.keys.chord(chord))
             .await
             .map_err(backend)
     }

@@ -3,6 +3,7 @@
 //! [`redis_server::RedisServer`] gives a test its own `redis-server`, and [`tasks`] holds the
 //! tasks that the `test_consumer` binary runs for the cross-process tests.
 
+pub mod backend;
 pub mod consumer_process;
 pub mod redis_server;
 pub mod storage_suite;

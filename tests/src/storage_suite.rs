@@ -16,7 +16,7 @@ macro_rules! storage_suite {
             test_promote_due, test_result_store_methods, test_peek_many, test_put_if_empty_ttl,
             test_wait_result, test_counter, test_claim_ack_contract, test_requeue_returns_claim,
             test_dead_letter_keeps_message, test_dequeue_batch, test_dequeue_wakes_on_enqueue,
-            test_flush_all
+            test_flush_all, test_chord_record
         );
     };
     (@tests $make:expr; $($name:ident),*) => {
@@ -326,4 +326,30 @@ pub async fn test_flush_all(s: &dyn Storage) {
     assert_eq!(s.schedule_size().await.unwrap(), 0);
     assert_eq!(s.result_store_size().await.unwrap(), 0);
     assert_eq!(s.incr("c", 1).await.unwrap(), 1);
+}
+
+/// Chord bookkeeping: recording twice for one member never completes a chord early, the
+/// completing member gets every outcome (again on a re-run), others get nothing, and clearing
+/// starts the chord over.
+pub async fn test_chord_record(s: &dyn Storage) {
+    assert_eq!(s.chord_record("c1", 0, 3, b("a")).await.unwrap(), None);
+    // A duplicate run of member 0 (at-least-once delivery) is not a second member.
+    assert_eq!(s.chord_record("c1", 0, 3, b("a")).await.unwrap(), None);
+    assert_eq!(s.chord_record("c1", 2, 3, b("c")).await.unwrap(), None);
+    let all = s.chord_record("c1", 1, 3, b("b")).await.unwrap();
+    assert_eq!(all, Some(vec![b("a"), b("b"), b("c")]));
+    // The completing member again (a re-run before its callback was enqueued): same answer.
+    let again = s.chord_record("c1", 1, 3, b("b")).await.unwrap();
+    assert_eq!(again, Some(vec![b("a"), b("b"), b("c")]));
+    // Any other member late: nothing, so the callback is not enqueued twice by it.
+    assert_eq!(s.chord_record("c1", 0, 3, b("a")).await.unwrap(), None);
+    // Chords are independent.
+    assert_eq!(
+        s.chord_record("c2", 0, 1, b("x")).await.unwrap(),
+        Some(vec![b("x")])
+    );
+    s.chord_clear("c1").await.unwrap();
+    assert_eq!(s.chord_record("c1", 1, 3, b("b")).await.unwrap(), None);
+    s.flush_counters().await.unwrap();
+    assert_eq!(s.chord_record("c2", 0, 2, b("x")).await.unwrap(), None);
 }

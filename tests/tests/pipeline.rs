@@ -6,12 +6,9 @@ use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
 use huey_core::prelude::*;
-use huey_core::{Executed, HueyBuilder, ResultError};
-use huey_redis::RedisStorage;
-use huey_tests::redis_server::RedisServer;
+use huey_core::{Executed, HueyBuilder};
+use huey_tests::backend::{Backend, WAIT, failure_of, step};
 use serde::{Deserialize, Serialize};
-
-const WAIT: Duration = Duration::from_secs(10);
 
 #[task]
 fn add(a: i64, b: i64) -> i64 {
@@ -73,72 +70,11 @@ fn failing_handler(failure: TaskFailure) -> Result<(), TaskError> {
     )))
 }
 
-/// Where a test's queue lives: a fresh `MemoryStorage`, or a fresh `redis-server`.
-struct Backend {
-    server: Option<RedisServer>,
-}
-
-impl Backend {
-    async fn huey(&self, name: &str, configure: fn(HueyBuilder) -> HueyBuilder) -> Huey {
-        let builder = configure(Huey::builder(name));
-        match &self.server {
-            None => builder.build(MemoryStorage::new()),
-            Some(server) => {
-                let storage = RedisStorage::connect(&server.url())
-                    .await
-                    .expect("connect to the test server");
-                builder.build(storage)
-            }
-        }
-    }
-}
-
 fn defaults(builder: HueyBuilder) -> HueyBuilder {
     builder
 }
 
-/// Runs the next queued task and says how it ended.
-async fn step(huey: &Huey) -> Executed {
-    huey.run_next(&WorkerState::new(0))
-        .await
-        .expect("storage")
-        .expect("a queued task")
-}
-
-/// The failure stored for a handle, panicking on anything else.
-async fn failure_of<O: serde::de::DeserializeOwned + std::fmt::Debug>(
-    handle: &mut TaskResult<O>,
-) -> TaskFailure {
-    match handle.wait(WAIT).await {
-        Err(ResultError::Failed(failure)) => failure,
-        other => panic!("expected a stored failure, got {other:?}"),
-    }
-}
-
-/// Declares each case for both backends.
-macro_rules! on_both_backends {
-    ($($case:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::$case(super::Backend { server: None }).await;
-                }
-            )*
-        }
-        mod redis {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    let server = huey_tests::redis_server::RedisServer::start();
-                    super::$case(super::Backend { server: Some(server) }).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+huey_tests::on_both_backends!(
     test_partial,
     test_pipeline_tuple,
     test_pipeline_struct,
@@ -158,7 +94,7 @@ on_both_backends!(
 
 /// `then(task, x)` calls `task(x, previous value)`.
 async fn test_partial(backend: Backend) {
-    let huey = backend.huey("partial", defaults).await;
+    let huey = backend.huey_with("partial", defaults).await;
     let (mut first, mut second, mut third) = add::call(1, 2)
         .then(add::partial(3))
         .then(add::partial(10))
@@ -179,7 +115,7 @@ async fn test_partial(backend: Backend) {
 /// Huey extends the next stage's arguments with a returned tuple; typed, a tuple output
 /// arrives as one tuple parameter.
 async fn test_pipeline_tuple(backend: Backend) {
-    let huey = backend.huey("tuple", defaults).await;
+    let huey = backend.huey_with("tuple", defaults).await;
     let (_, mut joined) = split::call(7)
         .then(join_pair::partial())
         .enqueue(&huey)
@@ -193,7 +129,7 @@ async fn test_pipeline_tuple(backend: Backend) {
 /// Huey merges a returned dict into the next stage's kwargs; typed, a struct output arrives as
 /// one parameter, after the arguments given to `partial`.
 async fn test_pipeline_struct(backend: Backend) {
-    let huey = backend.huey("struct", defaults).await;
+    let huey = backend.huey_with("struct", defaults).await;
     let (mut sums, mut text) = totals::call(vec![1, 2, 3])
         .then(describe::partial("got ".to_owned()))
         .enqueue(&huey)
@@ -208,7 +144,7 @@ async fn test_pipeline_struct(backend: Backend) {
 /// A stage may be a full call when the stage before returns `()` (Huey passes nothing on for
 /// `None`), or a partial call.
 async fn test_mixed_tasks_instances(backend: Backend) {
-    let huey = backend.huey("mixed", defaults).await;
+    let huey = backend.huey_with("mixed", defaults).await;
     let (_, mut sum, mut more) = nothing::call()
         .then(add::call(2, 3))
         .then(add::partial(1))
@@ -224,7 +160,7 @@ async fn test_mixed_tasks_instances(backend: Backend) {
 
 /// Each stage keeps the id it was given.
 async fn test_each_stage_keeps_its_id(backend: Backend) {
-    let huey = backend.huey("ids", defaults).await;
+    let huey = backend.huey_with("ids", defaults).await;
     let (first, second) = add::call(1, 1)
         .id("first-stage")
         .then(add::partial(1).id("second-stage"))
@@ -242,7 +178,7 @@ async fn test_each_stage_keeps_its_id(backend: Backend) {
 
 /// Each stage's delay gives it its own ETA, computed when the stage is built.
 async fn test_schedule_s(backend: Backend) {
-    let huey = backend.huey("schedule-s", defaults).await;
+    let huey = backend.huey_with("schedule-s", defaults).await;
     let before = Utc::now();
     let (_, mut second) = add::call(1, 2)
         .then(add::partial(3).delay(Duration::from_secs(60)))
@@ -272,7 +208,7 @@ async fn test_schedule_s(backend: Backend) {
 
 /// `.error(handler)` enqueues `handler(.., failure)` when the task fails.
 async fn test_error_callback(backend: Backend) {
-    let huey = backend.huey("error-callback", defaults).await;
+    let huey = backend.huey_with("error-callback", defaults).await;
     let mut failed = fail::call("boom".to_owned())
         .error(on_failure::partial("handled".to_owned()).id("handler"))
         .enqueue(&huey)
@@ -290,7 +226,7 @@ async fn test_error_callback(backend: Backend) {
 /// With intermediate errors stored (the default), the handler runs once per failed attempt,
 /// each time with that attempt's failure.
 async fn test_error_callback_retries(backend: Backend) {
-    let huey = backend.huey("error-retries", defaults).await;
+    let huey = backend.huey_with("error-retries", defaults).await;
     let _ = fail_twice::call(5)
         .error(on_failure::partial("attempt".to_owned()))
         .enqueue(&huey)
@@ -324,7 +260,7 @@ async fn test_on_error_deferred(backend: Backend) {
     fn no_intermediate(builder: HueyBuilder) -> HueyBuilder {
         builder.store_intermediate_errors(false)
     }
-    let huey = backend.huey("error-deferred", no_intermediate).await;
+    let huey = backend.huey_with("error-deferred", no_intermediate).await;
     let _ = fail_twice::call(1)
         .error(on_failure::partial("final".to_owned()).id("deferred-handler"))
         .enqueue(&huey)
@@ -349,7 +285,7 @@ async fn test_on_error_deferred(backend: Backend) {
 /// A stage that fails for good halts the pipeline: later stages are never enqueued, and their
 /// handles hold the same failure, naming the failing task.
 async fn test_pipeline_error_midway(backend: Backend) {
-    let huey = backend.huey("error-midway", defaults).await;
+    let huey = backend.huey_with("error-midway", defaults).await;
     let (mut first, mut second, mut third, mut fourth) = add::call(1, 2)
         .then(fail_twice::partial().retries(0))
         .then(add::partial(1))
@@ -372,7 +308,9 @@ async fn test_pipeline_error_midway(backend: Backend) {
 
 /// Later stages are marked only once the failing stage has no retries left.
 async fn test_pipeline_error_retries_then_downstream(backend: Backend) {
-    let huey = backend.huey("error-retries-downstream", defaults).await;
+    let huey = backend
+        .huey_with("error-retries-downstream", defaults)
+        .await;
     let (_, mut after) = fail_twice::call(7)
         .then(add::partial(1))
         .enqueue(&huey)
@@ -389,7 +327,7 @@ async fn test_pipeline_error_retries_then_downstream(backend: Backend) {
 /// A revoked middle stage halts the pipeline and its revoke flag is cleared. Unlike Huey,
 /// later stages get a `skipped` failure, so their handles do not wait for ever.
 async fn test_pipeline_revoke_midway(backend: Backend) {
-    let huey = backend.huey("revoke-midway", defaults).await;
+    let huey = backend.huey_with("revoke-midway", defaults).await;
     let (_, second, mut third) = add::call(1, 2)
         .then(add::partial(1))
         .then(add::partial(1))
@@ -408,7 +346,7 @@ async fn test_pipeline_revoke_midway(backend: Backend) {
 
 /// Error handlers can have error handlers of their own.
 async fn test_chain_errors(backend: Backend) {
-    let huey = backend.huey("chain-errors", defaults).await;
+    let huey = backend.huey_with("chain-errors", defaults).await;
     let _ = fail::call("first".to_owned())
         .error(
             failing_handler::partial()
@@ -433,7 +371,7 @@ async fn test_pipeline_without_results(backend: Backend) {
     fn no_results(builder: HueyBuilder) -> HueyBuilder {
         builder.results(false)
     }
-    let huey = backend.huey("no-results", no_results).await;
+    let huey = backend.huey_with("no-results", no_results).await;
     let _ = add::call(1, 2)
         .then(add::partial(3))
         .enqueue(&huey)
@@ -446,7 +384,7 @@ async fn test_pipeline_without_results(backend: Backend) {
 
 /// End to end on a running consumer.
 async fn test_pipeline_on_a_consumer(backend: Backend) {
-    let huey = backend.huey("consumer", defaults).await;
+    let huey = backend.huey_with("consumer", defaults).await;
     let consumer = Consumer::builder(&huey).workers(2).start().unwrap();
     let (mut a, mut b, mut c) = add::call(2, 3)
         .then(add::partial(5))

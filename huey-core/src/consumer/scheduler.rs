@@ -118,5 +118,6 @@ fn periodic_message(descriptor: &TaskDescriptor, at: DateTime<Utc>) -> Message {
         takes_parent: false,
         on_complete: None,
         on_error: None,
+        chord: None,
     }
 }

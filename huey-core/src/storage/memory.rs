@@ -49,6 +49,14 @@ struct Inner {
     data: HashMap<String, Stored>,
     counters: HashMap<String, i64>,
     dead: Vec<DeadLetter>,
+    chords: HashMap<String, Chord>,
+}
+
+/// A chord's member outcomes so far, and which member completed it.
+#[derive(Debug, Default)]
+struct Chord {
+    outcomes: BTreeMap<usize, Vec<u8>>,
+    completed_by: Option<usize>,
 }
 
 #[derive(Debug)]
@@ -392,7 +400,34 @@ impl Storage for MemoryStorage {
     }
 
     async fn flush_counters(&self) -> StorageResult<()> {
-        self.lock().counters.clear();
+        let mut inner = self.lock();
+        inner.counters.clear();
+        inner.chords.clear();
+        Ok(())
+    }
+
+    async fn chord_record(
+        &self,
+        chord: &str,
+        index: usize,
+        size: usize,
+        outcome: Vec<u8>,
+    ) -> StorageResult<Option<Vec<Vec<u8>>>> {
+        let mut inner = self.lock();
+        let state = inner.chords.entry(chord.to_owned()).or_default();
+        if state.completed_by.is_some_and(|by| by != index) {
+            return Ok(None);
+        }
+        state.outcomes.insert(index, outcome);
+        if state.outcomes.len() < size {
+            return Ok(None);
+        }
+        state.completed_by = Some(index);
+        Ok(Some(state.outcomes.values().cloned().collect()))
+    }
+
+    async fn chord_clear(&self, chord: &str) -> StorageResult<()> {
+        self.lock().chords.remove(chord);
         Ok(())
     }
 }

@@ -200,6 +200,22 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     /// Removes every counter.
     async fn flush_counters(&self) -> StorageResult<()>;
 
+    /// Records the outcome of member `index` of chord `chord` (`size` members), atomically.
+    /// Once every member has one, returns them all in member order: to the call that recorded
+    /// the last one, and again to any later call for that same member (a re-run after a crash
+    /// must still be able to enqueue the callback). Every other call returns `None`, so
+    /// recording twice for one member never completes a chord early.
+    async fn chord_record(
+        &self,
+        chord: &str,
+        index: usize,
+        size: usize,
+        outcome: Vec<u8>,
+    ) -> StorageResult<Option<Vec<Vec<u8>>>>;
+
+    /// Deletes a chord's bookkeeping once its callback is enqueued.
+    async fn chord_clear(&self, chord: &str) -> StorageResult<()>;
+
     /// Empties the queue, schedule, results and counters.
     async fn flush_all(&self) -> StorageResult<()> {
         self.flush_queue().await?;
@@ -391,6 +407,20 @@ impl<S: Storage> Storage for std::sync::Arc<S> {
 
     async fn flush_counters(&self) -> StorageResult<()> {
         S::flush_counters(self).await
+    }
+
+    async fn chord_record(
+        &self,
+        chord: &str,
+        index: usize,
+        size: usize,
+        outcome: Vec<u8>,
+    ) -> StorageResult<Option<Vec<Vec<u8>>>> {
+        S::chord_record(self, chord, index, size, outcome).await
+    }
+
+    async fn chord_clear(&self, chord: &str) -> StorageResult<()> {
+        S::chord_clear(self, chord).await
     }
 
     async fn flush_all(&self) -> StorageResult<()> {

@@ -1,0 +1,402 @@
+//! Groups and chords (Huey's `group`, `chord` and `ResultGroup`): many calls enqueued together,
+//! and a callback that runs once every one of them has an outcome.
+//!
+//! ```
+//! use huey_core::prelude::*;
+//! use huey_core::group::{MemberResult, group};
+//! use std::time::Duration;
+//!
+//! #[task]
+//! fn square(n: i64) -> i64 {
+//!     n * n
+//! }
+//!
+//! #[task]
+//! fn total(label: String, squares: Vec<MemberResult<i64>>) -> String {
+//!     let sum: i64 = squares.into_iter().filter_map(MemberResult::ok).sum();
+//!     format!("{label}{sum}")
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let huey = Huey::memory("chord-docs");
+//! let consumer = Consumer::builder(&huey).workers(2).start()?;
+//! let wait = Duration::from_secs(5);
+//!
+//! // A group: one typed handle per member, in member order.
+//! let mut squares = group((1..=3).map(|n| square::call(n))).enqueue(&huey).await?;
+//! assert_eq!(squares.wait(wait).await?, vec![1, 4, 9]);
+//!
+//! // A chord: the callback gets every member's outcome, in member order.
+//! let mut chord = group((1..=3).map(|n| square::call(n)))
+//!     .then(total::partial("sum of squares: ".to_owned()))
+//!     .enqueue(&huey)
+//!     .await?;
+//! assert_eq!(chord.callback.wait(wait).await?, "sum of squares: 14");
+//! consumer.shutdown().await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! A member is a [`TaskCall`] or a [`Pipeline`] (its last stage's output is the member's
+//! value). The chord callback's last parameter is a `Vec<MemberResult<O>>`: a member that
+//! failed for good contributes [`MemberResult::Failed`], one that was revoked, expired or
+//! cancelled by a hook contributes [`MemberResult::Skipped`]. A chord without members runs its
+//! callback at once with an empty list.
+//!
+//! Bookkeeping is idempotent per member (a storage-side record of who has finished, not a
+//! counter), so a member that runs twice after a crash can neither complete the chord early
+//! nor make it hang.
+
+use std::marker::PhantomData;
+use std::ops::{Index, IndexMut};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::Stream;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{HueyError, ResultError, TaskFailure};
+use crate::huey::Huey;
+use crate::message::{ChordMember, Message};
+use crate::pipeline::{PartialCall, Pipeline, Stage};
+use crate::result::TaskResult;
+use crate::task::{TaskCall, TaskDef, new_task_id};
+
+/// What one chord member contributes to the callback's list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MemberResult<T> {
+    /// The member's value.
+    Ok(T),
+    /// The member failed with no retries left.
+    Failed(TaskFailure),
+    /// The member never ran: revoked, expired, or cancelled by a pre-execute hook.
+    Skipped,
+}
+
+impl<T> MemberResult<T> {
+    /// The value, if the member succeeded.
+    pub fn ok(self) -> Option<T> {
+        match self {
+            MemberResult::Ok(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+/// A call that can be a member of a [`Group`] whose members produce `O`: a [`TaskCall`] of a
+/// task returning `O`, or a [`Pipeline`] whose last stage returns `O`.
+#[diagnostic::on_unimplemented(
+    message = "this call cannot be a member of a group of `{O}` values",
+    note = "every member of a group must produce the same type: a task call returning it, or a pipeline whose last stage returns it"
+)]
+pub trait Member<O>: sealed::Sealed {
+    #[doc(hidden)]
+    fn into_member(self) -> Result<Message, HueyError>;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl<T: crate::TaskDef> Sealed for crate::TaskCall<T> {}
+    impl<L: crate::TaskDef, H> Sealed for crate::Pipeline<L, H> {}
+}
+
+impl<T: TaskDef> Member<T::Output> for TaskCall<T> {
+    fn into_member(self) -> Result<Message, HueyError> {
+        self.into_message()
+    }
+}
+
+impl<L: TaskDef, H: crate::pipeline::Handles> Member<L::Output> for Pipeline<L, H> {
+    fn into_member(self) -> Result<Message, HueyError> {
+        self.into_chain()
+    }
+}
+
+/// Calls enqueued together, whose values come back in member order (Huey's `group`; `map`
+/// makes one from a single task). Add a callback with [`then`](Self::then) to make a chord.
+#[must_use = "a group does nothing until it is enqueued"]
+pub struct Group<O> {
+    members: Vec<Result<Message, HueyError>>,
+    _output: PhantomData<fn() -> O>,
+}
+
+/// A group of `members`, every one producing an `O`. See the [module docs](self).
+pub fn group<O, M: Member<O>>(members: impl IntoIterator<Item = M>) -> Group<O> {
+    Group {
+        members: members.into_iter().map(Member::into_member).collect(),
+        _output: PhantomData,
+    }
+}
+
+impl<O> Group<O> {
+    /// A group without members yet; add them with [`push`](Self::push). Members of different
+    /// tasks (with the same output type) are added this way.
+    pub fn new() -> Self {
+        Group {
+            members: Vec::new(),
+            _output: PhantomData,
+        }
+    }
+
+    /// Adds a member.
+    pub fn push<M: Member<O>>(mut self, member: M) -> Self {
+        self.members.push(member.into_member());
+        self
+    }
+
+    /// Attaches a copy of `handler` to every member, as [`TaskCall::error`] does for one call
+    /// (each copy has its own id).
+    pub fn error<H: TaskDef, P: Serialize>(
+        mut self,
+        handler: PartialCall<H, P, TaskFailure>,
+    ) -> Self {
+        let handler = handler.into_stage_message();
+        for member in &mut self.members {
+            let Ok(message) = member else { continue };
+            match &handler {
+                Ok(handler) => {
+                    let mut copy = handler.clone();
+                    copy.id = new_task_id();
+                    message.on_error = Some(Box::new(copy));
+                }
+                Err(error) => *member = Err(HueyError::Configuration(error.to_string())),
+            }
+        }
+        self
+    }
+
+    /// Makes a chord: `callback` runs once every member has an outcome, with the list of
+    /// outcomes (in member order) as its last argument.
+    pub fn then<S: Stage<Vec<MemberResult<O>>>>(self, callback: S) -> Chord<O, S::Task> {
+        Chord {
+            members: self.members,
+            callback: callback.into_stage_message(),
+            _types: PhantomData,
+        }
+    }
+
+    /// Enqueues every member in one storage call and returns their handles.
+    pub async fn enqueue(self, huey: &Huey) -> Result<ResultGroup<O>, HueyError> {
+        let members = self.members.into_iter().collect::<Result<Vec<_>, _>>()?;
+        huey.enqueue_messages(members).await
+    }
+}
+
+impl<O> Default for Group<O> {
+    fn default() -> Self {
+        Group::new()
+    }
+}
+
+/// A group with a callback (Huey's `chord`). Made by [`Group::then`].
+#[must_use = "a chord does nothing until it is enqueued"]
+pub struct Chord<O, C: TaskDef> {
+    members: Vec<Result<Message, HueyError>>,
+    callback: Result<Message, HueyError>,
+    _types: PhantomData<fn() -> (O, C)>,
+}
+
+impl<O, C: TaskDef> Chord<O, C> {
+    /// Enqueues the members (or, with none, the callback at once with an empty list).
+    pub async fn enqueue(self, huey: &Huey) -> Result<ChordResult<O, C::Output>, HueyError> {
+        let callback = self.callback?;
+        let mut members = self.members.into_iter().collect::<Result<Vec<_>, _>>()?;
+        let callback_handle = TaskResult::new(huey.clone(), Arc::new(callback.clone()));
+        if members.is_empty() {
+            let empty = serde_json::value::to_raw_value(&Vec::<()>::new())?;
+            huey.enqueue_raw(callback.with_parent(&empty)?).await?;
+        } else {
+            let chord = ChordMember {
+                id: new_task_id(),
+                index: 0,
+                size: members.len(),
+                callback: Box::new(callback),
+            };
+            for (index, member) in members.iter_mut().enumerate() {
+                member.tail_mut().chord = Some(ChordMember {
+                    index,
+                    ..chord.clone()
+                });
+            }
+        }
+        Ok(ChordResult {
+            results: huey.enqueue_messages(members).await?,
+            callback: callback_handle,
+        })
+    }
+}
+
+/// The handles of an enqueued chord (Huey's `ChordResult`).
+#[derive(Debug)]
+#[must_use = "the handles are the only way to read the chord's results"]
+pub struct ChordResult<O, C> {
+    /// The members' handles, in member order.
+    pub results: ResultGroup<O>,
+    /// The callback's handle.
+    pub callback: TaskResult<C>,
+}
+
+/// Typed handles on the results of a group's members, in member order (Huey's `ResultGroup`).
+/// Index it for one member's handle.
+#[derive(Debug)]
+pub struct ResultGroup<O> {
+    handles: Vec<TaskResult<O>>,
+}
+
+impl<O> ResultGroup<O> {
+    pub(crate) fn from_handles(handles: Vec<TaskResult<O>>) -> Self {
+        ResultGroup { handles }
+    }
+
+    /// How many members the group has.
+    pub fn len(&self) -> usize {
+        self.handles.len()
+    }
+
+    /// Whether the group has no members.
+    pub fn is_empty(&self) -> bool {
+        self.handles.is_empty()
+    }
+
+    /// The members' handles.
+    pub fn iter(&self) -> std::slice::Iter<'_, TaskResult<O>> {
+        self.handles.iter()
+    }
+
+    /// The members' handles, to read from.
+    pub fn iter_mut(&mut self) -> std::slice::IterMut<'_, TaskResult<O>> {
+        self.handles.iter_mut()
+    }
+}
+
+impl<O: DeserializeOwned> ResultGroup<O> {
+    /// Each member's value if it is ready, without waiting; a failed member is an error.
+    pub async fn get(&mut self) -> Result<Vec<Option<O>>, ResultError> {
+        let mut values = Vec::with_capacity(self.handles.len());
+        for handle in &mut self.handles {
+            values.push(handle.get().await?);
+        }
+        Ok(values)
+    }
+
+    /// Waits up to `timeout` for every member and returns the values in member order; the
+    /// first member that failed (or did not finish in time) is the error.
+    pub async fn wait(&mut self, timeout: Duration) -> Result<Vec<O>, ResultError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut values = Vec::with_capacity(self.handles.len());
+        for handle in &mut self.handles {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            values.push(handle.wait(left).await?);
+        }
+        Ok(values)
+    }
+
+    /// Each member's outcome as it becomes ready, with its index, until every member has one
+    /// or `timeout` passes (then the members still waiting yield a timeout error).
+    ///
+    /// One wait is in flight at a time (on the first member still pending, up to
+    /// [`POLL`](Self::POLL) at a time), so a large group does not hold a storage connection
+    /// per member.
+    pub fn as_completed(
+        self,
+        timeout: Duration,
+    ) -> impl Stream<Item = (usize, Result<O, ResultError>)> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let pending: Vec<(usize, TaskResult<O>)> = self.handles.into_iter().enumerate().collect();
+        futures::stream::unfold(
+            (pending, std::collections::VecDeque::new()),
+            move |(mut pending, mut ready)| async move {
+                loop {
+                    if let Some(item) = ready.pop_front() {
+                        return Some((item, (pending, ready)));
+                    }
+                    if pending.is_empty() {
+                        return None;
+                    }
+                    let mut still = Vec::with_capacity(pending.len());
+                    for (index, mut handle) in pending {
+                        match handle.get().await {
+                            Ok(Some(value)) => ready.push_back((index, Ok(value))),
+                            Ok(None) => still.push((index, handle)),
+                            Err(error) => ready.push_back((index, Err(error))),
+                        }
+                    }
+                    pending = still;
+                    if !ready.is_empty() || pending.is_empty() {
+                        continue;
+                    }
+                    let now = tokio::time::Instant::now();
+                    if now >= deadline {
+                        ready.extend(pending.drain(..).map(|(index, handle)| {
+                            let error = ResultError::Timeout {
+                                id: handle.id().to_owned(),
+                                waited: timeout,
+                            };
+                            (index, Err(error))
+                        }));
+                        continue;
+                    }
+                    let slice = (deadline - now).min(Self::POLL);
+                    let (index, handle) = &mut pending[0];
+                    match handle.wait(slice).await {
+                        Ok(value) => {
+                            let index = *index;
+                            pending.remove(0);
+                            ready.push_back((index, Ok(value)));
+                        }
+                        Err(ResultError::Timeout { .. }) => {}
+                        Err(error) => {
+                            let index = *index;
+                            pending.remove(0);
+                            ready.push_back((index, Err(error)));
+                        }
+                    }
+                }
+            },
+        )
+    }
+
+    /// The longest single wait of [`as_completed`](Self::as_completed) before it looks at
+    /// every pending member again.
+    pub const POLL: Duration = Duration::from_millis(100);
+}
+
+impl<O> Index<usize> for ResultGroup<O> {
+    type Output = TaskResult<O>;
+    fn index(&self, index: usize) -> &TaskResult<O> {
+        &self.handles[index]
+    }
+}
+
+impl<O> IndexMut<usize> for ResultGroup<O> {
+    fn index_mut(&mut self, index: usize) -> &mut TaskResult<O> {
+        &mut self.handles[index]
+    }
+}
+
+impl<O> IntoIterator for ResultGroup<O> {
+    type Item = TaskResult<O>;
+    type IntoIter = std::vec::IntoIter<TaskResult<O>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.handles.into_iter()
+    }
+}
+
+impl<'a, O> IntoIterator for &'a ResultGroup<O> {
+    type Item = &'a TaskResult<O>;
+    type IntoIter = std::slice::Iter<'a, TaskResult<O>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.handles.iter()
+    }
+}
+
+impl<'a, O> IntoIterator for &'a mut ResultGroup<O> {
+    type Item = &'a mut TaskResult<O>;
+    type IntoIter = std::slice::IterMut<'a, TaskResult<O>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.handles.iter_mut()
+    }
+}
