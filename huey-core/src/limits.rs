@@ -251,13 +251,24 @@ pub struct TaskLockGuard {
 }
 
 impl TaskLockGuard {
-    /// The lock's name.
+    /// The lock's name (see the type's example).
     pub fn name(&self) -> &str {
         self.held.as_ref().map_or("", |h| h.name.as_str())
     }
 
     /// Releases the lock; returns whether this acquisition still held it (false when it
     /// expired or was cleared meanwhile).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), huey_core::HueyError> {
+    /// let huey = huey_core::Huey::memory("docs");
+    /// let guard = huey.lock_task("x").acquire().await?;
+    /// assert!(guard.release().await?);
+    /// assert!(!huey.is_locked("x").await?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn release(mut self) -> Result<bool, HueyError> {
         match self.held.take() {
             Some(held) => held.release().await,
@@ -365,6 +376,11 @@ impl RateLimit {
 
     /// The counter key, `<huey name>.rl.<name>`; the window number is stored under this key
     /// plus `.w`.
+    ///
+    /// ```
+    /// let limit = huey_core::Huey::memory("app").rate_limit("api", 10, std::time::Duration::from_secs(1));
+    /// assert_eq!(limit.key(), "app.rl.api");
+    /// ```
     pub fn key(&self) -> &str {
         &self.key
     }
@@ -488,6 +504,18 @@ impl RateLimit {
 }
 
 /// A task's `lock` option, as `#[task(lock = ...)]` declares it.
+///
+/// ```
+/// use huey_core::prelude::*;
+/// use huey_core::{LockSpec, Registry};
+///
+/// #[task(lock(name = "reports", ttl = "30s"))]
+/// fn report() {}
+///
+/// let descriptor = Registry::global().unwrap().get(report::NAME).unwrap();
+/// let ttl = Some(std::time::Duration::from_secs(30));
+/// assert_eq!(descriptor.lock, Some(LockSpec { name: "reports", ttl }));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LockSpec {
     /// The lock's name.
@@ -508,6 +536,17 @@ impl LockSpec {
 }
 
 /// A task's `rate_limit` option, as `#[task(rate_limit(...))]` declares it.
+///
+/// ```
+/// use huey_core::prelude::*;
+/// use huey_core::Registry;
+///
+/// #[task(rate_limit(limit = 10, per = "1s", retry = false))]
+/// fn ping() {}
+///
+/// let spec = Registry::global().unwrap().get(ping::NAME).unwrap().rate_limit.unwrap();
+/// assert_eq!((spec.name, spec.limit, spec.retry), (ping::NAME, 10, false));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimitSpec {
     /// The rate limit's name (the task's name unless given).
