@@ -13,9 +13,11 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// Why a task attempt did not produce a value.
 ///
 /// A task body returns `Result<T, E>` with any displayable `E`; the runtime turns `E` into a
-/// `TaskError`. Three special errors change what happens next, as in Huey: [`RetryTask`],
-/// [`CancelExecution`] and [`TaskTimeout`]. Return them directly, through `anyhow::Error`, or
-/// through `Box<dyn Error>`: the runtime finds them in all three.
+/// `TaskError`. Five special errors change what happens next, as in Huey: [`RetryTask`],
+/// [`CancelExecution`], [`TaskTimeout`], [`TaskLocked`] and [`RateLimitExceeded`]. Return them
+/// directly, through `anyhow::Error`, through `Box<dyn Error>` or inside a [`HueyError`] (what
+/// [`TaskLock::acquire`](crate::TaskLock::acquire) and
+/// [`RateLimit::acquire`](crate::RateLimit::acquire) return): the runtime finds them in all.
 ///
 /// ```
 /// use huey_core::{RetryTask, TaskError};
@@ -54,6 +56,21 @@ pub enum TaskError {
     /// The body asked to be retried.
     #[error(transparent)]
     Retry(#[from] RetryTask),
+    /// A task lock was held by someone else: a failure, so the task's retries apply, but not
+    /// stored while a retry is pending (Huey 3.5).
+    #[error(transparent)]
+    Locked(#[from] TaskLocked),
+    /// A rate limit was exceeded: retried when the window ends (see [`RateLimitExceeded`]).
+    #[error(transparent)]
+    RateLimited(#[from] RateLimitExceeded),
+}
+
+/// Lets `?` on the lock and rate-limit APIs work in a body returning `Result<T, TaskError>`;
+/// a lock or rate-limit rejection keeps its special meaning, anything else is a plain failure.
+impl From<HueyError> for TaskError {
+    fn from(error: HueyError) -> Self {
+        TaskError::from_error(error)
+    }
 }
 
 impl TaskError {
@@ -87,7 +104,7 @@ impl TaskError {
     }
 
     /// The short kind name stored with the error (`error`, `panic`, `timeout`, `cancelled`,
-    /// `retry`).
+    /// `retry`, `locked`, `rate-limited`).
     pub fn kind(&self) -> &'static str {
         match self {
             TaskError::Failed { .. } => "error",
@@ -95,6 +112,8 @@ impl TaskError {
             TaskError::Timeout(_) => "timeout",
             TaskError::Cancelled(_) => "cancelled",
             TaskError::Retry(_) => "retry",
+            TaskError::Locked(_) => "locked",
+            TaskError::RateLimited(_) => "rate-limited",
         }
     }
 
@@ -142,6 +161,15 @@ fn special_from_any(any: &dyn Any) -> Option<TaskError> {
     if let Some(e) = any.downcast_ref::<TaskTimeout>() {
         return Some(TaskError::Timeout(e.clone()));
     }
+    if let Some(e) = any.downcast_ref::<TaskLocked>() {
+        return Some(TaskError::Locked(e.clone()));
+    }
+    if let Some(e) = any.downcast_ref::<RateLimitExceeded>() {
+        return Some(TaskError::RateLimited(e.clone()));
+    }
+    if let Some(e) = any.downcast_ref::<HueyError>() {
+        return special_from_huey(e);
+    }
     if let Some(e) = any.downcast_ref::<anyhow::Error>() {
         return special_from_error(e.as_ref());
     }
@@ -161,8 +189,88 @@ fn special_from_error(e: &(dyn std::error::Error + Send + Sync + 'static)) -> Op
     if let Some(e) = e.downcast_ref::<CancelExecution>() {
         return Some(TaskError::Cancelled(e.clone()));
     }
-    e.downcast_ref::<TaskTimeout>()
-        .map(|e| TaskError::Timeout(e.clone()))
+    if let Some(e) = e.downcast_ref::<TaskTimeout>() {
+        return Some(TaskError::Timeout(e.clone()));
+    }
+    if let Some(e) = e.downcast_ref::<TaskLocked>() {
+        return Some(TaskError::Locked(e.clone()));
+    }
+    if let Some(e) = e.downcast_ref::<RateLimitExceeded>() {
+        return Some(TaskError::RateLimited(e.clone()));
+    }
+    e.downcast_ref::<HueyError>().and_then(special_from_huey)
+}
+
+/// The lock and rate-limit APIs report a rejection as a `HueyError` variant; `?` in a body
+/// carries that `HueyError` (often inside `anyhow::Error`), so look inside it.
+fn special_from_huey(e: &HueyError) -> Option<TaskError> {
+    match e {
+        HueyError::Locked(locked) => Some(TaskError::Locked(locked.clone())),
+        HueyError::RateLimited(limited) => Some(TaskError::RateLimited(limited.clone())),
+        _ => None,
+    }
+}
+
+/// The tail of [`RateLimitExceeded`]'s message: when to retry, if it will be retried.
+fn retry_in(delay: &Duration, retry: &bool) -> String {
+    if *retry {
+        format!(", retry in {}s", delay.as_secs_f64())
+    } else {
+        String::new()
+    }
+}
+
+/// A task lock is held by someone else (Huey's `TaskLockedException`).
+///
+/// [`TaskLock::acquire`](crate::TaskLock::acquire) returns it inside [`HueyError::Locked`];
+/// from a task body (directly, or through `?`) it fires [`Signal::Locked`](crate::Signal::Locked)
+/// and counts as a failure, so the task's retries apply.
+///
+/// ```
+/// use huey_core::{TaskError, TaskLocked};
+/// let locked = TaskLocked::new("reports");
+/// assert_eq!(locked.to_string(), "unable to acquire lock reports");
+/// assert!(matches!(TaskError::from(locked), TaskError::Locked(_)));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unable to acquire lock {name}")]
+pub struct TaskLocked {
+    /// The lock's name, as given to [`Huey::lock_task`](crate::Huey::lock_task).
+    pub name: String,
+}
+
+impl TaskLocked {
+    /// The error for lock `name`.
+    pub fn new(name: impl Into<String>) -> Self {
+        TaskLocked { name: name.into() }
+    }
+}
+
+/// A rate limit's window is used up (Huey's `RateLimitExceeded`).
+///
+/// [`RateLimit::acquire`](crate::RateLimit::acquire) returns it inside
+/// [`HueyError::RateLimited`]. From a task body it fires
+/// [`Signal::RateLimited`](crate::Signal::RateLimited); with `retry` (or retries left) the task
+/// runs again after its `retry_delay`, or else when the window ends (`delay`); with `retry` the
+/// attempt does not use up one of the task's retries.
+///
+/// ```
+/// use huey_core::RateLimitExceeded;
+/// use std::time::Duration;
+/// let e = RateLimitExceeded { key: "app.rl.api".into(), delay: Duration::from_millis(12_500), retry: true };
+/// assert_eq!(e.to_string(), r#"Rate limit exceeded on "app.rl.api", retry in 12.5s"#);
+/// let e = RateLimitExceeded { retry: false, ..e };
+/// assert_eq!(e.to_string(), r#"Rate limit exceeded on "app.rl.api""#);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Rate limit exceeded on \"{key}\"{}", retry_in(.delay, .retry))]
+pub struct RateLimitExceeded {
+    /// The rate limit's counter key, `<huey name>.rl.<name>`.
+    pub key: String,
+    /// Time until the current window ends.
+    pub delay: Duration,
+    /// Whether the task should be retried when the window ends.
+    pub retry: bool,
 }
 
 /// Stops a task: from a `#[pre_execute]` hook it skips the run (no result, no retry, no post
@@ -282,7 +390,7 @@ impl TaskTimeout {
 pub struct TaskFailure {
     /// The error's text.
     pub error: String,
-    /// `error`, `panic`, `timeout` or `cancelled`.
+    /// `error`, `panic`, `timeout`, `cancelled`, `locked` or `rate-limited`.
     pub kind: String,
     /// Retries that were left when this error was stored.
     pub retries: u32,
@@ -321,6 +429,12 @@ pub enum HueyError {
     /// A blocking call could not run its future.
     #[error("blocking call failed: {0}")]
     Blocking(String),
+    /// A task lock is held by someone else.
+    #[error(transparent)]
+    Locked(#[from] TaskLocked),
+    /// A rate limit's window is used up.
+    #[error(transparent)]
+    RateLimited(#[from] RateLimitExceeded),
 }
 
 /// Why reading a result failed.

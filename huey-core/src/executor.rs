@@ -14,7 +14,7 @@ use crate::error::{HueyError, StorageError, TaskError, TaskFailure};
 use crate::group::MemberResult;
 use crate::huey::Huey;
 use crate::message::Message;
-use crate::registry::{Invocation, Registry, TaskDescriptor};
+use crate::registry::{Invocation, Outcome, Registry, TaskDescriptor};
 use crate::result::StoredResult;
 use crate::retry::{RetryPlan, plan_retry};
 use crate::signals::{PostHook, PreHook, Signal};
@@ -125,11 +125,7 @@ pub(crate) async fn execute(
 
     task.start_clock();
     let task = Arc::new(task);
-    let outcome = (descriptor.invoke)(Invocation {
-        task: Arc::clone(&task),
-        state,
-    })
-    .await;
+    let outcome = invoke_admitted(huey, descriptor, Arc::clone(&task), state).await;
     if let Some(body) = claim.as_ref().and_then(|c| c.body) {
         body.release();
     }
@@ -149,6 +145,31 @@ pub(crate) async fn execute(
             fail(huey, task, error, now).await
         }
     }
+}
+
+/// Runs one attempt inside the task's declared rate limit and lock: a rejection by either is
+/// the attempt's error, and the body runs only while the lock is held. The rate limit comes
+/// first, so a rejected attempt never holds the lock. The lock is released before the worker
+/// moves on; if this future is dropped mid-body (an immediate shutdown), the guard's drop
+/// spawns the release.
+async fn invoke_admitted(
+    huey: &Huey,
+    descriptor: &'static TaskDescriptor,
+    task: Arc<Task>,
+    state: &WorkerState,
+) -> Outcome {
+    if let Some(spec) = &descriptor.rate_limit {
+        spec.rate_limit(huey).acquire().await?;
+    }
+    let guard = match &descriptor.lock {
+        Some(spec) => Some(spec.lock(huey).acquire().await?),
+        None => None,
+    };
+    let outcome = (descriptor.invoke)(Invocation { task, state }).await;
+    if let Some(guard) = guard {
+        guard.release_logged().await;
+    }
+    outcome
 }
 
 /// Runs a message inside `enqueue` (immediate mode).
@@ -354,12 +375,18 @@ async fn fail(
         TaskError::Timeout(_) => huey.emit(Signal::Timeout, &task, Some(&error)),
         TaskError::Cancelled(_) => huey.emit(Signal::Canceled, &task, Some(&error)),
         TaskError::Retry(_) => {}
+        TaskError::Locked(_) => huey.emit(Signal::Locked, &task, Some(&error)),
+        TaskError::RateLimited(_) => huey.emit(Signal::RateLimited, &task, Some(&error)),
         TaskError::Failed { .. } | TaskError::Panicked { .. } => {
             huey.emit(Signal::Error, &task, Some(&error))
         }
     }
     match &error {
         TaskError::Retry(_) => tracing::info!(%error, "task asked to be retried"),
+        // Expected under contention: not a warning while it will be retried.
+        TaskError::Locked(_) | TaskError::RateLimited(_) if plan.retries > 0 => {
+            tracing::info!(%error, retries = plan.retries, "task not admitted; it will be retried")
+        }
         _ => tracing::warn!(%error, retries = plan.retries, "task failed"),
     }
     task.message_mut().retries = plan.retries;

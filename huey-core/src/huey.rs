@@ -511,7 +511,7 @@ impl Huey {
     /// named ones (Huey's `flush_locks`, the consumer's `-f`/`-L`). Returns the lock names
     /// that existed.
     pub async fn flush_locks(&self, extra: &[String]) -> Result<Vec<String>, HueyError> {
-        let prefix = format!("{}.lock.", self.name());
+        let prefix = crate::limits::lock_key(self.name(), "");
         let storage = self.storage();
         let mut names: Vec<String> = storage
             .result_items()

@@ -52,6 +52,7 @@ mod executor;
 pub mod group;
 mod huey;
 mod invoke;
+mod limits;
 pub mod message;
 pub mod pipeline;
 mod registry;
@@ -67,8 +68,8 @@ mod task;
 pub use async_trait::async_trait;
 pub use consumer::{Backoff, Consumer, ConsumerBuilder, WorkerKind};
 pub use error::{
-    BoxError, CancelExecution, HueyError, RegistryError, ResultError, RetryTask, StorageError,
-    TaskError, TaskFailure, TaskTimeout,
+    BoxError, CancelExecution, HueyError, RateLimitExceeded, RegistryError, ResultError, RetryTask,
+    StorageError, TaskError, TaskFailure, TaskLocked, TaskTimeout,
 };
 pub use executor::Executed;
 pub use group::{Group, ResultGroup, group};
@@ -80,6 +81,7 @@ pub use huey_macros::{
 };
 /// A time zone for periodic tasks ([`ConsumerBuilder::periodic_time_zone`]).
 pub use jiff::tz::TimeZone;
+pub use limits::{LockSpec, RateLimit, RateLimitSpec, TaskLock, TaskLockGuard};
 pub use pipeline::{PartialCall, Pipeline};
 pub use registry::{Registry, TaskDescriptor, crontab_matches, crontab_matches_in};
 pub use resource::{ContextManager, Resource, SyncResource};
@@ -92,10 +94,10 @@ pub use task::{Revoke, Task, TaskCall, TaskDef, TaskOptions, TaskValue};
 /// Everything a task module needs: `use huey_core::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        CancelExecution, Consumer, Huey, HueyError, MemoryStorage, Resource, ResultError,
-        RetryTask, Revoke, Signal, State, SyncResource, Task, TaskError, TaskFailure, TaskResult,
-        TaskValue, WorkerState, closing_task, context_task, on_shutdown, on_startup, periodic_task,
-        post_execute, pre_execute, signal, task,
+        CancelExecution, Consumer, Huey, HueyError, MemoryStorage, RateLimitExceeded, Resource,
+        ResultError, RetryTask, Revoke, Signal, State, SyncResource, Task, TaskError, TaskFailure,
+        TaskLocked, TaskResult, TaskValue, WorkerState, closing_task, context_task, on_shutdown,
+        on_startup, periodic_task, post_execute, pre_execute, signal, task,
     };
 }
 
@@ -189,7 +191,7 @@ pub mod __private {
     pub use crate::message::NoArgs;
     pub use crate::registry::{BoxFuture, Hook, HookDescriptor, Invocation, Location, Outcome};
     pub use crate::task::TaskCall;
-    pub use crate::{Crontab, TaskDescriptor, TaskError, TaskOptions};
+    pub use crate::{Crontab, LockSpec, RateLimitSpec, TaskDescriptor, TaskError, TaskOptions};
     pub use inventory;
     pub use serde::{Serialize, de::DeserializeOwned};
     pub use std::boxed::Box;

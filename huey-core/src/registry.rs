@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 use crate::Crontab;
 use crate::error::{RegistryError, TaskError};
+use crate::limits::{LockSpec, RateLimitSpec};
 use crate::signals::Signal;
 use crate::state::WorkerState;
 use crate::task::{Task, TaskOptions, TaskValue};
@@ -56,6 +57,10 @@ pub struct TaskDescriptor {
     pub schedule: Option<&'static str>,
     /// Whether the body is a sync function (run on the blocking pool).
     pub blocking: bool,
+    /// The lock held while the body runs (`#[task(lock = ...)]`).
+    pub lock: Option<LockSpec>,
+    /// The rate limit each attempt counts against (`#[task(rate_limit(...))]`).
+    pub rate_limit: Option<RateLimitSpec>,
     /// Runs one attempt.
     pub invoke: InvokeFn,
 }
@@ -67,6 +72,8 @@ impl std::fmt::Debug for TaskDescriptor {
             .field("options", &self.options)
             .field("periodic", &self.periodic)
             .field("blocking", &self.blocking)
+            .field("lock", &self.lock)
+            .field("rate_limit", &self.rate_limit)
             .finish_non_exhaustive()
     }
 }

@@ -11,7 +11,8 @@ use crate::task::{Task, chrono_duration};
 pub(crate) struct RetryPlan {
     /// Retries left after applying the failure's rule, before the requeue takes one.
     pub retries: u32,
-    /// An explicit time for the retry (from `RetryTask`), overriding `retry_delay`.
+    /// An explicit time for the retry (from `RetryTask` or a rate limit), overriding
+    /// `retry_delay` and its backoff.
     pub eta: Option<DateTime<Utc>>,
     /// Whether the failure is one that is not surfaced while a retry is pending.
     pub retrying_error: bool,
@@ -38,22 +39,48 @@ pub(crate) fn plan_retry(task: &Task, error: &TaskError, now: DateTime<Utc>) -> 
             eta: None,
             retrying_error: false,
         },
-        _ => RetryPlan {
+        // A lock rejection is a failure like any other, except that it is not surfaced while
+        // a retry is pending (Huey 3.5).
+        TaskError::Locked(_) => RetryPlan {
             retries,
             eta: None,
-            retrying_error: false,
+            retrying_error: true,
         },
+        // Huey's rule: with `retry` (or retries left) run again after the task's retry_delay,
+        // or else when the window ends; with `retry` the attempt does not use up a retry.
+        TaskError::RateLimited(limited) => {
+            let delay = match task.retry_delay() {
+                d if d.is_zero() => limited.delay,
+                d => d,
+            };
+            RetryPlan {
+                retries: retries.saturating_add(u32::from(limited.retry)),
+                eta: (limited.retry || retries > 0).then(|| now + chrono_duration(delay)),
+                retrying_error: true,
+            }
+        }
+        TaskError::Failed { .. } | TaskError::Panicked { .. } | TaskError::Timeout(_) => {
+            RetryPlan {
+                retries,
+                eta: None,
+                retrying_error: false,
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::{CancelExecution, RetryTask};
+    use crate::error::{CancelExecution, RateLimitExceeded, RetryTask, TaskLocked};
     use crate::message::{MESSAGE_VERSION, Message};
     use std::time::Duration;
 
     fn task(retries: u32) -> Task {
+        task_with_delay(retries, 0.0)
+    }
+
+    fn task_with_delay(retries: u32, retry_delay: f64) -> Task {
         Task::from_message(Message {
             v: MESSAGE_VERSION,
             id: "t".into(),
@@ -61,7 +88,7 @@ mod tests {
             args: serde_json::value::RawValue::from_string("[]".into()).unwrap(),
             eta: None,
             retries,
-            retry_delay: 0.0,
+            retry_delay,
             retry_backoff: 0.0,
             priority: 0,
             expires_at: None,
@@ -109,5 +136,39 @@ mod tests {
             plan_retry(&task(0), &TaskError::Retry(RetryTask::new()), now).eta,
             None
         );
+    }
+
+    #[test]
+    fn test_locked_is_a_retrying_failure() {
+        let plan = plan_retry(&task(2), &TaskLocked::new("l").into(), Utc::now());
+        assert_eq!(plan.retries, 2, "the requeue uses one up");
+        assert_eq!(plan.eta, None);
+        assert!(plan.retrying_error);
+    }
+
+    #[test]
+    fn test_rate_limited_retry_rules() {
+        let now = Utc::now();
+        let limited = |retry| {
+            TaskError::RateLimited(RateLimitExceeded {
+                key: "k".into(),
+                delay: Duration::from_secs(30),
+                retry,
+            })
+        };
+        let secs = chrono::TimeDelta::seconds;
+        // retry=true: one retry added back, the window's end.
+        let plan = plan_retry(&task(0), &limited(true), now);
+        assert_eq!((plan.retries, plan.eta), (1, Some(now + secs(30))));
+        // The task's retry_delay wins over the window.
+        let plan = plan_retry(&task_with_delay(2, 5.0), &limited(true), now);
+        assert_eq!((plan.retries, plan.eta), (3, Some(now + secs(5))));
+        // retry=false with retries: a normal retry, at the delay.
+        let plan = plan_retry(&task(2), &limited(false), now);
+        assert_eq!((plan.retries, plan.eta), (2, Some(now + secs(30))));
+        // retry=false without retries: final.
+        let plan = plan_retry(&task(0), &limited(false), now);
+        assert_eq!((plan.retries, plan.eta), (0, None));
+        assert!(plan.retrying_error);
     }
 }

@@ -31,11 +31,12 @@ pub enum Signal {
     Revoked,
     /// Dequeued after its expiry, so not run.
     Expired,
-    /// Could not take its lock.
+    /// Could not take its lock (the [`TaskLocked`](crate::TaskLocked) error is passed along).
     Locked,
     /// Ran past its timeout.
     Timeout,
-    /// Hit its rate limit.
+    /// Hit its rate limit (the [`RateLimitExceeded`](crate::RateLimitExceeded) error is passed
+    /// along).
     RateLimited,
     /// Stopped by an immediate shutdown; it goes back on the queue.
     Interrupted,

@@ -54,6 +54,24 @@ pub struct TaskOptions {
     pub as_argument: Option<Span>,
     pub crontab: Option<Crontab>,
     pub crontab_text: Option<String>,
+    pub lock: Option<LockOption>,
+    pub rate_limit: Option<RateLimitOption>,
+}
+
+/// `lock = "name"` or `lock(name = "name", ttl = "30s")`.
+pub struct LockOption {
+    pub name: LitStr,
+    /// Nanoseconds.
+    pub ttl: Option<u64>,
+}
+
+/// `rate_limit(limit = 10, per = "1s", retry = true, name = "shared")`.
+pub struct RateLimitOption {
+    pub name: Option<LitStr>,
+    pub limit: u32,
+    /// Nanoseconds.
+    pub per: u64,
+    pub retry: bool,
 }
 
 const TASK_OPTIONS: &[&str] = &[
@@ -65,6 +83,8 @@ const TASK_OPTIONS: &[&str] = &[
     "expires",
     "timeout",
     "context",
+    "lock",
+    "rate_limit",
 ];
 
 /// Parses options; `extra` lists what this macro accepts beyond the task options
@@ -122,6 +142,8 @@ fn apply(options: &mut TaskOptions, key: &str, meta: &Meta) -> syn::Result<()> {
     match key {
         "context" => options.context = flag(meta)?.then(|| meta.span()),
         "as_argument" => options.as_argument = flag(meta)?.then(|| meta.span()),
+        "lock" => options.lock = Some(lock(meta)?),
+        "rate_limit" => options.rate_limit = Some(rate_limit(meta)?),
         "crontab" => {
             options.crontab = Some(crontab(meta)?);
             if let Meta::List(list) = meta {
@@ -281,6 +303,144 @@ fn duration(value: &Expr, key: &str) -> syn::Result<u64> {
         return Err(bad(" (out of range)"));
     }
     Ok((seconds * 1e9).round() as u64)
+}
+
+/// The `key = value` entries of an option list such as `lock(...)`, checked against `known`
+/// and for duplicates.
+fn sub_options<'a>(
+    metas: &'a Punctuated<Meta, Token![,]>,
+    option: &str,
+    known: &[&str],
+) -> syn::Result<Vec<(String, &'a Meta)>> {
+    let mut entries: Vec<(String, &Meta)> = Vec::new();
+    for meta in metas {
+        let key = meta
+            .path()
+            .get_ident()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        if !known.contains(&key.as_str()) {
+            return Err(syn::Error::new_spanned(
+                meta.path(),
+                format!(
+                    "unknown `{option}` option `{key}`; expected one of: {}",
+                    known.join(", ")
+                ),
+            ));
+        }
+        if entries.iter().any(|(k, _)| *k == key) {
+            return Err(syn::Error::new_spanned(
+                meta.path(),
+                format!("duplicate `{option}` option `{key}`"),
+            ));
+        }
+        entries.push((key, meta));
+    }
+    Ok(entries)
+}
+
+fn lock(meta: &Meta) -> syn::Result<LockOption> {
+    let list = match meta {
+        Meta::NameValue(nv) => {
+            return Ok(LockOption {
+                name: lock_name(&nv.value, "lock")?,
+                ttl: None,
+            });
+        }
+        Meta::List(list) => list,
+        Meta::Path(_) => {
+            return Err(syn::Error::new_spanned(
+                meta,
+                "expected `lock = \"name\"` or `lock(name = \"name\", ttl = \"30s\")`",
+            ));
+        }
+    };
+    let metas = list.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated)?;
+    let mut name = None;
+    let mut ttl = None;
+    for (key, entry) in sub_options(&metas, "lock", &["name", "ttl"])? {
+        let value = value(entry, &key)?;
+        match key.as_str() {
+            "name" => name = Some(lock_name(value, "name")?),
+            _ => ttl = Some(positive_duration(value, "ttl")?),
+        }
+    }
+    let name = name.ok_or_else(|| {
+        syn::Error::new_spanned(list, "`lock(...)` needs a name: `lock(name = \"reports\")`")
+    })?;
+    Ok(LockOption { name, ttl })
+}
+
+fn lock_name(value: &Expr, key: &str) -> syn::Result<LitStr> {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) if !s.value().trim().is_empty() => Ok(s.clone()),
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!("`{key}` must be a non-empty string literal naming the lock"),
+        )),
+    }
+}
+
+fn rate_limit(meta: &Meta) -> syn::Result<RateLimitOption> {
+    let Meta::List(list) = meta else {
+        return Err(syn::Error::new_spanned(
+            meta,
+            "expected `rate_limit(limit = 10, per = \"1s\")`, optionally with `retry = false` \
+             and `name = \"...\"`",
+        ));
+    };
+    let metas = list.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated)?;
+    let mut option = RateLimitOption {
+        name: None,
+        limit: 0,
+        per: 0,
+        retry: true,
+    };
+    let (mut limit, mut per) = (None, None);
+    for (key, entry) in sub_options(&metas, "rate_limit", &["limit", "per", "retry", "name"])? {
+        match key.as_str() {
+            "retry" => option.retry = flag(entry)?,
+            "name" => option.name = Some(name(value(entry, &key)?)?),
+            "limit" => {
+                let value = value(entry, &key)?;
+                let n: u32 = int(value, "limit")?;
+                if n == 0 {
+                    return Err(syn::Error::new_spanned(
+                        value,
+                        "`limit` must be at least 1: a limit of 0 would never let the task run",
+                    ));
+                }
+                limit = Some(n);
+            }
+            _ => per = Some(positive_duration(value(entry, &key)?, "per")?),
+        }
+    }
+    let missing = |what: &str| {
+        syn::Error::new_spanned(
+            list,
+            format!(
+                "`rate_limit(...)` needs `{what}`, e.g. `rate_limit(limit = 10, per = \"1s\")`"
+            ),
+        )
+    };
+    option.limit = limit.ok_or_else(|| missing("limit"))?;
+    option.per = per.ok_or_else(|| missing("per"))?;
+    Ok(option)
+}
+
+/// A duration of at least one millisecond (what the storage can express for a TTL or a
+/// window).
+fn positive_duration(value: &Expr, key: &str) -> syn::Result<u64> {
+    let nanos = duration(value, key)?;
+    if nanos < 1_000_000 {
+        return Err(syn::Error::new_spanned(
+            value,
+            format!("`{key}` must be at least 1ms"),
+        ));
+    }
+    Ok(nanos)
 }
 
 fn crontab(meta: &Meta) -> syn::Result<Crontab> {

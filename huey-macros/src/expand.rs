@@ -57,6 +57,31 @@ pub fn task(model: &TaskModel) -> TokenStream {
         }
         None => quote!(::core::option::Option::None),
     };
+    let lock = match &o.lock {
+        Some(lock) => {
+            let lock_name = &lock.name;
+            let ttl = duration(lock.ttl);
+            quote!(::core::option::Option::Some(#p::LockSpec { name: #lock_name, ttl: #ttl }))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let rate_limit = match &o.rate_limit {
+        Some(rl) => {
+            // Unnamed, a rate limit is the task's own: it takes the task's registered name.
+            let rl_name = match &rl.name {
+                Some(lit) => quote!(#lit),
+                None => name.clone(),
+            };
+            let (limit, per, retry) = (rl.limit, rl.per, rl.retry);
+            quote!(::core::option::Option::Some(#p::RateLimitSpec {
+                name: #rl_name,
+                limit: #limit,
+                per: #p::Duration::from_nanos(#per),
+                retry: #retry,
+            }))
+        }
+        None => quote!(::core::option::Option::None),
+    };
     let schedule = match &o.crontab_text {
         Some(text) => quote!(::core::option::Option::Some(#text)),
         None => quote!(::core::option::Option::None),
@@ -290,6 +315,8 @@ pub fn task(model: &TaskModel) -> TokenStream {
                     periodic: #crontab,
                     schedule: #schedule,
                     blocking: #blocking,
+                    lock: #lock,
+                    rate_limit: #rate_limit,
                     invoke: #invoke_ident,
                 }
             }

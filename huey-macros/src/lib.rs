@@ -19,6 +19,10 @@ fn run(result: syn::Result<proc_macro2::TokenStream>) -> TokenStream {
 /// Declares a task: `#[task(retries = 3, retry_delay = "2s", retry_backoff = 2.0, priority = 5,
 /// expires = "1h", timeout = "30s", context, name = "app::stable_name")]`.
 ///
+/// `lock = "name"` (or `lock(name = "name", ttl = "30s")`) runs the body only while holding
+/// that lock; `rate_limit(limit = 10, per = "1s", retry = true, name = "shared")` counts each
+/// attempt against a rate limit (named after the task unless `name` is given).
+///
 /// The function stays callable as written. Beside it, a type of the same name is the typed
 /// handle: `add::call(1, 2)` builds a call, `add::enqueue(&huey, 1, 2)` enqueues one, and
 /// `add::revoke(&huey, ..)`, `add::restore`, `add::map` act on the task type. See the

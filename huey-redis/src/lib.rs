@@ -27,9 +27,9 @@
 //! | --- | --- | --- |
 //! | `huey.redis.<n>` | LIST, or ZSET with [`RedisOptions::priority`] | the queue (ZSET: score `-priority`, member = 8-byte big-endian order prefix + message, FIFO within a priority, Huey's PriorityRedisHuey model) |
 //! | `huey.schedule.<n>` | ZSET | scheduled messages, score = ETA as epoch seconds |
-//! | `huey.results.<n>` | HASH | results, revoke flags and other values by key |
-//! | `huey.kv.<n>.<key>` | STRING | values with a TTL: `put_if_empty` with a ttl (periodic-tick claims, locks) and, with [`RedisOptions::result_ttl`], results (the RedisExpireHuey model) |
-//! | `huey.counters.<n>` | HASH | counters |
+//! | `huey.results.<n>` | HASH | results, revoke flags and other values by key, including task locks without a ttl (`<name>.lock.<lock>`, `<name>` being the `Huey` name as given) and rate-limit window numbers (`<name>.rl.<limit>.w`) |
+//! | `huey.kv.<n>.<key>` | STRING | values with a TTL: `put_if_empty` with a ttl (periodic-tick claims, locks with a ttl: a millisecond `PX` expiry, so no need for Redis 7.4's hash-field expiry) and, with [`RedisOptions::result_ttl`], results (the RedisExpireHuey model) |
+//! | `huey.counters.<n>` | HASH | counters, including rate-limit counts (`<name>.rl.<limit>`) |
 //! | `huey.notify.<n>.<key>` | LIST, 60 s TTL | a token pushed with a result that someone waits for, so the waiter blocks instead of polling |
 //! | `huey.waiting.<n>.<key>` | STRING, the wait's TTL | set by a waiter before it blocks: results nobody waits for push no token |
 //! | `huey.revoked.<n>` | SET | the revocation flags held in the results hash, so a claim can tell that none applies |

@@ -153,6 +153,26 @@ return 1
     )
 });
 
+/// Deletes a value only if it still equals the given one, wherever it lives (the results hash
+/// or, for a value with a TTL, its own key), so a lock holder never releases a lock that
+/// expired and was taken by someone else.
+/// KEYS: results hash, kv key, revoked set. ARGV: field, value.
+pub static DELETE_IF: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+elseif redis.call('GET', KEYS[2]) == ARGV[2] then
+  redis.call('DEL', KEYS[2])
+else
+  return 0
+end
+redis.call('SREM', KEYS[3], ARGV[1])
+return 1
+",
+    )
+});
+
 /// Puts one entry of a processing list back on the queue, if it is still there.
 /// KEYS: processing, queue, wake. ARGV: entry, mode ('list' or 'zset').
 pub static RETURN_ENTRY: LazyLock<Script> = LazyLock::new(|| {

@@ -12,7 +12,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnecti
 use redis::{AsyncCommands, AsyncConnectionConfig, Client, RedisError};
 
 use crate::scripts::{
-    CHORD_RECORD, CLAIM_LIST, CLAIM_ZSET, PROMOTE, PUT_IF_EMPTY, READ_SCHEDULE, REAP, RETURN_ENTRY,
+    CHORD_RECORD, CLAIM_LIST, CLAIM_ZSET, DELETE_IF, PROMOTE, PUT_IF_EMPTY, READ_SCHEDULE, REAP,
+    RETURN_ENTRY,
 };
 use crate::settler::{self, SettleKeys};
 
@@ -1115,6 +1116,19 @@ impl Storage for RedisStorage {
             .await
             .map_err(backend)?;
         Ok(hashed + ttl > 0)
+    }
+
+    async fn delete_data_if(&self, key: &str, value: &[u8]) -> StorageResult<bool> {
+        let deleted: i64 = DELETE_IF
+            .key(&self.keys.results)
+            .key(self.keys.kv(key))
+            .key(&self.keys.revoked)
+            .arg(key)
+            .arg(value)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        Ok(deleted == 1)
     }
 
     async fn has_data_for_key(&self, key: &str) -> StorageResult<bool> {

@@ -14,6 +14,7 @@ macro_rules! storage_suite {
         $crate::storage_suite!(@tests $make;
             test_queue_methods, test_priority, test_schedule_methods, test_read_schedule,
             test_promote_due, test_result_store_methods, test_peek_many, test_put_if_empty_ttl,
+            test_delete_data_if,
             test_wait_result, test_counter, test_claim_ack_contract, test_requeue_returns_claim,
             test_dead_letter_keeps_message, test_dequeue_batch, test_dequeue_wakes_on_enqueue,
             test_flush_all, test_chord_record
@@ -203,6 +204,27 @@ pub async fn test_peek_many(s: &dyn Storage) {
         s.peek_many(&["a", "b", "c"]).await.unwrap(),
         [Some(b("1")), None, Some(b("3"))]
     );
+}
+
+/// `delete_data_if` removes a value only while it is the expected one, with or without a TTL
+/// (how a lock holder releases only its own acquisition).
+pub async fn test_delete_data_if(s: &dyn Storage) {
+    assert!(
+        !s.delete_data_if("k", b"mine").await.unwrap(),
+        "missing key"
+    );
+    s.put_data("k", b("theirs")).await.unwrap();
+    assert!(!s.delete_data_if("k", b"mine").await.unwrap());
+    assert_eq!(s.peek_data("k").await.unwrap(), Some(b("theirs")));
+    assert!(s.delete_data_if("k", b"theirs").await.unwrap());
+    assert!(!s.has_data_for_key("k").await.unwrap());
+
+    let ttl = Some(Duration::from_secs(60));
+    assert!(s.put_if_empty("lock", b("token-a"), ttl).await.unwrap());
+    assert!(!s.delete_data_if("lock", b"token-b").await.unwrap());
+    assert!(s.has_data_for_key("lock").await.unwrap());
+    assert!(s.delete_data_if("lock", b"token-a").await.unwrap());
+    assert!(!s.has_data_for_key("lock").await.unwrap());
 }
 
 /// A `put_if_empty` with a ttl expires, after which the key can be taken again.

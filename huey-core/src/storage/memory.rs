@@ -328,6 +328,14 @@ impl Storage for MemoryStorage {
         Ok(self.lock().data.remove(key).is_some_and(|s| s.live()))
     }
 
+    async fn delete_data_if(&self, key: &str, value: &[u8]) -> StorageResult<bool> {
+        let mut inner = self.lock();
+        if inner.live_data(key).is_none_or(|s| s.value != value) {
+            return Ok(false);
+        }
+        Ok(inner.data.remove(key).is_some())
+    }
+
     async fn has_data_for_key(&self, key: &str) -> StorageResult<bool> {
         Ok(self.lock().live_data(key).is_some())
     }

@@ -167,6 +167,29 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     /// Removes a value; returns whether it existed.
     async fn delete_data(&self, key: &str) -> StorageResult<bool>;
 
+    /// Removes a value only if it is still `value`; returns whether it did. Task locks release
+    /// with it, so a holder whose lock expired (and was taken by someone else) cannot release
+    /// the new holder's lock. The default reads, compares and deletes in separate calls, which
+    /// leaves a short race; a backend should override it with an atomic version.
+    ///
+    /// ```
+    /// use huey_core::{MemoryStorage, Storage};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), huey_core::StorageError> {
+    /// let storage = MemoryStorage::new();
+    /// storage.put_data("k", b"mine".to_vec()).await?;
+    /// assert!(!storage.delete_data_if("k", b"theirs").await?);
+    /// assert!(storage.delete_data_if("k", b"mine").await?);
+    /// # Ok(())
+    /// # }
+    /// ```
+    async fn delete_data_if(&self, key: &str, value: &[u8]) -> StorageResult<bool> {
+        if self.peek_data(key).await?.as_deref() != Some(value) {
+            return Ok(false);
+        }
+        self.delete_data(key).await
+    }
+
     /// Whether a value exists.
     async fn has_data_for_key(&self, key: &str) -> StorageResult<bool>;
 
@@ -366,6 +389,10 @@ impl<S: Storage> Storage for std::sync::Arc<S> {
 
     async fn delete_data(&self, key: &str) -> StorageResult<bool> {
         S::delete_data(self, key).await
+    }
+
+    async fn delete_data_if(&self, key: &str, value: &[u8]) -> StorageResult<bool> {
+        S::delete_data_if(self, key, value).await
     }
 
     async fn has_data_for_key(&self, key: &str) -> StorageResult<bool> {

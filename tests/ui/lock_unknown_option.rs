@@ -1,0 +1,6 @@
+use huey_core::prelude::*;
+
+#[task(lock(name = "reports", timeout = "30s"))]
+fn report() {}
+
+fn main() {}
