@@ -94,24 +94,107 @@ impl<T> MemberResult<T> {
 )]
 pub trait Member<O>: sealed::Sealed {
     #[doc(hidden)]
-    fn into_member(self) -> Result<Message, HueyError>;
+    fn into_member(self) -> Result<Plan, HueyError>;
 }
 
 mod sealed {
     pub trait Sealed {}
     impl<T: crate::TaskDef> Sealed for crate::TaskCall<T> {}
     impl<L: crate::TaskDef, H> Sealed for crate::Pipeline<L, H> {}
+    impl<O, C: crate::TaskDef> Sealed for super::Chord<O, C> {}
 }
 
 impl<T: TaskDef> Member<T::Output> for TaskCall<T> {
-    fn into_member(self) -> Result<Message, HueyError> {
-        self.into_message()
+    fn into_member(self) -> Result<Plan, HueyError> {
+        self.into_message().map(Plan::Call)
     }
 }
 
 impl<L: TaskDef, H: crate::pipeline::Handles> Member<L::Output> for Pipeline<L, H> {
-    fn into_member(self) -> Result<Message, HueyError> {
-        self.into_chain()
+    fn into_member(self) -> Result<Plan, HueyError> {
+        self.into_chain().map(Plan::Call)
+    }
+}
+
+/// A nested chord is a member whose outcome is its callback's.
+impl<O, C: TaskDef> Member<C::Output> for Chord<O, C> {
+    fn into_member(self) -> Result<Plan, HueyError> {
+        self.into_plan()
+    }
+}
+
+/// How a member is enqueued. Not a public API.
+#[doc(hidden)]
+pub enum Plan {
+    /// A call or a pipeline: one message, whose last stage's outcome is the member's.
+    Call(Message),
+    /// A chord: its members (already carrying its bookkeeping) and its callback, whose last
+    /// stage's outcome is the member's.
+    Chord {
+        members: Vec<Message>,
+        callback: Message,
+    },
+}
+
+impl Plan {
+    /// The message whose result is this member's value.
+    fn outcome(&self) -> &Message {
+        match self {
+            Plan::Call(message) => message.tail(),
+            Plan::Chord { callback, .. } => callback.tail(),
+        }
+    }
+
+    /// Makes this member number `member.index` of an enclosing chord.
+    fn join(&mut self, member: &ChordMember) {
+        match self {
+            Plan::Call(message) => join_outermost(message, member),
+            Plan::Chord { members, callback } => {
+                for message in members {
+                    join_outermost(message, member);
+                }
+                join_outermost(callback, member);
+            }
+        }
+    }
+
+    /// Attaches the error handler to every call this member enqueues.
+    fn set_error_handler(&mut self, handler: &Message) {
+        let copy = || {
+            let mut copy = handler.clone();
+            copy.id = new_task_id();
+            Some(Box::new(copy))
+        };
+        match self {
+            Plan::Call(message) => message.on_error = copy(),
+            Plan::Chord { members, .. } => {
+                for message in members {
+                    message.on_error = copy();
+                }
+            }
+        }
+    }
+
+    /// The messages to enqueue now: a chord without members is its callback, with `[]`.
+    fn into_messages(self) -> Result<Vec<Message>, HueyError> {
+        match self {
+            Plan::Call(message) => Ok(vec![message]),
+            Plan::Chord { members, callback } if members.is_empty() => {
+                let empty = serde_json::value::to_raw_value(&Vec::<()>::new())?;
+                Ok(vec![callback.with_parent(&empty)?])
+            }
+            Plan::Chord { members, .. } => Ok(members),
+        }
+    }
+}
+
+/// Gives `message`'s outcome to the chord `member` belongs to. When the message is already a
+/// member of an inner chord, it is that chord's callback (followed inward) that joins.
+fn join_outermost(message: &mut Message, member: &ChordMember) {
+    let tail = message.tail_mut();
+    match &mut tail.chord {
+        Some(inner) => join_outermost(&mut inner.callback, member),
+        None => tail.chord = Some(member.clone()),
     }
 }
 
@@ -119,7 +202,7 @@ impl<L: TaskDef, H: crate::pipeline::Handles> Member<L::Output> for Pipeline<L, 
 /// makes one from a single task). Add a callback with [`then`](Self::then) to make a chord.
 #[must_use = "a group does nothing until it is enqueued"]
 pub struct Group<O> {
-    members: Vec<Result<Message, HueyError>>,
+    members: Vec<Result<Plan, HueyError>>,
     _output: PhantomData<fn() -> O>,
 }
 
@@ -155,13 +238,9 @@ impl<O> Group<O> {
     ) -> Self {
         let handler = handler.into_stage_message();
         for member in &mut self.members {
-            let Ok(message) = member else { continue };
+            let Ok(plan) = member else { continue };
             match &handler {
-                Ok(handler) => {
-                    let mut copy = handler.clone();
-                    copy.id = new_task_id();
-                    message.on_error = Some(Box::new(copy));
-                }
+                Ok(handler) => plan.set_error_handler(handler),
                 Err(error) => *member = Err(HueyError::Configuration(error.to_string())),
             }
         }
@@ -180,9 +259,23 @@ impl<O> Group<O> {
 
     /// Enqueues every member in one storage call and returns their handles.
     pub async fn enqueue(self, huey: &Huey) -> Result<ResultGroup<O>, HueyError> {
-        let members = self.members.into_iter().collect::<Result<Vec<_>, _>>()?;
-        huey.enqueue_messages(members).await
+        let plans = self.members.into_iter().collect::<Result<Vec<_>, _>>()?;
+        enqueue_plans(huey, plans).await
     }
+}
+
+/// Enqueues the members' messages together; the handles follow member order.
+async fn enqueue_plans<O>(huey: &Huey, plans: Vec<Plan>) -> Result<ResultGroup<O>, HueyError> {
+    let handles = plans
+        .iter()
+        .map(|plan| TaskResult::new(huey.clone(), Arc::new(plan.outcome().clone())))
+        .collect();
+    let mut messages = Vec::new();
+    for plan in plans {
+        messages.extend(plan.into_messages()?);
+    }
+    huey.enqueue_batch(messages).await?;
+    Ok(ResultGroup::from_handles(handles))
 }
 
 impl<O> Default for Group<O> {
@@ -191,10 +284,11 @@ impl<O> Default for Group<O> {
     }
 }
 
-/// A group with a callback (Huey's `chord`). Made by [`Group::then`].
+/// A group with a callback (Huey's `chord`). Made by [`Group::then`]; a chord can itself be a
+/// member of another group or chord, its callback's value being the member's.
 #[must_use = "a chord does nothing until it is enqueued"]
 pub struct Chord<O, C: TaskDef> {
-    members: Vec<Result<Message, HueyError>>,
+    members: Vec<Result<Plan, HueyError>>,
     callback: Result<Message, HueyError>,
     _types: PhantomData<fn() -> (O, C)>,
 }
@@ -203,29 +297,45 @@ impl<O, C: TaskDef> Chord<O, C> {
     /// Enqueues the members (or, with none, the callback at once with an empty list).
     pub async fn enqueue(self, huey: &Huey) -> Result<ChordResult<O, C::Output>, HueyError> {
         let callback = self.callback?;
-        let mut members = self.members.into_iter().collect::<Result<Vec<_>, _>>()?;
-        let callback_handle = TaskResult::new(huey.clone(), Arc::new(callback.clone()));
-        if members.is_empty() {
+        let callback_handle = TaskResult::new(huey.clone(), Arc::new(callback.tail().clone()));
+        let mut plans = self.members.into_iter().collect::<Result<Vec<_>, _>>()?;
+        join_chord(&mut plans, callback.clone());
+        let results = enqueue_plans(huey, plans).await?;
+        if results.is_empty() {
             let empty = serde_json::value::to_raw_value(&Vec::<()>::new())?;
             huey.enqueue_raw(callback.with_parent(&empty)?).await?;
-        } else {
-            let chord = ChordMember {
-                id: new_task_id(),
-                index: 0,
-                size: members.len(),
-                callback: Box::new(callback),
-            };
-            for (index, member) in members.iter_mut().enumerate() {
-                member.tail_mut().chord = Some(ChordMember {
-                    index,
-                    ..chord.clone()
-                });
-            }
         }
         Ok(ChordResult {
-            results: huey.enqueue_messages(members).await?,
+            results,
             callback: callback_handle,
         })
+    }
+
+    fn into_plan(self) -> Result<Plan, HueyError> {
+        let callback = self.callback?;
+        let mut plans = self.members.into_iter().collect::<Result<Vec<_>, _>>()?;
+        join_chord(&mut plans, callback.clone());
+        let mut members = Vec::new();
+        for plan in plans {
+            members.extend(plan.into_messages()?);
+        }
+        Ok(Plan::Chord { members, callback })
+    }
+}
+
+/// Makes `plans` the members of a new chord with `callback`.
+fn join_chord(plans: &mut [Plan], callback: Message) {
+    let chord = ChordMember {
+        id: new_task_id(),
+        index: 0,
+        size: plans.len(),
+        callback: Box::new(callback),
+    };
+    for (index, plan) in plans.iter_mut().enumerate() {
+        plan.join(&ChordMember {
+            index,
+            ..chord.clone()
+        });
     }
 }
 

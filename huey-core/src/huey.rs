@@ -289,9 +289,14 @@ impl Huey {
             .iter()
             .map(|m| TaskResult::new(self.clone(), Arc::new(m.tail().clone())))
             .collect();
-        let handles = ResultGroup::from_handles(handles);
+        self.enqueue_batch(messages).await?;
+        Ok(ResultGroup::from_handles(handles))
+    }
+
+    /// Enqueues `messages` in one storage call (in immediate mode, runs them one by one).
+    pub(crate) async fn enqueue_batch(&self, messages: Vec<Message>) -> Result<(), HueyError> {
         if messages.is_empty() {
-            return Ok(handles);
+            return Ok(());
         }
         if self.is_immediate() {
             for m in messages {
@@ -304,7 +309,7 @@ impl Huey {
                 self.emit(Signal::Enqueued, &Task::from_message(m), None);
             }
         }
-        Ok(handles)
+        Ok(())
     }
 
     /// Boxed, because in immediate mode it runs the task, which may enqueue others (pipeline

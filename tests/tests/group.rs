@@ -66,6 +66,11 @@ fn summarize(label: String, outcomes: Vec<MemberResult<i64>>) -> String {
 }
 
 #[task]
+fn sum_ok(outcomes: Vec<MemberResult<i64>>) -> i64 {
+    outcomes.into_iter().filter_map(MemberResult::ok).sum()
+}
+
+#[task]
 fn count_nones(outcomes: Vec<MemberResult<Option<i64>>>) -> usize {
     outcomes
         .iter()
@@ -122,6 +127,8 @@ huey_tests::on_both_backends!(
     test_chord_ordering,
     test_chord_return_none,
     test_chord_scheduling,
+    test_nested_chord,
+    test_nested_empty_chord,
     test_chord_on_a_consumer,
 );
 
@@ -601,6 +608,38 @@ async fn test_chord_scheduling(backend: Backend) {
     );
     step(&huey).await;
     assert_eq!(chord.callback.wait(WAIT).await.unwrap(), "[2, 4]");
+}
+
+/// Three levels of chords: each inner chord's callback value is its member's value.
+async fn test_nested_chord(backend: Backend) {
+    let huey = backend.huey("nested-chord").await;
+    let inner = group([add::call(1, 1), add::call(2, 2)]).then(sum_ok::partial());
+    let middle = group([add::call(0, 10)])
+        .push(inner)
+        .then(sum_ok::partial());
+    let mut outer = group([add::call(0, 100)])
+        .push(middle)
+        .then(summarize::partial("outer ".to_owned()))
+        .enqueue(&huey)
+        .await
+        .unwrap();
+    // Four calls, the inner callback, the middle callback, the outer callback.
+    assert_eq!(drain(&huey).await.len(), 7);
+    assert_eq!(outer.callback.wait(WAIT).await.unwrap(), "outer [100, 16]");
+    assert_eq!(outer.results.wait(WAIT).await.unwrap(), vec![100, 16]);
+}
+
+/// A nested chord without members runs its callback at once; its value joins the outer chord.
+async fn test_nested_empty_chord(backend: Backend) {
+    let huey = backend.huey("nested-empty-chord").await;
+    let mut outer = group([add::call(1, 1)])
+        .push(Group::<i64>::new().then(sum_ok::partial()))
+        .then(summarize::partial(String::new()))
+        .enqueue(&huey)
+        .await
+        .unwrap();
+    assert_eq!(drain(&huey).await.len(), 3);
+    assert_eq!(outer.callback.wait(WAIT).await.unwrap(), "[2, 0]");
 }
 
 /// End to end on a running consumer.
