@@ -60,7 +60,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{HueyError, ResultError, TaskFailure};
 use crate::huey::Huey;
 use crate::message::{ChordMember, Message};
-use crate::pipeline::{PartialCall, Pipeline, Stage};
+use crate::pipeline::{Append, Handles, PartialCall, Pipeline, Stage, nest};
 use crate::result::TaskResult;
 use crate::task::{TaskCall, TaskDef, new_task_id};
 
@@ -101,7 +101,7 @@ mod sealed {
     pub trait Sealed {}
     impl<T: crate::TaskDef> Sealed for crate::TaskCall<T> {}
     impl<L: crate::TaskDef, H> Sealed for crate::Pipeline<L, H> {}
-    impl<O, C: crate::TaskDef> Sealed for super::Chord<O, C> {}
+    impl<O, C: crate::TaskDef, L: crate::TaskDef, H> Sealed for super::Chord<O, C, L, H> {}
 }
 
 impl<T: TaskDef> Member<T::Output> for TaskCall<T> {
@@ -116,8 +116,9 @@ impl<L: TaskDef, H: crate::pipeline::Handles> Member<L::Output> for Pipeline<L, 
     }
 }
 
-/// A nested chord is a member whose outcome is its callback's.
-impl<O, C: TaskDef> Member<C::Output> for Chord<O, C> {
+/// A nested chord is a member whose outcome is its callback's (the last stage chained after
+/// the callback, if any).
+impl<O, C: TaskDef, L: TaskDef, H: Handles> Member<L::Output> for Chord<O, C, L, H> {
     fn into_member(self) -> Result<Plan, HueyError> {
         self.into_plan()
     }
@@ -252,7 +253,7 @@ impl<O> Group<O> {
     pub fn then<S: Stage<Vec<MemberResult<O>>>>(self, callback: S) -> Chord<O, S::Task> {
         Chord {
             members: self.members,
-            callback: callback.into_stage_message(),
+            callback: vec![callback.into_stage_message()],
             _types: PhantomData,
         }
     }
@@ -286,18 +287,47 @@ impl<O> Default for Group<O> {
 
 /// A group with a callback (Huey's `chord`). Made by [`Group::then`]; a chord can itself be a
 /// member of another group or chord, its callback's value being the member's.
+///
+/// `C` is the callback's task. [`then`](Self::then) chains stages after the callback, as a
+/// pipeline does: `L` is the last stage's task and `H` the tuple of their handles.
 #[must_use = "a chord does nothing until it is enqueued"]
-pub struct Chord<O, C: TaskDef> {
+pub struct Chord<O, C: TaskDef, L: TaskDef = C, H = ()> {
     members: Vec<Result<Plan, HueyError>>,
-    callback: Result<Message, HueyError>,
-    _types: PhantomData<fn() -> (O, C)>,
+    callback: Vec<Result<Message, HueyError>>,
+    _types: PhantomData<ChordTypes<O, C, L, H>>,
 }
 
-impl<O, C: TaskDef> Chord<O, C> {
+type ChordTypes<O, C, L, H> = fn() -> (O, C, L, H);
+
+impl<O, C: TaskDef, L: TaskDef, H: Handles> Chord<O, C, L, H> {
+    /// Chains `next` after the callback (or after the stage chained last), with that stage's
+    /// value, as [`Pipeline::then`] does (Huey's `chord.then`).
+    #[allow(clippy::type_complexity)]
+    pub fn then<S>(
+        self,
+        next: S,
+    ) -> Chord<O, C, S::Task, <H as Append<TaskResult<<S::Task as TaskDef>::Output>>>::With>
+    where
+        S: Stage<L::Output>,
+        H: Append<TaskResult<<S::Task as TaskDef>::Output>>,
+    {
+        let mut callback = self.callback;
+        callback.push(next.into_stage_message());
+        Chord {
+            members: self.members,
+            callback,
+            _types: PhantomData,
+        }
+    }
+
     /// Enqueues the members (or, with none, the callback at once with an empty list).
-    pub async fn enqueue(self, huey: &Huey) -> Result<ChordResult<O, C::Output>, HueyError> {
-        let callback = self.callback?;
-        let callback_handle = TaskResult::new(huey.clone(), Arc::new(callback.tail().clone()));
+    pub async fn enqueue(self, huey: &Huey) -> Result<ChordResult<O, C::Output, H>, HueyError> {
+        let callback = nest(self.callback, "a chord has no callback")?;
+        let callback_handle = TaskResult::new(huey.clone(), Arc::new(callback.clone()));
+        let then = match &callback.on_complete {
+            Some(next) => H::from_chain(huey, next),
+            None => H::from_chain(huey, &callback),
+        };
         let mut plans = self.members.into_iter().collect::<Result<Vec<_>, _>>()?;
         join_chord(&mut plans, callback.clone());
         let results = enqueue_plans(huey, plans).await?;
@@ -308,11 +338,12 @@ impl<O, C: TaskDef> Chord<O, C> {
         Ok(ChordResult {
             results,
             callback: callback_handle,
+            then,
         })
     }
 
     fn into_plan(self) -> Result<Plan, HueyError> {
-        let callback = self.callback?;
+        let callback = nest(self.callback, "a chord has no callback")?;
         let mut plans = self.members.into_iter().collect::<Result<Vec<_>, _>>()?;
         join_chord(&mut plans, callback.clone());
         let mut members = Vec::new();
@@ -342,11 +373,14 @@ fn join_chord(plans: &mut [Plan], callback: Message) {
 /// The handles of an enqueued chord (Huey's `ChordResult`).
 #[derive(Debug)]
 #[must_use = "the handles are the only way to read the chord's results"]
-pub struct ChordResult<O, C> {
+pub struct ChordResult<O, C, H = ()> {
     /// The members' handles, in member order.
     pub results: ResultGroup<O>,
     /// The callback's handle.
     pub callback: TaskResult<C>,
+    /// The handles of the stages chained after the callback with [`Chord::then`], in order
+    /// (`()` when there are none).
+    pub then: H,
 }
 
 /// Typed handles on the results of a group's members, in member order (Huey's `ResultGroup`).

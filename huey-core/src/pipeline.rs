@@ -207,19 +207,27 @@ impl<Last: TaskDef, H: Handles> Pipeline<Last, H> {
 
     /// Nests the stages: each carries the rest as its `on_complete`.
     pub(crate) fn into_chain(self) -> Result<Message, HueyError> {
-        let mut next: Option<Box<Message>> = None;
-        for stage in self.stages.into_iter().rev() {
-            let mut stage = stage?;
-            stage.on_complete = next;
-            next = Some(Box::new(stage));
-        }
-        next.map(|head| *head)
-            .ok_or_else(|| HueyError::Configuration("a pipeline has no stages".into()))
+        nest(self.stages, "a pipeline has no stages")
     }
 }
 
-/// The tuple of result handles a [`Pipeline`] returns. Implemented for tuples of
-/// [`TaskResult`]s of 2 to 12 elements.
+/// Nests `stages` into one message: each carries the rest as its `on_complete`.
+pub(crate) fn nest(
+    stages: Vec<Result<Message, HueyError>>,
+    when_empty: &str,
+) -> Result<Message, HueyError> {
+    let mut next: Option<Box<Message>> = None;
+    for stage in stages.into_iter().rev() {
+        let mut stage = stage?;
+        stage.on_complete = next;
+        next = Some(Box::new(stage));
+    }
+    next.map(|head| *head)
+        .ok_or_else(|| HueyError::Configuration(when_empty.to_owned()))
+}
+
+/// The tuple of result handles a [`Pipeline`] returns. Implemented for `()` and tuples of
+/// [`TaskResult`]s of up to 12 elements.
 pub trait Handles: Sized {
     #[doc(hidden)]
     fn from_chain(huey: &Huey, head: &Message) -> Self;
@@ -260,6 +268,15 @@ macro_rules! append {
     };
 }
 
+impl Handles for () {
+    fn from_chain(_: &Huey, _: &Message) -> Self {}
+}
+
+impl<X> Append<X> for () {
+    type With = (X,);
+}
+
+handles!(A);
 handles!(A, B);
 handles!(A, B, C);
 handles!(A, B, C, D);
@@ -271,6 +288,7 @@ handles!(A, B, C, D, E, F, G, H, I);
 handles!(A, B, C, D, E, F, G, H, I, J);
 handles!(A, B, C, D, E, F, G, H, I, J, K);
 handles!(A, B, C, D, E, F, G, H, I, J, K, L);
+append!(A);
 append!(A, B);
 append!(A, B, C);
 append!(A, B, C, D);

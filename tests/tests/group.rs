@@ -129,6 +129,9 @@ huey_tests::on_both_backends!(
     test_chord_scheduling,
     test_nested_chord,
     test_nested_empty_chord,
+    test_chord_callback_cb,
+    test_chord_chaining,
+    test_nested_chord_callback_pipeline_tail_walking,
     test_chord_on_a_consumer,
 );
 
@@ -640,6 +643,72 @@ async fn test_nested_empty_chord(backend: Backend) {
         .unwrap();
     assert_eq!(drain(&huey).await.len(), 3);
     assert_eq!(outer.callback.wait(WAIT).await.unwrap(), "[2, 0]");
+}
+
+/// `chord.then(x)` chains after the callback; the chained stages have their own handles.
+async fn test_chord_callback_cb(backend: Backend) {
+    let huey = backend.huey("chord-callback-cb").await;
+    let mut chord = group([add::call(1, 1), add::call(2, 2)])
+        .then(sum_ok::partial())
+        .then(mul::partial(10))
+        .then(add::partial(1))
+        .enqueue(&huey)
+        .await
+        .unwrap();
+    assert_eq!(drain(&huey).await.len(), 5);
+    assert_eq!(chord.callback.wait(WAIT).await.unwrap(), 6);
+    let (mut times_ten, mut plus_one) = chord.then;
+    assert_eq!(times_ten.wait(WAIT).await.unwrap(), 60);
+    assert_eq!(plus_one.wait(WAIT).await.unwrap(), 61);
+}
+
+/// `chord.then(..)` with an error handler: the success path, and a failing callback whose
+/// failure reaches the chained stage and its handler.
+async fn test_chord_chaining(backend: Backend) {
+    let huey = backend.huey("chord-chaining").await;
+    let mut ok = group([add::call(1, 2)])
+        .then(sum_ok::partial())
+        .then(mul::partial(2).error(on_failure::partial("chain".to_owned())))
+        .enqueue(&huey)
+        .await
+        .unwrap();
+    drain(&huey).await;
+    assert_eq!(ok.then.0.wait(WAIT).await.unwrap(), 6);
+
+    let mut failing = group([add::call(1, 2)])
+        .then(broken_callback::partial().error(on_failure::partial("cb".to_owned()).id("cb-err")))
+        .then(mul::partial(2))
+        .enqueue(&huey)
+        .await
+        .unwrap();
+    drain(&huey).await;
+    assert_eq!(
+        failure_of(&mut failing.callback).await.error,
+        "callback got 1"
+    );
+    assert_eq!(
+        failure_of(&mut failing.then.0).await.error,
+        "callback got 1",
+        "the chained stage holds the callback's failure"
+    );
+    let mut handled: TaskResult<String> = huey.result("cb-err");
+    assert_eq!(handled.wait(WAIT).await.unwrap(), "cb: callback got 1");
+}
+
+/// An inner chord's callback pipeline is waited for: the outer chord gets its last stage.
+async fn test_nested_chord_callback_pipeline_tail_walking(backend: Backend) {
+    let huey = backend.huey("nested-tail-walking").await;
+    let inner = group([add::call(1, 1), add::call(1, 2)])
+        .then(sum_ok::partial())
+        .then(mul::partial(100));
+    let mut outer = group([add::call(0, 1)])
+        .push(inner)
+        .then(summarize::partial(String::new()))
+        .enqueue(&huey)
+        .await
+        .unwrap();
+    assert_eq!(drain(&huey).await.len(), 6);
+    assert_eq!(outer.callback.wait(WAIT).await.unwrap(), "[1, 500]");
 }
 
 /// End to end on a running consumer.
