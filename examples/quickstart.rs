@@ -1,5 +1,6 @@
-//! The quickstart: tasks, a closing task, per-worker state, hooks and a periodic task, run by
-//! an in-process consumer with two workers on the embedded storage. No server needed.
+//! The quickstart: tasks, a pipeline, a chord, a closing task, per-worker state, hooks and a
+//! periodic task, run by an in-process consumer with two workers on the embedded storage. No
+//! server needed.
 //!
 //! ```text
 //! cargo run --example quickstart
@@ -9,6 +10,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use huey_core::group::{MemberResult, group};
 use huey_core::prelude::*;
 
 /// A plain async task.
@@ -101,6 +103,12 @@ async fn sweep() {
     SWEEPS.fetch_add(1, Ordering::SeqCst);
 }
 
+/// A chord callback: every member's outcome, in member order.
+#[task]
+async fn total(outcomes: Vec<MemberResult<usize>>) -> usize {
+    outcomes.into_iter().filter_map(MemberResult::ok).sum()
+}
+
 /// `--redis URL` on the command line, else `HUEY_REDIS_URL`, else none (in-memory storage).
 fn redis_url() -> anyhow::Result<Option<String>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -152,6 +160,25 @@ async fn main() -> anyhow::Result<()> {
         Err(ResultError::Failed(failure)) => println!("word_count(\"\") failed: {}", failure.error),
         other => anyhow::bail!("expected a failure, got {other:?}"),
     }
+
+    // A pipeline: add(1, 2), then add(10, <that value>). One typed handle per stage.
+    let (_, mut chained) = add::call(1, 2)
+        .then(add::partial(10))
+        .enqueue(&huey)
+        .await?;
+    println!("add(1, 2) then add(10, _) = {}", chained.wait(wait).await?);
+
+    // A chord: count the words of each text in parallel, then add the counts up.
+    let texts = ["one two", "three four five", "six"];
+    let mut chord = group(texts.map(|t| word_count::call(t.into())))
+        .then(total::partial())
+        .enqueue(&huey)
+        .await?;
+    println!(
+        "word counts {:?}, total {}",
+        chord.results.wait(wait).await?,
+        chord.callback.wait(wait).await?
+    );
 
     let mut report = generate_report::enqueue(&huey, "acme".into()).await?;
     println!("generate_report(acme) = {}", report.wait(wait).await?);

@@ -30,6 +30,8 @@ fn assert_prints_every_result(stdout: &str) {
         "add(20, 22) after 300ms = 42",
         "word_count(..) = 4",
         "word_count(\"\") failed: nothing to count",
+        "add(1, 2) then add(10, _) = 13",
+        "word counts [2, 3, 1], total 6",
         "generate_report(acme) = report for acme",
         "report db opened 1 time(s), closed 1 time(s)",
         "maintenance was cancelled by the pre_execute hook",
