@@ -92,7 +92,7 @@ pub(crate) async fn execute(
 
     if let Some(eta) = task.eta().filter(|eta| *eta > now) {
         storage
-            .add_to_schedule(task.message().encode(), eta, task.priority())
+            .add_to_schedule(huey.encode_message(task.message()), eta, task.priority())
             .await?;
         huey.emit(Signal::Scheduled, &task, None);
         return Ok(Executed::Scheduled);
@@ -231,7 +231,7 @@ async fn complete(
 ) -> Result<(), StorageError> {
     let stored =
         (huey.results_enabled() && !task.is_periodic() && (!value.is_none() || huey.store_none()))
-            .then(|| StoredResult::Ok(value.raw().to_owned()).encode());
+            .then(|| huey.encode_value(StoredResult::Ok(value.raw().to_owned()).encode()));
     let storage = huey.storage();
     match claim {
         // Result, revoke clean-up and acknowledgement in one storage call.
@@ -286,7 +286,7 @@ async fn fail(
             task_id: task.id().to_owned(),
         };
         huey.storage()
-            .put_result(task.id(), StoredResult::Err(failure).encode())
+            .put_result(task.id(), huey.encode_value(StoredResult::Err(failure).encode()))
             .await?;
     }
     run_post_hooks(huey, &task, None, Some(&error)).await;
@@ -311,12 +311,14 @@ async fn fail(
         Some(eta) => {
             message.eta = Some(eta);
             storage
-                .add_to_schedule(message.encode(), eta, message.priority)
+                .add_to_schedule(huey.encode_message(message), eta, message.priority)
                 .await?;
             huey.emit(Signal::Scheduled, &task, None);
         }
         None => {
-            storage.enqueue(message.encode(), message.priority).await?;
+            storage
+                .enqueue(huey.encode_message(message), message.priority)
+                .await?;
             huey.emit(Signal::Enqueued, &task, None);
         }
     }
