@@ -286,7 +286,10 @@ async fn fail(
             task_id: task.id().to_owned(),
         };
         huey.storage()
-            .put_result(task.id(), huey.encode_value(StoredResult::Err(failure).encode()))
+            .put_result(
+                task.id(),
+                huey.encode_value(StoredResult::Err(failure).encode()),
+            )
             .await?;
     }
     run_post_hooks(huey, &task, None, Some(&error)).await;

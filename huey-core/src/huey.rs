@@ -158,7 +158,9 @@ impl HueyBuilder {
     /// Signs every stored message with HMAC-SHA256 under `secret` (Huey's `SignedSerializer`),
     /// and refuses to run messages whose signature is missing or wrong: the consumer moves them
     /// to the dead-letter list. Every producer and consumer of the queue needs the same secret
-    /// and salt. Use a long random secret; an empty one is accepted but logged as a mistake.
+    /// and salt (a handle without a secret still reads signed messages, unchecked, so producers
+    /// can start signing before consumers require it). Use a long random secret; an empty one
+    /// is accepted but logged as a mistake.
     ///
     /// ```
     /// use huey_core::message::DecodeError;
@@ -435,11 +437,8 @@ impl Huey {
     /// scheduler and [`pending`](Self::pending)/[`scheduled`](Self::scheduled) all read
     /// through this. See [`encode_message`](Self::encode_message) for an example.
     pub fn decode_message(&self, bytes: &[u8]) -> Result<Message, DecodeError> {
-        let serializer = &self.inner.serializer;
-        serializer
-            .open(bytes, true)
-            .and_then(|json| Message::decode(&json))
-            .map_err(|error| serializer.explain(bytes, error))
+        let json = self.inner.serializer.open(bytes, true)?;
+        Message::decode(&json)
     }
 
     /// Stored bytes for a result or a `put` value: compressed as configured, never signed.

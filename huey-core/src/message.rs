@@ -89,7 +89,7 @@ pub enum DecodeError {
     /// A message envelope of a version this build does not read.
     #[error("unsupported message version {0} (this build reads version {MESSAGE_VERSION})")]
     Version(u32),
-    /// A signature that is missing, wrong, or unexpected (see [`crate::serializer`]). A
+    /// A signature that is missing or wrong (see [`crate::serializer`]). A
     /// consumer dead-letters such a message; it never runs.
     #[error("rejected signature: {0}")]
     Signature(#[from] crate::serializer::SignatureError),

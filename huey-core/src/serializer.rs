@@ -37,8 +37,14 @@
 //! therefore read, as in Huey; a reader that compresses logs a warning for each uncompressed
 //! message it meets. A reader with a signing secret rejects a message whose signature is
 //! missing or wrong ([`DecodeError::Signature`](crate::message::DecodeError::Signature)); the
-//! worker moves such a message to the dead-letter list, and it never runs. A reader without a
-//! secret rejects signed messages as well, naming the cause.
+//! worker moves such a message to the dead-letter list, and it never runs.
+//!
+//! A reader *without* a secret reads signed messages too, ignoring the trailer (as Huey's plain
+//! serializer does: its unpickler stops before the signature). It runs unsigned messages
+//! anyway, so checking nothing costs it nothing, and this is what lets a queue move to signing
+//! one process at a time: first every producer signs, then every consumer gets the secret and
+//! from then on requires it. (The trailer cannot be mistaken for data: a JSON envelope ends
+//! with `}`.)
 //!
 //! # Results
 //!
@@ -113,9 +119,6 @@ pub enum SignatureError {
     /// or salt.
     #[error("the signature does not match (altered, or signed with another secret or salt)")]
     Mismatch,
-    /// The message is signed, but this reader has no signing secret to check it with.
-    #[error("the message is signed, and this huey has no signing secret")]
-    Unexpected,
 }
 
 /// A signing key, derived once from the secret and salt.
@@ -175,14 +178,17 @@ impl Serializer {
         body
     }
 
-    /// Checks the signature (when `verify` and a secret is set), then decompresses.
+    /// Reads what [`seal`](Self::seal) wrote. For a `signed` kind of value (a message) the
+    /// signature is checked when a secret is set, and a trailer is dropped unchecked when not
+    /// (see the module docs); then the body is decompressed.
     pub(crate) fn open<'a>(
         &self,
         bytes: &'a [u8],
-        verify: bool,
+        signed: bool,
     ) -> Result<Cow<'a, [u8]>, DecodeError> {
-        let body = match self.signer.as_ref().filter(|_| verify) {
-            Some(signer) => {
+        let body = match (&self.signer, signed) {
+            (_, false) => bytes,
+            (Some(signer), true) => {
                 let (body, tag) =
                     split_trailer(bytes).ok_or(DecodeError::Signature(SignatureError::Missing))?;
                 if !signer.verify(body, &tag) {
@@ -190,25 +196,18 @@ impl Serializer {
                 }
                 body
             }
-            None => bytes,
+            (None, true) => split_trailer(bytes).map_or(bytes, |(body, _)| body),
         };
         self.decompress(body)
-    }
-
-    /// Names the likely cause when a reader without a secret fails on a signed message.
-    pub(crate) fn explain(&self, bytes: &[u8], error: DecodeError) -> DecodeError {
-        if self.signer.is_none() && split_trailer(bytes).is_some() {
-            DecodeError::Signature(SignatureError::Unexpected)
-        } else {
-            error
-        }
     }
 
     fn decompress<'a>(&self, body: &'a [u8]) -> Result<Cow<'a, [u8]>, DecodeError> {
         let mut out = Vec::new();
         let read = match body {
             [0x1f, 0x8b, ..] => flate2::read::GzDecoder::new(body).read_to_end(&mut out),
-            [cmf, flg, ..] if *cmf == 0x78 && ((u16::from(*cmf) << 8) | u16::from(*flg)) % 31 == 0 => {
+            [cmf, flg, ..]
+                if *cmf == 0x78 && ((u16::from(*cmf) << 8) | u16::from(*flg)) % 31 == 0 =>
+            {
                 flate2::read::ZlibDecoder::new(body).read_to_end(&mut out)
             }
             _ => {
@@ -291,11 +290,7 @@ mod tests {
         assert_eq!(sealed.len(), JSON.len() + TRAILER);
         assert!(sealed.starts_with(JSON));
         assert_eq!(sealed[JSON.len()], b':');
-        assert!(
-            sealed[JSON.len() + 1..]
-                .iter()
-                .all(u8::is_ascii_hexdigit)
-        );
+        assert!(sealed[JSON.len() + 1..].iter().all(u8::is_ascii_hexdigit));
     }
 
     #[test]

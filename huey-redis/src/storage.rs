@@ -12,8 +12,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnecti
 use redis::{AsyncCommands, AsyncConnectionConfig, Client, RedisError};
 
 use crate::scripts::{
-    CLAIM_LIST, CLAIM_ZSET, PROMOTE, PUT_IF_EMPTY, READ_SCHEDULE, REAP, REQUEUE_DEAD,
-    RETURN_ENTRY,
+    CLAIM_LIST, CLAIM_ZSET, PROMOTE, PUT_IF_EMPTY, READ_SCHEDULE, REAP, REQUEUE_DEAD, RETURN_ENTRY,
 };
 use crate::settler::{self, SettleKeys};
 
@@ -731,7 +730,10 @@ impl RedisStorage {
 
     /// The first `limit` dead-letter records, raw (to remove exactly that record later) and
     /// parsed. A record that does not parse is left alone.
-    async fn dead_records(&self, limit: Option<usize>) -> StorageResult<Vec<(Vec<u8>, DeadLetter)>> {
+    async fn dead_records(
+        &self,
+        limit: Option<usize>,
+    ) -> StorageResult<Vec<(Vec<u8>, DeadLetter)>> {
         if limit == Some(0) {
             return Ok(Vec::new());
         }
