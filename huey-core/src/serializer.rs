@@ -56,7 +56,10 @@
 //! result. Revocation flags, periodic-tick claims and other bookkeeping stay plain JSON.
 
 use std::borrow::Cow;
-use std::io::{Read, Write};
+use std::cell::RefCell;
+use std::io::Read;
+
+use flate2::{Compress, FlushCompress, Status};
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -202,13 +205,14 @@ impl Serializer {
     }
 
     fn decompress<'a>(&self, body: &'a [u8]) -> Result<Cow<'a, [u8]>, DecodeError> {
-        let mut out = Vec::new();
+        // The `bufread` decoders read the slice in place (no 32 KiB copy buffer per call).
+        let mut out = Vec::with_capacity(body.len() * 4);
         let read = match body {
-            [0x1f, 0x8b, ..] => flate2::read::GzDecoder::new(body).read_to_end(&mut out),
+            [0x1f, 0x8b, ..] => flate2::bufread::GzDecoder::new(body).read_to_end(&mut out),
             [cmf, flg, ..]
                 if *cmf == 0x78 && ((u16::from(*cmf) << 8) | u16::from(*flg)) % 31 == 0 =>
             {
-                flate2::read::ZlibDecoder::new(body).read_to_end(&mut out)
+                flate2::bufread::ZlibDecoder::new(body).read_to_end(&mut out)
             }
             _ => {
                 if self.compression != Compression::None {
@@ -225,22 +229,69 @@ impl Serializer {
 }
 
 fn compress(compression: Compression, json: Vec<u8>) -> Vec<u8> {
-    let written = match compression {
+    let (level, zlib) = match compression {
         Compression::None => return json,
-        Compression::Gzip { level } => {
-            let mut encoder =
-                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level.min(9)));
-            encoder.write_all(&json).and_then(|()| encoder.finish())
-        }
-        Compression::Zlib { level } => {
-            let mut encoder =
-                flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(level.min(9)));
-            encoder.write_all(&json).and_then(|()| encoder.finish())
-        }
+        Compression::Gzip { level } => (level.min(9), false),
+        Compression::Zlib { level } => (level.min(9), true),
     };
-    // Writing into a Vec does not fail; should it ever, the plain JSON is still readable by
-    // every reader (they accept uncompressed bodies), so fall back to it.
-    written.unwrap_or(json)
+    let mut out = Vec::with_capacity(json.len() / 2 + 64);
+    if !zlib {
+        // RFC 1952 header: deflate, no flags, no mtime, extra flags by level, OS unknown.
+        let xfl = match level {
+            9 => 2,
+            0 | 1 => 4,
+            _ => 0,
+        };
+        out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 255]);
+    }
+    if deflate(level, zlib, &json, &mut out).is_err() {
+        // Deflating into a Vec does not fail; should it ever, the plain JSON is still readable
+        // by every reader (they accept uncompressed bodies), so fall back to it.
+        return json;
+    }
+    if !zlib {
+        let mut crc = flate2::Crc::new();
+        crc.update(&json);
+        out.extend_from_slice(&crc.sum().to_le_bytes());
+        out.extend_from_slice(&crc.amount().to_le_bytes());
+    }
+    out
+}
+
+thread_local! {
+    /// Deflate state by (level, zlib framing), reused: a fresh compressor allocates and clears
+    /// a few hundred KiB, which costs far more than compressing a small message.
+    static DEFLATERS: RefCell<Vec<((u32, bool), Compress)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Deflates `input` onto `out`, with zlib framing when `zlib`, raw otherwise.
+fn deflate(
+    level: u32,
+    zlib: bool,
+    input: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), flate2::CompressError> {
+    DEFLATERS.with(|cell| {
+        let mut cache = cell.borrow_mut();
+        let at = match cache.iter().position(|(key, _)| *key == (level, zlib)) {
+            Some(at) => at,
+            None => {
+                let fresh = Compress::new(flate2::Compression::new(level), zlib);
+                cache.push(((level, zlib), fresh));
+                cache.len() - 1
+            }
+        };
+        let compressor = &mut cache[at].1;
+        compressor.reset();
+        loop {
+            out.reserve(input.len() / 2 + 64);
+            let consumed = usize::try_from(compressor.total_in()).unwrap_or(input.len());
+            let rest = input.get(consumed..).unwrap_or_default();
+            if compressor.compress_vec(rest, out, FlushCompress::Finish)? == Status::StreamEnd {
+                return Ok(());
+            }
+        }
+    })
 }
 
 /// Splits `body:hex64` into the body and the 32-byte tag; `None` when there is no trailer.
@@ -314,6 +365,37 @@ mod tests {
         let sealed = s.seal(JSON.to_vec(), true);
         assert_eq!(&sealed[..2], &[0x1f, 0x8b]);
         assert_eq!(s.open(&sealed, true).unwrap().as_ref(), JSON);
+    }
+
+    #[test]
+    fn compressed_streams_are_standard_gzip_and_zlib() {
+        // Small, compressible, and large incompressible inputs (the last takes several rounds
+        // of the deflate loop); each compressed twice, so the reused state is exercised.
+        let mut x: u32 = 1;
+        let noise: Vec<u8> = (0..300_000)
+            .map(|_| {
+                x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (x >> 24) as u8
+            })
+            .collect();
+        for input in [JSON.to_vec(), JSON.repeat(1000), noise] {
+            for level in [0, 1, 6, 9] {
+                for _ in 0..2 {
+                    let gz = compress(Compression::Gzip { level }, input.clone());
+                    let mut out = Vec::new();
+                    flate2::read::GzDecoder::new(gz.as_slice())
+                        .read_to_end(&mut out)
+                        .unwrap();
+                    assert_eq!(out, input);
+                    let z = compress(Compression::Zlib { level }, input.clone());
+                    out.clear();
+                    flate2::read::ZlibDecoder::new(z.as_slice())
+                        .read_to_end(&mut out)
+                        .unwrap();
+                    assert_eq!(out, input);
+                }
+            }
+        }
     }
 
     #[test]
