@@ -59,7 +59,8 @@ pub struct DeadLetter {
     pub id: String,
     /// The message bytes, exactly as they were dequeued.
     pub data: Vec<u8>,
-    /// The priority the message was enqueued with; a requeue keeps it.
+    /// The priority the message was enqueued with (0 on a storage without priorities); a
+    /// requeue keeps it.
     pub priority: i32,
     /// Why it could not be run.
     pub reason: String,
