@@ -94,7 +94,7 @@ pub(crate) async fn execute(
 
     if let Some(eta) = task.eta().filter(|eta| *eta > now) {
         storage
-            .add_to_schedule(task.message().encode(), eta, task.priority())
+            .add_to_schedule(huey.encode_message(task.message()), eta, task.priority())
             .await?;
         huey.emit(Signal::Scheduled, &task, None);
         return Ok(Executed::Scheduled);
@@ -257,7 +257,7 @@ async fn complete(
 ) -> Result<(), StorageError> {
     let stored =
         (huey.results_enabled() && !task.is_periodic() && (!value.is_none() || huey.store_none()))
-            .then(|| StoredResult::Ok(value.raw().to_owned()).encode());
+            .then(|| huey.encode_value(StoredResult::Ok(value.raw().to_owned()).encode()));
     let next = match &task.message().on_complete {
         Some(next) => Some(next.with_parent(value.raw()).map_err(backend_error)?),
         None => None,
@@ -353,7 +353,7 @@ async fn put_downstream(
     task: &Task,
     failure: &TaskFailure,
 ) -> Result<(), StorageError> {
-    let stored = StoredResult::Err(failure.clone()).encode();
+    let stored = huey.encode_value(StoredResult::Err(failure.clone()).encode());
     for id in task.message().downstream_ids() {
         huey.storage().put_result(&id, stored.clone()).await?;
     }
@@ -402,7 +402,10 @@ async fn fail(
     };
     if surface && huey.results_enabled() {
         huey.storage()
-            .put_result(task.id(), StoredResult::Err(failure.clone()).encode())
+            .put_result(
+                task.id(),
+                huey.encode_value(StoredResult::Err(failure.clone()).encode()),
+            )
             .await?;
         if is_final {
             put_downstream(huey, &task, &failure).await?;
@@ -436,12 +439,14 @@ async fn fail(
         Some(eta) => {
             message.eta = Some(eta);
             storage
-                .add_to_schedule(message.encode(), eta, message.priority)
+                .add_to_schedule(huey.encode_message(message), eta, message.priority)
                 .await?;
             huey.emit(Signal::Scheduled, &task, None);
         }
         None => {
-            storage.enqueue(message.encode(), message.priority).await?;
+            storage
+                .enqueue(huey.encode_message(message), message.priority)
+                .await?;
             huey.emit(Signal::Enqueued, &task, None);
         }
     }

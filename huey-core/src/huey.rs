@@ -11,10 +11,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{HueyError, TaskError};
 use crate::group::ResultGroup;
-use crate::message::Message;
+use crate::message::{DecodeError, Message};
+use crate::registry::Registry;
 use crate::result::TaskResult;
+use crate::serializer::{Compression, Serializer, Signer};
 use crate::signals::{HandlerId, Hooks, Signal};
-use crate::storage::{DeadLetter, MemoryStorage, Storage};
+use crate::storage::{DeadLetter, DeadLetterSelection, MemoryStorage, Storage};
 use crate::task::{Revoke, Task, TaskValue};
 
 /// A task queue: a name, a storage, the instance options of Huey (results, `store_none`,
@@ -53,6 +55,7 @@ struct Inner {
     store_none: bool,
     store_intermediate_errors: bool,
     hooks: Hooks,
+    serializer: Serializer,
 }
 
 impl std::fmt::Debug for Huey {
@@ -76,6 +79,19 @@ pub struct HueyBuilder {
     immediate: bool,
     immediate_use_memory: bool,
     registered_hooks: bool,
+    compression: Compression,
+    signing_secret: Option<Secret>,
+    signing_salt: Vec<u8>,
+}
+
+/// A signing secret, kept out of `Debug` output.
+#[derive(Clone)]
+struct Secret(Vec<u8>);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 impl HueyBuilder {
@@ -119,10 +135,78 @@ impl HueyBuilder {
         self
     }
 
+    /// Compresses stored messages and results (Huey's `compression=True`, `use_zlib`). Readers
+    /// accept compressed and plain bytes alike, so producers and consumers can switch one at a
+    /// time. See [`serializer`](crate::serializer) for the wire format.
+    ///
+    /// ```
+    /// use huey_core::{Compression, Huey, MemoryStorage};
+    ///
+    /// let huey = Huey::builder("docs")
+    ///     .compression(Compression::Gzip { level: 6 })
+    ///     .build(MemoryStorage::new());
+    /// let message = huey_core::message::Message::decode(br#"{"v":1,"id":"1","name":"t","args":[]}"#)?;
+    /// let stored = huey.encode_message(&message);
+    /// assert_eq!(&stored[..2], &[0x1f, 0x8b], "gzip magic");
+    /// assert_eq!(huey.decode_message(&stored)?.id, "1");
+    /// # Ok::<(), huey_core::message::DecodeError>(())
+    /// ```
+    pub fn compression(mut self, compression: Compression) -> Self {
+        self.compression = compression;
+        self
+    }
+
+    /// Signs every stored message with HMAC-SHA256 under `secret` (Huey's `SignedSerializer`),
+    /// and refuses to run messages whose signature is missing or wrong: the consumer moves them
+    /// to the dead-letter list. Every producer and consumer of the queue needs the same secret
+    /// and salt (a handle without a secret still reads signed messages, unchecked, so producers
+    /// can start signing before consumers require it). Use a long random secret; an empty one
+    /// is accepted but logged as a mistake.
+    ///
+    /// ```
+    /// use huey_core::message::DecodeError;
+    /// use huey_core::{Huey, MemoryStorage};
+    ///
+    /// let ours = Huey::builder("docs").signing_secret("s3cret").build(MemoryStorage::new());
+    /// let theirs = Huey::builder("docs").signing_secret("guess").build(MemoryStorage::new());
+    /// let message = huey_core::message::Message::decode(br#"{"v":1,"id":"1","name":"t","args":[]}"#)?;
+    /// let stored = ours.encode_message(&message);
+    /// assert_eq!(ours.decode_message(&stored)?.id, "1");
+    /// assert!(matches!(theirs.decode_message(&stored), Err(DecodeError::Signature(_))));
+    /// # Ok::<(), DecodeError>(())
+    /// ```
+    pub fn signing_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.signing_secret = Some(Secret(secret.as_ref().to_vec()));
+        self
+    }
+
+    /// The salt mixed into the signing key (default `huey`, as in Huey). Lets several queues
+    /// share a secret without accepting each other's messages.
+    ///
+    /// ```
+    /// use huey_core::{Huey, MemoryStorage};
+    ///
+    /// let huey = Huey::builder("billing")
+    ///     .signing_secret("s3cret")
+    ///     .signing_salt("billing")
+    ///     .build(MemoryStorage::new());
+    /// # let _ = huey;
+    /// ```
+    pub fn signing_salt(mut self, salt: impl AsRef<[u8]>) -> Self {
+        self.signing_salt = salt.as_ref().to_vec();
+        self
+    }
+
     /// Builds the handle on `storage`.
     pub fn build(self, storage: impl Storage) -> Huey {
         let mut storage = storage;
         storage.set_namespace(&self.name);
+        let signer = self.signing_secret.map(|Secret(secret)| {
+            if secret.is_empty() {
+                tracing::error!(huey = %self.name, "the signing secret is empty: anyone can sign messages");
+            }
+            Signer::new(&secret, &self.signing_salt)
+        });
         let huey = Huey {
             inner: Arc::new(Inner {
                 name: self.name,
@@ -134,6 +218,10 @@ impl HueyBuilder {
                 store_none: self.store_none,
                 store_intermediate_errors: self.store_intermediate_errors,
                 hooks: Hooks::new(self.registered_hooks),
+                serializer: Serializer {
+                    compression: self.compression,
+                    signer,
+                },
             }),
         };
         huey.set_immediate(self.immediate);
@@ -168,6 +256,9 @@ impl Huey {
             immediate: false,
             immediate_use_memory: true,
             registered_hooks: true,
+            compression: Compression::None,
+            signing_secret: None,
+            signing_salt: b"huey".to_vec(),
         }
     }
 
@@ -303,7 +394,10 @@ impl Huey {
                 self.enqueue_raw(m).await?;
             }
         } else {
-            let items = messages.iter().map(|m| (m.encode(), m.priority)).collect();
+            let items = messages
+                .iter()
+                .map(|m| (self.encode_message(m), m.priority))
+                .collect();
             self.storage().enqueue_many(items).await?;
             for m in messages {
                 self.emit(Signal::Enqueued, &Task::from_message(m), None);
@@ -325,11 +419,56 @@ impl Huey {
                 return crate::executor::execute_immediate(&huey, message).await;
             }
             huey.storage()
-                .enqueue(message.encode(), message.priority)
+                .enqueue(huey.encode_message(&message), message.priority)
                 .await?;
             huey.emit(Signal::Enqueued, &Task::from_message(message), None);
             Ok(())
         })
+    }
+
+    /// The bytes that store `message`: its JSON, compressed and signed as this handle is
+    /// configured. Every path that stores a message uses this (see
+    /// [`serializer`](crate::serializer)).
+    ///
+    /// ```
+    /// use huey_core::prelude::*;
+    ///
+    /// #[task]
+    /// fn add(a: i64, b: i64) -> i64 { a + b }
+    ///
+    /// let huey = Huey::builder("docs").signing_secret("s3cret").build(MemoryStorage::new());
+    /// let message = add::call(1, 2).into_message()?;
+    /// let stored = huey.encode_message(&message);
+    /// assert_eq!(huey.decode_message(&stored)?.args.get(), "[1,2]");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn encode_message(&self, message: &Message) -> Vec<u8> {
+        self.inner.serializer.seal(message.encode(), true)
+    }
+
+    /// Reads stored bytes back into a message: checks the signature when a secret is set,
+    /// decompresses when the bytes are compressed, then decodes the JSON. The worker, the
+    /// scheduler and [`pending`](Self::pending)/[`scheduled`](Self::scheduled) all read
+    /// through this. See [`encode_message`](Self::encode_message) for an example.
+    pub fn decode_message(&self, bytes: &[u8]) -> Result<Message, DecodeError> {
+        let json = self.inner.serializer.open(bytes, true)?;
+        Message::decode(&json)
+    }
+
+    /// Stored bytes for a result or a `put` value: compressed as configured, never signed.
+    pub(crate) fn encode_value(&self, json: Vec<u8>) -> Vec<u8> {
+        self.inner.serializer.seal(json, false)
+    }
+
+    /// Reads a value written by [`encode_value`](Self::encode_value) (or plain JSON), as JSON.
+    pub(crate) fn decode_value<'a>(
+        &self,
+        bytes: &'a [u8],
+    ) -> Result<std::borrow::Cow<'a, [u8]>, serde_json::Error> {
+        self.inner
+            .serializer
+            .open(bytes, false)
+            .map_err(|error| serde_json::Error::io(std::io::Error::other(error)))
     }
 
     /// A handle on the result of task `id` (Huey's `huey.result(id)`).
@@ -452,7 +591,7 @@ impl Huey {
     /// Stores a serializable value under `key` (Huey's `huey.put`).
     pub async fn put<T: Serialize + ?Sized>(&self, key: &str, value: &T) -> Result<(), HueyError> {
         self.storage()
-            .put_data(key, serde_json::to_vec(value)?)
+            .put_data(key, self.encode_value(serde_json::to_vec(value)?))
             .await?;
         Ok(())
     }
@@ -470,15 +609,37 @@ impl Huey {
             storage.pop_data(key).await?
         };
         bytes
-            .map(|b| serde_json::from_slice(&b))
+            .map(|b| serde_json::from_slice(&self.decode_value(&b)?))
             .transpose()
             .map_err(HueyError::from)
     }
 
-    /// The queued messages, next first; undecodable ones are skipped with a warning.
+    /// The queued messages, next first (at most `limit` are read). As in Huey, messages that do
+    /// not decode are skipped with a warning, and messages whose task is not registered in this
+    /// process are skipped too (logged at debug level: a producer-only process may well not
+    /// link every task). [`pending_count`](Self::pending_count) counts them all.
+    ///
+    /// ```
+    /// use huey_core::prelude::*;
+    ///
+    /// #[task]
+    /// fn add(a: i64, b: i64) -> i64 { a + b }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let huey = Huey::memory("docs");
+    /// add::enqueue(&huey, 1, 2).await?;
+    /// huey.storage().enqueue(b"not a message".to_vec(), 0).await?;
+    /// let pending = huey.pending(None).await?;
+    /// assert_eq!(pending.len(), 1);
+    /// assert_eq!(pending[0].name, add::NAME);
+    /// assert_eq!(huey.pending_count().await?, 2);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn pending(&self, limit: Option<usize>) -> Result<Vec<Message>, HueyError> {
         let items = self.storage().enqueued_items(limit).await?;
-        Ok(decode_all(items))
+        self.runnable(items)
     }
 
     /// Number of queued messages (Huey's `len(huey)`).
@@ -486,10 +647,32 @@ impl Huey {
         Ok(self.storage().queue_size().await?)
     }
 
-    /// The scheduled messages, soonest first; undecodable ones are skipped with a warning.
+    /// The scheduled messages, soonest first, skipping what does not decode or names no
+    /// registered task, as [`pending`](Self::pending) does.
+    ///
+    /// ```
+    /// use huey_core::prelude::*;
+    /// use std::time::Duration;
+    ///
+    /// #[task]
+    /// fn later() {}
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let huey = Huey::memory("docs");
+    /// let mut message = later::call().delay(Duration::from_secs(60)).into_message()?;
+    /// let eta = message.eta.ok_or("a delayed call has an eta")?;
+    /// huey.storage().add_to_schedule(huey.encode_message(&message), eta, 0).await?;
+    /// message.name = "nobody::registered".into();
+    /// huey.storage().add_to_schedule(huey.encode_message(&message), eta, 0).await?;
+    /// assert_eq!(huey.scheduled(None).await?.len(), 1);
+    /// assert_eq!(huey.scheduled_count().await?, 2);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn scheduled(&self, limit: Option<usize>) -> Result<Vec<Message>, HueyError> {
         let items = self.storage().scheduled_items(limit).await?;
-        Ok(decode_all(items))
+        self.runnable(items)
     }
 
     /// Number of scheduled messages.
@@ -507,9 +690,100 @@ impl Huey {
         Ok(self.storage().result_items().await?)
     }
 
-    /// Messages that could not be run, with why.
+    /// Messages that could not be run, oldest first, each with its id, the reason and when it
+    /// was set aside. Messages that do not decode (including bad signatures) and messages that
+    /// name no registered task end up here; they are never dropped.
+    ///
+    /// ```
+    /// use huey_core::prelude::*;
+    /// use huey_core::WorkerState;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let huey = Huey::memory("docs");
+    /// huey.storage().enqueue(b"not a message".to_vec(), 0).await?;
+    /// assert_eq!(huey.run_next(&WorkerState::default()).await?, None);
+    /// let dead = huey.dead_letters(None).await?;
+    /// assert!(dead[0].reason.starts_with("malformed message"));
+    /// assert_eq!(huey.dead_letter_count().await?, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn dead_letters(&self, limit: Option<usize>) -> Result<Vec<DeadLetter>, HueyError> {
         Ok(self.storage().dead_letters(limit).await?)
+    }
+
+    /// Number of dead letters.
+    ///
+    /// ```
+    /// let huey = huey_core::Huey::memory("docs");
+    /// assert_eq!(huey.blocking(|h| async move { h.dead_letter_count().await })??, 0);
+    /// # Ok::<(), huey_core::HueyError>(())
+    /// ```
+    pub async fn dead_letter_count(&self) -> Result<usize, HueyError> {
+        Ok(self.storage().dead_letter_count().await?)
+    }
+
+    /// Puts dead letters back on the queue, unchanged and with their priority: all of them, or
+    /// those with the given ids. Each entry moves atomically (on Redis, one script call per
+    /// entry), so two callers never queue one twice. Returns the entries moved. Use it once the
+    /// cause is fixed (the task is deployed, the secret agreed); a message that still cannot
+    /// run comes back to the list.
+    ///
+    /// ```
+    /// use huey_core::prelude::*;
+    /// use huey_core::storage::DeadLetterSelection;
+    /// use huey_core::WorkerState;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let huey = Huey::memory("docs");
+    /// huey.storage().enqueue(b"not yet a message".to_vec(), 0).await?;
+    /// huey.run_next(&WorkerState::default()).await?;
+    /// let id = huey.dead_letters(None).await?[0].id.clone();
+    /// let moved = huey.requeue_dead_letters(DeadLetterSelection::Ids(&[id])).await?;
+    /// assert_eq!(moved.len(), 1);
+    /// assert_eq!(huey.pending_count().await?, 1);
+    /// assert_eq!(huey.dead_letter_count().await?, 0);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn requeue_dead_letters(
+        &self,
+        which: DeadLetterSelection<'_>,
+    ) -> Result<Vec<DeadLetter>, HueyError> {
+        let moved = self.storage().requeue_dead_letters(which).await?;
+        for letter in &moved {
+            if let Ok(message) = self.decode_message(&letter.data) {
+                self.emit(Signal::Enqueued, &Task::from_message(message), None);
+            }
+        }
+        Ok(moved)
+    }
+
+    /// Deletes dead letters: all, or those with the given ids. Returns how many were deleted.
+    /// ([`flush`](Self::flush) leaves the dead letters alone.)
+    ///
+    /// ```
+    /// use huey_core::prelude::*;
+    /// use huey_core::storage::DeadLetterSelection;
+    /// use huey_core::WorkerState;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let huey = Huey::memory("docs");
+    /// huey.storage().enqueue(b"junk".to_vec(), 0).await?;
+    /// huey.run_next(&WorkerState::default()).await?;
+    /// assert_eq!(huey.delete_dead_letters(DeadLetterSelection::All).await?, 1);
+    /// assert_eq!(huey.dead_letter_count().await?, 0);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn delete_dead_letters(
+        &self,
+        which: DeadLetterSelection<'_>,
+    ) -> Result<usize, HueyError> {
+        Ok(self.storage().delete_dead_letters(which).await?)
     }
 
     /// Deletes task locks left behind by a crash: every stored `<name>.lock.*` key, plus the
@@ -536,7 +810,19 @@ impl Huey {
         Ok(flushed)
     }
 
-    /// Empties the queue, the schedule, the results and the counters.
+    /// Empties the queue, the schedule, the results and the counters (Huey's `flush`); dead
+    /// letters stay, see [`delete_dead_letters`](Self::delete_dead_letters).
+    ///
+    /// ```
+    /// let huey = huey_core::Huey::memory("docs");
+    /// huey.blocking(|h| async move {
+    ///     h.put("k", &1).await?;
+    ///     h.flush().await?;
+    ///     assert_eq!(h.result_count().await?, 0);
+    ///     Ok::<_, huey_core::HueyError>(())
+    /// })??;
+    /// # Ok::<(), huey_core::HueyError>(())
+    /// ```
     pub async fn flush(&self) -> Result<(), HueyError> {
         Ok(self.storage().flush_all().await?)
     }
@@ -559,15 +845,23 @@ impl Huey {
     }
 }
 
-fn decode_all(items: Vec<Vec<u8>>) -> Vec<Message> {
-    items
-        .into_iter()
-        .filter_map(|bytes| match Message::decode(&bytes) {
-            Ok(m) => Some(m),
-            Err(error) => {
-                tracing::warn!(%error, "skipping a message that does not decode");
-                None
-            }
-        })
-        .collect()
+impl Huey {
+    /// Decodes stored messages for introspection, keeping those a consumer here could run.
+    fn runnable(&self, items: Vec<Vec<u8>>) -> Result<Vec<Message>, HueyError> {
+        let registry = Registry::global()?;
+        Ok(items
+            .into_iter()
+            .filter_map(|bytes| match self.decode_message(&bytes) {
+                Ok(m) if registry.get(&m.name).is_some() => Some(m),
+                Ok(m) => {
+                    tracing::debug!(id = %m.id, name = %m.name, "skipping a message whose task is not registered here");
+                    None
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "skipping a message that does not decode");
+                    None
+                }
+            })
+            .collect())
+    }
 }

@@ -59,6 +59,7 @@ mod registry;
 mod resource;
 mod result;
 mod retry;
+pub mod serializer;
 mod signals;
 mod state;
 pub mod storage;
@@ -86,9 +87,10 @@ pub use pipeline::{PartialCall, Pipeline};
 pub use registry::{Registry, TaskDescriptor, crontab_matches, crontab_matches_in};
 pub use resource::{ContextManager, Resource, SyncResource};
 pub use result::{Reschedule, TaskResult};
+pub use serializer::Compression;
 pub use signals::{HandlerId, Signal};
 pub use state::{State, WorkerState};
-pub use storage::{MemoryStorage, Storage};
+pub use storage::{DeadLetterSelection, MemoryStorage, Storage};
 pub use task::{Revoke, Task, TaskCall, TaskDef, TaskOptions, TaskValue};
 
 /// Everything a task module needs: `use huey_core::prelude::*;`.

@@ -161,6 +161,13 @@ pub enum DecodeError {
     /// A message envelope of a version this build does not read.
     #[error("unsupported message version {0} (this build reads version {MESSAGE_VERSION})")]
     Version(u32),
+    /// A signature that is missing or wrong (see [`crate::serializer`]). A
+    /// consumer dead-letters such a message; it never runs.
+    #[error("rejected signature: {0}")]
+    Signature(#[from] crate::serializer::SignatureError),
+    /// A compressed body that does not decompress.
+    #[error("compressed message does not decompress: {0}")]
+    Decompress(#[source] std::io::Error),
 }
 
 /// Zero-argument tasks encode their arguments as `[]`, not JSON `null`.

@@ -178,7 +178,8 @@ impl<O> TaskResult<O> {
             storage.pop_data(&self.id).await?
         };
         let Some(bytes) = bytes else { return Ok(false) };
-        self.cached = Some(match serde_json::from_slice::<StoredResult>(&bytes)? {
+        let json = self.huey.decode_value(&bytes)?;
+        self.cached = Some(match serde_json::from_slice::<StoredResult>(&json)? {
             StoredResult::Ok(v) => Read::Value(v),
             StoredResult::Err(f) => Read::Failed(f),
         });

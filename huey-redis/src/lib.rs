@@ -36,7 +36,7 @@
 //! | `huey.processing.<n>.<consumer>` | LIST | the messages a consumer has claimed and not yet settled |
 //! | `huey.consumers.<n>` | ZSET | live consumers, score = last heartbeat (ms) |
 //! | `huey.reaper.<n>` | STRING, short TTL | the lock held by whichever consumer is recovering dead consumers' claims |
-//! | `huey.dead.<n>` | LIST | dead letters: messages that cannot run, as JSON with the reason and time |
+//! | `huey.dead.<n>` | LIST | dead letters: messages that cannot run, as JSON records with an id, the priority, the reason and the time; requeued (one script call per record: gone from the list exactly when back on the queue) or deleted by id |
 //! | `huey.wake.<n>` | LIST | wake-up tokens for consumers blocked on an empty priority queue |
 //!
 //! ## Delivery

@@ -256,3 +256,25 @@ return out
 ",
     )
 });
+
+/// Moves one dead letter back to the queue, atomically: the record leaves the dead-letter list
+/// and its message joins the queue, or nothing happens (another caller moved or deleted it).
+/// KEYS: dead-letter list, queue, wake. ARGV: the exact record, mode ('list' or 'zset'), the
+/// queue member (the message, or in zset mode its order-prefixed member), the zset score.
+pub static REQUEUE_DEAD: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then
+  return 0
+end
+if ARGV[2] == 'zset' then
+  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
+  redis.call('LPUSH', KEYS[3], '1')
+  redis.call('LTRIM', KEYS[3], 0, 1023)
+else
+  redis.call('LPUSH', KEYS[2], ARGV[3])
+end
+return 1
+",
+    )
+});

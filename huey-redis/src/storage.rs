@@ -6,14 +6,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use huey_core::storage::{DeadLetter, Delivery, StorageResult};
+use huey_core::storage::{DeadLetter, DeadLetterSelection, Delivery, StorageResult};
 use huey_core::{Storage, StorageError, async_trait};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::{AsyncCommands, AsyncConnectionConfig, Client, RedisError};
 
 use crate::scripts::{
     CHORD_RECORD, CLAIM_LIST, CLAIM_ZSET, DELETE_IF, PROMOTE, PUT_IF_EMPTY, READ_SCHEDULE, REAP,
-    RETURN_ENTRY,
+    REQUEUE_DEAD, RETURN_ENTRY,
 };
 use crate::settler::{self, SettleKeys};
 
@@ -388,6 +388,12 @@ fn parse_zset_member(member: &[u8]) -> (u64, i32, Vec<u8>) {
 
 #[derive(serde::Serialize, serde::Deserialize)]
 struct StoredDeadLetter {
+    /// Records written before ids existed have none; they are still read, and moved or deleted
+    /// with [`DeadLetterSelection::All`].
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    priority: i32,
     reason: String,
     at: DateTime<Utc>,
     /// The message as text when it is UTF-8 ...
@@ -396,6 +402,23 @@ struct StoredDeadLetter {
     /// ... or as hex when it is not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     data_hex: Option<String>,
+}
+
+impl StoredDeadLetter {
+    fn into_dead_letter(self) -> Option<DeadLetter> {
+        let data = match (self.data, self.data_hex) {
+            (Some(text), _) => text.into_bytes(),
+            (None, Some(h)) => unhex(&h)?,
+            (None, None) => Vec::new(),
+        };
+        Some(DeadLetter {
+            id: self.id,
+            data,
+            priority: self.priority,
+            reason: self.reason,
+            at: self.at,
+        })
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -716,6 +739,30 @@ impl RedisStorage {
         }
     }
 
+    /// The first `limit` dead-letter records, raw (to remove exactly that record later) and
+    /// parsed. A record that does not parse is left alone.
+    async fn dead_records(
+        &self,
+        limit: Option<usize>,
+    ) -> StorageResult<Vec<(Vec<u8>, DeadLetter)>> {
+        if limit == Some(0) {
+            return Ok(Vec::new());
+        }
+        let end = limit.map_or(-1, |n| isize::try_from(n).unwrap_or(isize::MAX) - 1);
+        let records: Vec<Vec<u8>> = self
+            .conn()
+            .lrange(&self.keys.dead, 0, end)
+            .await
+            .map_err(backend)?;
+        Ok(records
+            .into_iter()
+            .filter_map(|bytes| {
+                let record: StoredDeadLetter = serde_json::from_slice(&bytes).ok()?;
+                Some((bytes, record.into_dead_letter()?))
+            })
+            .collect())
+    }
+
     fn strip_schedule_member(&self, member: Vec<u8>) -> Vec<u8> {
         if self.options.priority {
             split_priority(&member).1
@@ -877,6 +924,8 @@ impl Storage for RedisStorage {
             Err(_) => (None, Some(hex(&delivery.data))),
         };
         let record = serde_json::to_vec(&StoredDeadLetter {
+            id: uuid::Uuid::new_v4().to_string(),
+            priority: delivery.priority,
             reason: reason.to_owned(),
             at: Utc::now(),
             data,
@@ -897,31 +946,77 @@ impl Storage for RedisStorage {
     }
 
     async fn dead_letters(&self, limit: Option<usize>) -> StorageResult<Vec<DeadLetter>> {
-        let end = limit.map_or(-1, |n| n as isize - 1);
-        if end < -1 || limit == Some(0) {
-            return Ok(Vec::new());
-        }
-        let records: Vec<Vec<u8>> = self
-            .conn()
-            .lrange(&self.keys.dead, 0, end)
-            .await
-            .map_err(backend)?;
-        Ok(records
+        Ok(self
+            .dead_records(limit)
+            .await?
             .into_iter()
-            .filter_map(|bytes| {
-                let record: StoredDeadLetter = serde_json::from_slice(&bytes).ok()?;
-                let data = match (record.data, record.data_hex) {
-                    (Some(text), _) => text.into_bytes(),
-                    (None, Some(h)) => unhex(&h)?,
-                    (None, None) => Vec::new(),
-                };
-                Some(DeadLetter {
-                    data,
-                    reason: record.reason,
-                    at: record.at,
-                })
-            })
+            .map(|(_, letter)| letter)
             .collect())
+    }
+
+    async fn dead_letter_count(&self) -> StorageResult<usize> {
+        self.conn().llen(&self.keys.dead).await.map_err(backend)
+    }
+
+    async fn requeue_dead_letters(
+        &self,
+        which: DeadLetterSelection<'_>,
+    ) -> StorageResult<Vec<DeadLetter>> {
+        let mut moved = Vec::new();
+        for (record, letter) in self.dead_records(None).await? {
+            if !which.includes(&letter.id) {
+                continue;
+            }
+            let (member, score) = if self.options.priority {
+                let member = zset_member(next_order(), letter.priority, &letter.data);
+                (member, -f64::from(letter.priority))
+            } else {
+                (letter.data.clone(), 0.0)
+            };
+            // One script per entry: the record leaves the list exactly when its message joins
+            // the queue, and a record another caller took meanwhile is skipped.
+            let done: i64 = REQUEUE_DEAD
+                .key(&self.keys.dead)
+                .key(&self.keys.queue)
+                .key(&self.keys.wake)
+                .arg(record)
+                .arg(self.mode())
+                .arg(member)
+                .arg(score)
+                .invoke_async(&mut self.conn())
+                .await
+                .map_err(backend)?;
+            if done == 1 {
+                moved.push(letter);
+            }
+        }
+        Ok(moved)
+    }
+
+    async fn delete_dead_letters(&self, which: DeadLetterSelection<'_>) -> StorageResult<usize> {
+        if which == DeadLetterSelection::All {
+            let (count,): (usize,) = redis::pipe()
+                .atomic()
+                .llen(&self.keys.dead)
+                .del(&self.keys.dead)
+                .ignore()
+                .query_async(&mut self.conn())
+                .await
+                .map_err(backend)?;
+            return Ok(count);
+        }
+        let mut deleted = 0;
+        for (record, letter) in self.dead_records(None).await? {
+            if which.includes(&letter.id) {
+                let removed: usize = self
+                    .conn()
+                    .lrem(&self.keys.dead, 1, record)
+                    .await
+                    .map_err(backend)?;
+                deleted += removed;
+            }
+        }
+        Ok(deleted)
     }
 
     async fn queue_size(&self) -> StorageResult<usize> {

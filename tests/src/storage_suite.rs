@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
-use huey_core::Storage;
+use huey_core::{DeadLetterSelection, Storage};
 
 /// Defines one `#[tokio::test]` per behaviour for the storage that `$make` builds (an
 /// expression, which may `.await`, evaluated once per test, giving a [`StorageFixture`]).
@@ -16,8 +16,9 @@ macro_rules! storage_suite {
             test_promote_due, test_result_store_methods, test_peek_many, test_put_if_empty_ttl,
             test_delete_data_if,
             test_wait_result, test_counter, test_claim_ack_contract, test_requeue_returns_claim,
-            test_dead_letter_keeps_message, test_dequeue_batch, test_dequeue_wakes_on_enqueue,
-            test_flush_all, test_chord_record
+            test_dead_letter_keeps_message, test_dead_letter_requeue_selected,
+            test_dead_letter_requeue_all, test_dead_letter_delete, test_dequeue_batch,
+            test_dequeue_wakes_on_enqueue, test_flush_all, test_chord_record
         );
     };
     (@tests $make:expr; $($name:ident),*) => {
@@ -307,6 +308,104 @@ pub async fn test_dead_letter_keeps_message(s: &dyn Storage) {
     assert_eq!(dead[0].data, b"\xffbad");
     assert_eq!(dead[0].reason, "malformed");
     assert!(dead[0].at <= Utc::now());
+    assert!(!dead[0].id.is_empty(), "each entry has an id");
+    assert_eq!(s.dead_letter_count().await.unwrap(), 1);
+}
+
+/// Dead-letters each of `items` (data, priority) through a claim, as a worker does; returns
+/// the entries in list order.
+async fn make_dead(s: &dyn Storage, items: &[(&str, i32)]) -> Vec<huey_core::storage::DeadLetter> {
+    for (data, priority) in items {
+        s.enqueue(b(data), *priority).await.unwrap();
+        let claimed = s.dequeue(1, NOW).await.unwrap();
+        s.dead_letter(&claimed[0], &format!("bad {data}"))
+            .await
+            .unwrap();
+    }
+    let dead = s.dead_letters(None).await.unwrap();
+    assert_eq!(dead.len(), items.len());
+    dead
+}
+
+/// Requeueing selected dead letters puts exactly those back on the queue, with their priority,
+/// once: a second requeue of the same id finds nothing.
+pub async fn test_dead_letter_requeue_selected(s: &dyn Storage) {
+    let dead = make_dead(s, &[("d1", 0), ("d2", 7), ("d3", 0)]).await;
+    if s.supports_priority() {
+        assert_eq!(dead[1].priority, 7);
+    }
+    let ids = vec![dead[1].id.clone(), "no-such-id".to_string()];
+    let moved = s
+        .requeue_dead_letters(DeadLetterSelection::Ids(&ids))
+        .await
+        .unwrap();
+    assert_eq!(moved, [dead[1].clone()]);
+    assert_eq!(s.dead_letter_count().await.unwrap(), 2);
+    assert!(
+        s.requeue_dead_letters(DeadLetterSelection::Ids(&ids))
+            .await
+            .unwrap()
+            .is_empty(),
+        "an entry is requeued once"
+    );
+    let claimed = s.dequeue(5, NOW).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].data, b("d2"));
+    if s.supports_priority() {
+        assert_eq!(claimed[0].priority, 7);
+    }
+    s.ack(&claimed[0]).await.unwrap();
+    let left: Vec<_> = s
+        .dead_letters(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.data)
+        .collect();
+    assert_eq!(left, [b("d1"), b("d3")]);
+}
+
+/// Requeueing all dead letters empties the list and queues every message, in list order
+/// within a priority.
+pub async fn test_dead_letter_requeue_all(s: &dyn Storage) {
+    make_dead(s, &[("a", 0), ("b", 0), ("c", 0)]).await;
+    let moved = s
+        .requeue_dead_letters(DeadLetterSelection::All)
+        .await
+        .unwrap();
+    assert_eq!(moved.len(), 3);
+    assert_eq!(s.dead_letter_count().await.unwrap(), 0);
+    assert!(s.dead_letters(None).await.unwrap().is_empty());
+    assert_eq!(drain(s).await, [b("a"), b("b"), b("c")]);
+}
+
+/// Deleting selected dead letters, then all of them; `dead_letters(limit)` reads the oldest.
+pub async fn test_dead_letter_delete(s: &dyn Storage) {
+    let dead = make_dead(s, &[("x", 0), ("y", 0), ("z", 0)]).await;
+    let first: Vec<_> = s.dead_letters(Some(1)).await.unwrap();
+    assert_eq!(first, [dead[0].clone()]);
+    assert!(s.dead_letters(Some(0)).await.unwrap().is_empty());
+    let ids = vec![dead[0].id.clone()];
+    assert_eq!(
+        s.delete_dead_letters(DeadLetterSelection::Ids(&ids))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        s.delete_dead_letters(DeadLetterSelection::Ids(&ids))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        s.delete_dead_letters(DeadLetterSelection::All)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(s.dead_letter_count().await.unwrap(), 0);
+    assert_eq!(s.queue_size().await.unwrap(), 0, "deleted, not requeued");
 }
 
 /// One dequeue can claim several messages, in queue order.

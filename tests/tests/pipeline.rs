@@ -90,6 +90,7 @@ huey_tests::on_both_backends!(
     test_chain_errors,
     test_pipeline_without_results,
     test_pipeline_on_a_consumer,
+    test_signed_compressed_pipeline_on_a_consumer,
 );
 
 /// `then(task, x)` calls `task(x, previous value)`.
@@ -396,4 +397,23 @@ async fn test_pipeline_on_a_consumer(backend: Backend) {
     assert_eq!(b.wait(WAIT).await.unwrap(), 10);
     assert_eq!(c.wait(WAIT).await.unwrap(), 11);
     consumer.shutdown().await.unwrap();
+}
+
+/// Every stage a pipeline enqueues is signed and compressed like the head.
+async fn test_signed_compressed_pipeline_on_a_consumer(backend: Backend) {
+    fn sealed(builder: HueyBuilder) -> HueyBuilder {
+        builder
+            .signing_secret("pipeline secret")
+            .compression(huey_core::Compression::Zlib { level: 6 })
+    }
+    let huey = backend.huey_with("sealed", sealed).await;
+    let consumer = Consumer::builder(&huey).workers(2).start().unwrap();
+    let (_, mut last) = add::call(1, 2)
+        .then(add::partial(3))
+        .enqueue(&huey)
+        .await
+        .unwrap();
+    assert_eq!(last.wait(WAIT).await.unwrap(), 6);
+    consumer.shutdown().await.unwrap();
+    assert!(huey.dead_letters(None).await.unwrap().is_empty());
 }

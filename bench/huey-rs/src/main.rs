@@ -8,7 +8,11 @@
 //! huey-bench prefill --task noop --n 20000   # W2/W4 pre-fill (pipelined)
 //! huey-bench latency --n 500 --warmup 20     # W3: sequential round trips, ms per line
 //! huey-bench pickup --n 200                  # idle pickup: enqueue -> task start, ms per line
+//! huey-bench codec --n 100000 --compress gzip --sign s3cret   # encode/decode cost, no Redis
 //! ```
+//!
+//! `enqueue`, `bulk` and `codec` take the serializer options `--compress gzip|zlib`,
+//! `--level 0-9` and `--sign SECRET`, to measure what compression and signing cost.
 //!
 //! The queue is `bench` on `HUEY_REDIS_URL` (default `redis://127.0.0.1:6379/14`): keys
 //! `huey.redis.bench` and `huey.results.bench`, as the harness expects.
@@ -17,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 use huey_core::prelude::*;
+use huey_core::{Compression, HueyBuilder};
 use huey_redis::RedisStorage;
 
 /// Does nothing and returns its argument (stored as the result).
@@ -63,6 +68,8 @@ enum Command {
     Enqueue {
         #[arg(long)]
         n: u64,
+        #[command(flatten)]
+        codec: Codec,
     },
     /// W1b: bulk enqueue of N, in chunks (0 = a single call).
     Bulk {
@@ -71,7 +78,16 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         chunk: usize,
         #[command(flatten)]
+        codec: Codec,
+        #[command(flatten)]
         record: Record,
+    },
+    /// The serializer alone, no storage: N messages encoded, then decoded; ns per message.
+    Codec {
+        #[arg(long)]
+        n: usize,
+        #[command(flatten)]
+        codec: Codec,
     },
     /// Fills the queue with N tasks (not timed).
     Prefill {
@@ -108,6 +124,47 @@ enum Command {
         #[command(flatten)]
         record: Record,
     },
+}
+
+/// Serializer options for the producer.
+#[derive(clap::Args, Default)]
+struct Codec {
+    /// Compress messages and results.
+    #[arg(long, value_parser = ["gzip", "zlib"])]
+    compress: Option<String>,
+    /// Compression level, 0-9.
+    #[arg(long, default_value_t = 6)]
+    level: u32,
+    /// Sign messages with this secret.
+    #[arg(long)]
+    sign: Option<String>,
+}
+
+impl Codec {
+    fn apply(&self, builder: HueyBuilder) -> HueyBuilder {
+        let level = self.level;
+        let builder = builder.compression(match self.compress.as_deref() {
+            Some("gzip") => Compression::Gzip { level },
+            Some("zlib") => Compression::Zlib { level },
+            _ => Compression::None,
+        });
+        match &self.sign {
+            Some(secret) => builder.signing_secret(secret),
+            None => builder,
+        }
+    }
+
+    /// A variant name for result lines: `plain`, `gzip6`, `signed`, `zlib6+signed`, ...
+    fn variant(&self) -> String {
+        let compress = self.compress.as_ref().map(|c| format!("{c}{}", self.level));
+        let sign = self.sign.as_ref().map(|_| "signed".to_owned());
+        let parts: Vec<String> = compress.into_iter().chain(sign).collect();
+        if parts.is_empty() {
+            "plain".to_owned()
+        } else {
+            parts.join("+")
+        }
+    }
 }
 
 /// Where to append a JSON result line (the harness' format: impl, workload, variant, rep).
@@ -156,10 +213,12 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.min(sorted.len()) - 1]
 }
 
-async fn huey() -> Result<Huey, HueyError> {
+async fn huey(codec: &Codec) -> Result<Huey, HueyError> {
     let url =
         std::env::var("HUEY_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/14".to_owned());
-    Ok(Huey::new("bench", RedisStorage::connect(&url).await?))
+    Ok(codec
+        .apply(Huey::builder("bench"))
+        .build(RedisStorage::connect(&url).await?))
 }
 
 // As the consumer example: async workers on one runtime thread.
@@ -171,19 +230,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let mut argv = vec!["huey-bench consumer".to_owned()];
             argv.extend(flags);
             let cli = huey_core::consumer::Cli::parse_from(argv);
-            huey_core::consumer::run_cli_with(huey().await?, cli).await?;
+            huey_core::consumer::run_cli_with(huey(&Codec::default()).await?, cli).await?;
         }
-        Command::Enqueue { n } => {
-            let huey = huey().await?;
+        Command::Enqueue { n, codec } => {
+            let huey = huey(&codec).await?;
             huey.pending_count().await?; // connected before the clock starts
             let started = Instant::now();
             for i in 0..n {
                 let _ = noop::enqueue(&huey, i).await?;
             }
-            println!("elapsed_s={}", started.elapsed().as_secs_f64());
+            let elapsed = started.elapsed().as_secs_f64();
+            println!("elapsed_s={elapsed}");
+            println!(
+                "tasks_per_s={:.0} ({})",
+                n as f64 / elapsed,
+                codec.variant()
+            );
         }
-        Command::Bulk { n, chunk, record } => {
-            let huey = huey().await?;
+        Command::Bulk {
+            n,
+            chunk,
+            codec,
+            record,
+        } => {
+            let huey = huey(&codec).await?;
             huey.pending_count().await?;
             let chunk = if chunk == 0 { n as usize } else { chunk };
             let items: Vec<u64> = (0..n).collect();
@@ -193,16 +263,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             let elapsed = started.elapsed().as_secs_f64();
             println!("elapsed_s={elapsed}");
-            println!("tasks_per_s={:.0}", n as f64 / elapsed);
+            println!(
+                "tasks_per_s={:.0} ({})",
+                n as f64 / elapsed,
+                codec.variant()
+            );
             let queued = huey.pending_count().await?;
             if queued as u64 != n {
                 return Err(format!("expected {n} queued, found {queued}").into());
             }
-            let variant = if chunk == n as usize {
+            let mut variant = if chunk == n as usize {
                 "one-call".to_owned()
             } else {
                 format!("chunk{chunk}")
             };
+            if codec.variant() != "plain" {
+                variant = format!("{variant}-{}", codec.variant());
+            }
             record.write(
                 "W1b",
                 &variant,
@@ -211,8 +288,32 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             )?;
             huey.flush().await?;
         }
+        Command::Codec { n, codec } => {
+            let huey = codec
+                .apply(Huey::builder("bench"))
+                .build(MemoryStorage::new());
+            let messages = (0..n as u64)
+                .map(|i| noop::call(i).into_message())
+                .collect::<Result<Vec<_>, _>>()?;
+            let started = Instant::now();
+            let stored: Vec<Vec<u8>> = messages.iter().map(|m| huey.encode_message(m)).collect();
+            let encode = started.elapsed();
+            let started = Instant::now();
+            for bytes in &stored {
+                huey.decode_message(bytes)?;
+            }
+            let decode = started.elapsed();
+            let per = |d: Duration| d.as_nanos() as f64 / n.max(1) as f64;
+            let bytes = stored.iter().map(Vec::len).sum::<usize>() as f64 / n.max(1) as f64;
+            println!(
+                "{}: encode_ns={:.0} decode_ns={:.0} bytes={bytes:.0}",
+                codec.variant(),
+                per(encode),
+                per(decode)
+            );
+        }
         Command::Prefill { task, n, arg } => {
-            let huey = huey().await?;
+            let huey = huey(&Codec::default()).await?;
             let chunk = 10_000;
             let items: Vec<u64> = (0..n).collect();
             for part in items.chunks(chunk) {
@@ -229,7 +330,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         Command::Latency { n, warmup } => {
-            let huey = huey().await?;
+            let huey = huey(&Codec::default()).await?;
             for i in 0..(warmup + n) {
                 let started = Instant::now();
                 let mut result = noop::enqueue(&huey, i as u64).await?;
@@ -274,7 +375,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             )?;
         }
         Command::Pickup { n, record } => {
-            let huey = huey().await?;
+            let huey = huey(&Codec::default()).await?;
             let mut samples = Vec::with_capacity(n);
             for _ in 0..n {
                 // Let the consumer go idle (blocked on the empty queue) before each sample.

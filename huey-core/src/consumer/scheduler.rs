@@ -53,7 +53,7 @@ async fn promote_due(huey: &Huey, now: DateTime<Utc>) {
     match huey.storage().promote_due(now).await {
         Ok(moved) => {
             for bytes in moved {
-                if let Ok(message) = Message::decode(&bytes) {
+                if let Ok(message) = huey.decode_message(&bytes) {
                     huey.emit(Signal::Enqueued, &Task::from_message(message), None);
                 }
             }

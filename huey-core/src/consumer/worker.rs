@@ -14,7 +14,6 @@ use tracing::Instrument;
 use super::{Stop, stopped};
 use crate::executor::{BodySlot, Claim, Executed, execute};
 use crate::huey::Huey;
-use crate::message::Message;
 use crate::registry::{Hook, Registry, registered_hooks};
 use crate::signals::Signal;
 use crate::state::WorkerState;
@@ -141,7 +140,7 @@ pub(crate) async fn handle(
     body: Option<&BodySlot<'_>>,
 ) -> Option<Executed> {
     let storage = huey.storage();
-    let message = match Message::decode(&delivery.data) {
+    let message = match huey.decode_message(&delivery.data) {
         Ok(message) => message,
         Err(error) => {
             dead_letter(huey, delivery, &error.to_string()).await;
@@ -222,7 +221,7 @@ where
 const SETTLE_ATTEMPTS: u32 = 16;
 
 async fn interrupt(huey: &Huey, delivery: &Delivery) {
-    if let Ok(message) = Message::decode(&delivery.data) {
+    if let Ok(message) = huey.decode_message(&delivery.data) {
         huey.emit(Signal::Interrupted, &Task::from_message(message), None);
     }
     if let Err(error) = huey.storage().requeue(delivery).await {

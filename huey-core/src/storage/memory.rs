@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
-use super::{DeadLetter, Delivery, Storage, StorageResult};
+use super::{DeadLetter, DeadLetterSelection, Delivery, Storage, StorageResult};
 
 /// Storage that lives in the process: a priority queue, a schedule, a key-value store and
 /// counters behind one mutex. Waiting (for a message or a result) is event-driven, never a
@@ -208,7 +208,9 @@ impl Storage for MemoryStorage {
         let mut inner = self.lock();
         inner.in_flight.remove(&delivery.receipt);
         inner.dead.push(DeadLetter {
+            id: uuid::Uuid::new_v4().to_string(),
             data: delivery.data.clone(),
+            priority: delivery.priority,
             reason: reason.to_owned(),
             at: Utc::now(),
         });
@@ -219,6 +221,39 @@ impl Storage for MemoryStorage {
         let inner = self.lock();
         let n = limit.unwrap_or(usize::MAX);
         Ok(inner.dead.iter().take(n).cloned().collect())
+    }
+
+    async fn dead_letter_count(&self) -> StorageResult<usize> {
+        Ok(self.lock().dead.len())
+    }
+
+    async fn requeue_dead_letters(
+        &self,
+        which: DeadLetterSelection<'_>,
+    ) -> StorageResult<Vec<DeadLetter>> {
+        let moved = {
+            // One lock: every selected entry leaves the list and joins the queue together.
+            let mut inner = self.lock();
+            let (moved, kept) = std::mem::take(&mut inner.dead)
+                .into_iter()
+                .partition::<Vec<_>, _>(|d| which.includes(&d.id));
+            inner.dead = kept;
+            for letter in &moved {
+                inner.push(letter.data.clone(), letter.priority);
+            }
+            moved
+        };
+        if !moved.is_empty() {
+            self.queue_changed.notify_waiters();
+        }
+        Ok(moved)
+    }
+
+    async fn delete_dead_letters(&self, which: DeadLetterSelection<'_>) -> StorageResult<usize> {
+        let mut inner = self.lock();
+        let before = inner.dead.len();
+        inner.dead.retain(|d| !which.includes(&d.id));
+        Ok(before - inner.dead.len())
     }
 
     async fn queue_size(&self) -> StorageResult<usize> {

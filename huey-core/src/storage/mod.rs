@@ -36,14 +36,64 @@ pub struct Delivery {
 }
 
 /// A message that could not be run, kept with the reason.
+///
+/// ```
+/// use huey_core::storage::{MemoryStorage, Storage};
+/// use std::time::Duration;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), huey_core::StorageError> {
+/// let storage = MemoryStorage::new();
+/// storage.enqueue(b"junk".to_vec(), 4).await?;
+/// let claimed = storage.dequeue(1, Duration::ZERO).await?;
+/// storage.dead_letter(&claimed[0], "malformed").await?;
+/// let dead = &storage.dead_letters(None).await?[0];
+/// assert_eq!((dead.data.as_slice(), dead.priority, dead.reason.as_str()), (&b"junk"[..], 4, "malformed"));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeadLetter {
+    /// Identifies the entry for [`Storage::requeue_dead_letters`] and
+    /// [`Storage::delete_dead_letters`]: a UUID given when the message was set aside.
+    pub id: String,
     /// The message bytes, exactly as they were dequeued.
     pub data: Vec<u8>,
+    /// The priority the message was enqueued with (0 on a storage without priorities); a
+    /// requeue keeps it.
+    pub priority: i32,
     /// Why it could not be run.
     pub reason: String,
     /// When it was set aside.
     pub at: DateTime<Utc>,
+}
+
+/// Which dead letters an operation applies to.
+///
+/// ```
+/// use huey_core::DeadLetterSelection;
+///
+/// let ids = vec!["5f0c...".to_string()];
+/// let some = DeadLetterSelection::Ids(&ids);
+/// assert!(some.includes("5f0c..."));
+/// assert!(DeadLetterSelection::All.includes("anything"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeadLetterSelection<'a> {
+    /// Every dead letter.
+    All,
+    /// The entries with these ids; unknown ids are ignored.
+    Ids(&'a [String]),
+}
+
+impl DeadLetterSelection<'_> {
+    /// Whether the entry with id `id` is selected.
+    pub fn includes(&self, id: &str) -> bool {
+        match self {
+            DeadLetterSelection::All => true,
+            DeadLetterSelection::Ids(ids) => ids.iter().any(|i| i == id),
+        }
+    }
 }
 
 /// A storage result.
@@ -95,6 +145,20 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
 
     /// The dead-letter list, oldest first.
     async fn dead_letters(&self, limit: Option<usize>) -> StorageResult<Vec<DeadLetter>>;
+
+    /// Number of dead letters.
+    async fn dead_letter_count(&self) -> StorageResult<usize>;
+
+    /// Moves the selected dead letters back to the queue, with their priority, and returns
+    /// them. Each entry must move atomically (gone from the list and on the queue, or neither),
+    /// and an entry is moved by one caller only.
+    async fn requeue_dead_letters(
+        &self,
+        which: DeadLetterSelection<'_>,
+    ) -> StorageResult<Vec<DeadLetter>>;
+
+    /// Deletes the selected dead letters; returns how many were deleted.
+    async fn delete_dead_letters(&self, which: DeadLetterSelection<'_>) -> StorageResult<usize>;
 
     /// Messages waiting in the queue (claimed ones excluded).
     async fn queue_size(&self) -> StorageResult<usize>;
@@ -315,6 +379,21 @@ impl<S: Storage> Storage for std::sync::Arc<S> {
 
     async fn dead_letters(&self, limit: Option<usize>) -> StorageResult<Vec<DeadLetter>> {
         S::dead_letters(self, limit).await
+    }
+
+    async fn dead_letter_count(&self) -> StorageResult<usize> {
+        S::dead_letter_count(self).await
+    }
+
+    async fn requeue_dead_letters(
+        &self,
+        which: DeadLetterSelection<'_>,
+    ) -> StorageResult<Vec<DeadLetter>> {
+        S::requeue_dead_letters(self, which).await
+    }
+
+    async fn delete_dead_letters(&self, which: DeadLetterSelection<'_>) -> StorageResult<usize> {
+        S::delete_dead_letters(self, which).await
     }
 
     async fn queue_size(&self) -> StorageResult<usize> {
