@@ -29,6 +29,11 @@ fn fail(message: String) -> Result<i64, TaskError> {
 }
 
 #[task]
+fn fail_with_prefix(prefix: String, n: i64) -> Result<i64, TaskError> {
+    Err(TaskError::msg(format!("{prefix}{n}")))
+}
+
+#[task]
 fn maybe(n: i64) -> Option<i64> {
     (n > 0).then_some(n)
 }
@@ -123,6 +128,8 @@ huey_tests::on_both_backends!(
     test_chord_member_retry_then_success,
     test_chord_error_cb,
     test_chord_pipeline_member_head_fails,
+    test_chord_pipeline_member_tail_fails,
+    test_chord_total_failure,
     test_chord_pipeline_member_head_revoked,
     test_chord_ordering,
     test_chord_return_none,
@@ -528,6 +535,42 @@ async fn test_chord_pipeline_member_head_fails(backend: Backend) {
         chord.callback.wait(WAIT).await.unwrap(),
         "[failed(head), 3]"
     );
+}
+
+/// A failing last stage of a pipeline member fails the member.
+async fn test_chord_pipeline_member_tail_fails(backend: Backend) {
+    let huey = backend.huey("chord-tail-fails").await;
+    let mut chord = group([add::call(1, 1).then(fail_with_prefix::partial("tail ".to_owned()))])
+        .push(add::call(1, 1).then(add::partial(1)))
+        .then(summarize::partial(String::new()))
+        .enqueue(&huey)
+        .await
+        .unwrap();
+    drain(&huey).await;
+    assert_eq!(
+        chord.callback.wait(WAIT).await.unwrap(),
+        "[failed(tail 2), 3]"
+    );
+    assert_eq!(failure_of(&mut chord.results[0]).await.error, "tail 2");
+}
+
+/// A failing callback makes the chord's result a failure; it retries like any task, and a
+/// read after `reset` sees the final outcome.
+async fn test_chord_total_failure(backend: Backend) {
+    let huey = backend.huey("chord-total-failure").await;
+    let mut chord = group([add::call(1, 1)])
+        .then(broken_callback::partial().retries(1))
+        .enqueue(&huey)
+        .await
+        .unwrap();
+    assert_eq!(step(&huey).await, Executed::Completed);
+    assert_eq!(step(&huey).await, Executed::Retrying);
+    let first = failure_of(&mut chord.callback).await;
+    assert_eq!(first.retries, 1);
+    chord.callback.reset();
+    assert_eq!(step(&huey).await, Executed::Failed);
+    let last = failure_of(&mut chord.callback).await;
+    assert_eq!((last.retries, last.error.as_str()), (0, "callback got 1"));
 }
 
 /// A revoked head of a pipeline member makes the member skipped.
