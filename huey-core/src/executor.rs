@@ -147,11 +147,12 @@ pub(crate) async fn execute(
     }
 }
 
-/// Runs one attempt inside the task's declared rate limit and lock: a rejection by either is
-/// the attempt's error, and the body runs only while the lock is held. The rate limit comes
-/// first, so a rejected attempt never holds the lock. The lock is released before the worker
-/// moves on; if this future is dropped mid-body (an immediate shutdown), the guard's drop
-/// spawns the release.
+/// Runs one attempt inside the task's declared rate limit, semaphore and lock: a rejection by
+/// any is the attempt's error, and the body runs only while holding the semaphore slot
+/// (renewed while it runs) and the lock. The rate limit comes first, so a rejected attempt
+/// holds nothing; a lock rejection gives the slot back at once. Both are released before the
+/// worker moves on; if this future is dropped mid-body (an immediate shutdown), the guards'
+/// drops spawn the releases.
 async fn invoke_admitted(
     huey: &Huey,
     descriptor: &'static TaskDescriptor,
@@ -161,13 +162,32 @@ async fn invoke_admitted(
     if let Some(spec) = &descriptor.rate_limit {
         spec.rate_limit(huey).acquire().await?;
     }
-    let guard = match &descriptor.lock {
-        Some(spec) => Some(spec.lock(huey).acquire().await?),
+    let slot = match &descriptor.semaphore {
+        Some(spec) => Some(spec.semaphore(huey).acquire().await?),
         None => None,
     };
-    let outcome = (descriptor.invoke)(Invocation { task, state }).await;
+    let guard = match &descriptor.lock {
+        Some(spec) => match spec.lock(huey).acquire().await {
+            Ok(guard) => Some(guard),
+            Err(rejected) => {
+                if let Some(slot) = slot {
+                    slot.release_logged().await;
+                }
+                return Err(rejected.into());
+            }
+        },
+        None => None,
+    };
+    let body = (descriptor.invoke)(Invocation { task, state });
+    let outcome = match &slot {
+        Some(slot) => slot.renew_while(body).await,
+        None => body.await,
+    };
     if let Some(guard) = guard {
         guard.release_logged().await;
+    }
+    if let Some(slot) = slot {
+        slot.release_logged().await;
     }
     outcome
 }

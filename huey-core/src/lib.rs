@@ -59,6 +59,7 @@ mod registry;
 mod resource;
 mod result;
 mod retry;
+mod semaphore;
 pub mod serializer;
 mod signals;
 mod state;
@@ -87,6 +88,7 @@ pub use pipeline::{PartialCall, Pipeline};
 pub use registry::{Registry, TaskDescriptor, crontab_matches, crontab_matches_in};
 pub use resource::{ContextManager, Resource, SyncResource};
 pub use result::{Reschedule, TaskResult};
+pub use semaphore::{SemaphoreGuard, SemaphoreSpec, TaskSemaphore};
 pub use serializer::Compression;
 pub use signals::{HandlerId, Signal};
 pub use state::{State, WorkerState};
@@ -193,7 +195,10 @@ pub mod __private {
     pub use crate::message::NoArgs;
     pub use crate::registry::{BoxFuture, Hook, HookDescriptor, Invocation, Location, Outcome};
     pub use crate::task::TaskCall;
-    pub use crate::{Crontab, LockSpec, RateLimitSpec, TaskDescriptor, TaskError, TaskOptions};
+    pub use crate::{
+        Crontab, LockSpec, RateLimitSpec, SemaphoreSpec, TaskDescriptor, TaskError, TaskOptions,
+        TaskSemaphore,
+    };
     pub use inventory;
     pub use serde::{Serialize, de::DeserializeOwned};
     pub use std::boxed::Box;

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use crate::Crontab;
 use crate::error::{RegistryError, TaskError};
 use crate::limits::{LockSpec, RateLimitSpec};
+use crate::semaphore::SemaphoreSpec;
 use crate::signals::Signal;
 use crate::state::WorkerState;
 use crate::task::{Task, TaskOptions, TaskValue};
@@ -61,6 +62,8 @@ pub struct TaskDescriptor {
     pub lock: Option<LockSpec>,
     /// The rate limit each attempt counts against (`#[task(rate_limit(...))]`).
     pub rate_limit: Option<RateLimitSpec>,
+    /// The semaphore a slot of which is held while the body runs (`#[task(semaphore(...))]`).
+    pub semaphore: Option<SemaphoreSpec>,
     /// Runs one attempt.
     pub invoke: InvokeFn,
 }
@@ -74,6 +77,7 @@ impl std::fmt::Debug for TaskDescriptor {
             .field("blocking", &self.blocking)
             .field("lock", &self.lock)
             .field("rate_limit", &self.rate_limit)
+            .field("semaphore", &self.semaphore)
             .finish_non_exhaustive()
     }
 }

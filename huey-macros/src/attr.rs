@@ -56,6 +56,7 @@ pub struct TaskOptions {
     pub crontab_text: Option<String>,
     pub lock: Option<LockOption>,
     pub rate_limit: Option<RateLimitOption>,
+    pub semaphore: Option<SemaphoreOption>,
 }
 
 /// `lock = "name"` or `lock(name = "name", ttl = "30s")`.
@@ -74,6 +75,14 @@ pub struct RateLimitOption {
     pub retry: bool,
 }
 
+/// `semaphore(name = "uploads", value = 5, timeout = "300s")`.
+pub struct SemaphoreOption {
+    pub name: LitStr,
+    pub value: u32,
+    /// Nanoseconds; `None` for the runtime's default.
+    pub timeout: Option<u64>,
+}
+
 const TASK_OPTIONS: &[&str] = &[
     "name",
     "retries",
@@ -85,6 +94,7 @@ const TASK_OPTIONS: &[&str] = &[
     "context",
     "lock",
     "rate_limit",
+    "semaphore",
 ];
 
 /// Parses options; `extra` lists what this macro accepts beyond the task options
@@ -144,6 +154,7 @@ fn apply(options: &mut TaskOptions, key: &str, meta: &Meta) -> syn::Result<()> {
         "as_argument" => options.as_argument = flag(meta)?.then(|| meta.span()),
         "lock" => options.lock = Some(lock(meta)?),
         "rate_limit" => options.rate_limit = Some(rate_limit(meta)?),
+        "semaphore" => options.semaphore = Some(semaphore(meta)?),
         "crontab" => {
             options.crontab = Some(crontab(meta)?);
             if let Meta::List(list) = meta {
@@ -428,6 +439,45 @@ fn rate_limit(meta: &Meta) -> syn::Result<RateLimitOption> {
     option.limit = limit.ok_or_else(|| missing("limit"))?;
     option.per = per.ok_or_else(|| missing("per"))?;
     Ok(option)
+}
+
+fn semaphore(meta: &Meta) -> syn::Result<SemaphoreOption> {
+    let Meta::List(list) = meta else {
+        return Err(syn::Error::new_spanned(
+            meta,
+            "expected `semaphore(name = \"uploads\", value = 5)`, optionally with \
+             `timeout = \"300s\"`",
+        ));
+    };
+    let metas = list.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated)?;
+    let (mut name, mut value, mut timeout) = (None, 1, None);
+    for (key, entry) in sub_options(&metas, "semaphore", &["name", "value", "timeout"])? {
+        let given = self::value(entry, &key)?;
+        match key.as_str() {
+            "name" => name = Some(lock_name(given, "name")?),
+            "value" => {
+                value = int(given, "value")?;
+                if value == 0 {
+                    return Err(syn::Error::new_spanned(
+                        given,
+                        "`value` must be at least 1: a semaphore of 0 would never let the task run",
+                    ));
+                }
+            }
+            _ => timeout = Some(positive_duration(given, "timeout")?),
+        }
+    }
+    let name = name.ok_or_else(|| {
+        syn::Error::new_spanned(
+            list,
+            "`semaphore(...)` needs a name: `semaphore(name = \"uploads\", value = 5)`",
+        )
+    })?;
+    Ok(SemaphoreOption {
+        name,
+        value,
+        timeout,
+    })
 }
 
 /// A duration of at least one millisecond (what the storage can express for a TTL or a

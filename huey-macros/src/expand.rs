@@ -82,6 +82,21 @@ pub fn task(model: &TaskModel) -> TokenStream {
         }
         None => quote!(::core::option::Option::None),
     };
+    let semaphore = match &o.semaphore {
+        Some(sem) => {
+            let (sem_name, value) = (&sem.name, sem.value);
+            let timeout = match sem.timeout {
+                Some(nanos) => quote!(#p::Duration::from_nanos(#nanos)),
+                None => quote!(#p::TaskSemaphore::DEFAULT_TIMEOUT),
+            };
+            quote!(::core::option::Option::Some(#p::SemaphoreSpec {
+                name: #sem_name,
+                value: #value,
+                timeout: #timeout,
+            }))
+        }
+        None => quote!(::core::option::Option::None),
+    };
     let schedule = match &o.crontab_text {
         Some(text) => quote!(::core::option::Option::Some(#text)),
         None => quote!(::core::option::Option::None),
@@ -317,6 +332,7 @@ pub fn task(model: &TaskModel) -> TokenStream {
                     blocking: #blocking,
                     lock: #lock,
                     rate_limit: #rate_limit,
+                    semaphore: #semaphore,
                     invoke: #invoke_ident,
                 }
             }

@@ -21,7 +21,9 @@ fn run(result: syn::Result<proc_macro2::TokenStream>) -> TokenStream {
 ///
 /// `lock = "name"` (or `lock(name = "name", ttl = "30s")`) runs the body only while holding
 /// that lock; `rate_limit(limit = 10, per = "1s", retry = true, name = "shared")` counts each
-/// attempt against a rate limit (named after the task unless `name` is given).
+/// attempt against a rate limit (named after the task unless `name` is given);
+/// `semaphore(name = "uploads", value = 5, timeout = "300s")` runs the body only while holding
+/// one of the semaphore's `value` slots (default 1), renewed while the body runs.
 ///
 /// The function stays callable as written. Beside it, a type of the same name is the typed
 /// handle: `add::call(1, 2)` builds a call, `add::enqueue(&huey, 1, 2)` enqueues one, and

@@ -30,6 +30,7 @@
 //! | `huey.results.<n>` | HASH | results, revoke flags and other values by key, including task locks without a ttl (`<name>.lock.<lock>`, `<name>` being the `Huey` name as given) and rate-limit window numbers (`<name>.rl.<limit>.w`) |
 //! | `huey.kv.<n>.<key>` | STRING | values with a TTL: `put_if_empty` with a ttl (periodic-tick claims, locks with a ttl: a millisecond `PX` expiry, so no need for Redis 7.4's hash-field expiry) and, with [`RedisOptions::result_ttl`], results (the RedisExpireHuey model) |
 //! | `huey.counters.<n>` | HASH | counters, including rate-limit counts (`<name>.rl.<limit>`) |
+//! | `huey.semaphore.<n>.<name>.lock.<sem>` | ZSET, expires with its last slot | a counting semaphore's slots (`TaskSemaphore`): member = holder id, score = the slot's expiry in ms by the server's clock (`TIME`), so holders whose clocks disagree still agree. One Lua script per operation drops expired slots first. The tail is Huey's `<name>.lock.<sem>` key; the prefix keeps it out of the results hash and away from the `huey.kv` string of a task lock of the same name |
 //! | `huey.notify.<n>.<key>` | LIST, 60 s TTL | a token pushed with a result that someone waits for, so the waiter blocks instead of polling |
 //! | `huey.waiting.<n>.<key>` | STRING, the wait's TTL | set by a waiter before it blocks: results nobody waits for push no token |
 //! | `huey.revoked.<n>` | SET | the revocation flags held in the results hash, so a claim can tell that none applies |

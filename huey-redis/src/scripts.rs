@@ -278,3 +278,87 @@ return 1
 ",
     )
 });
+
+/// The clock of the semaphore scripts: the server's time in milliseconds, so that holders on
+/// machines whose clocks disagree still agree on when a slot expires. Redis 7 replicates a
+/// script's effects, not the script, so reading `TIME` before writing is allowed.
+macro_rules! semaphore_now {
+    () => {
+        "
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+"
+    };
+}
+
+/// Lets a semaphore's ZSET expire with its last slot, so an abandoned name leaves nothing.
+macro_rules! semaphore_expire_with_last {
+    () => {
+        "
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if last[2] then redis.call('PEXPIREAT', KEYS[1], last[2]) end
+"
+    };
+}
+
+/// Takes a slot of a counting semaphore (a ZSET of holder -> expiry in ms): drops expired
+/// slots, then admits a holder that already has one (refreshing it) or any holder while fewer
+/// than the limit remain. Returns 1 when admitted.
+/// KEYS: semaphore ZSET. ARGV: holder, limit, ttl (ms).
+pub static SEMAPHORE_ACQUIRE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        semaphore_now!(),
+        "
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if not redis.call('ZSCORE', KEYS[1], ARGV[1])
+   and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+",
+        semaphore_expire_with_last!(),
+        "return 1\n",
+    ))
+});
+
+/// Renews a live slot of a semaphore; a holder whose slot expired or was released gets 0 and
+/// nothing changes (only an acquire may take a slot).
+/// KEYS: semaphore ZSET. ARGV: holder, ttl (ms).
+pub static SEMAPHORE_RENEW: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        semaphore_now!(),
+        "
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[2]), ARGV[1])
+",
+        semaphore_expire_with_last!(),
+        "return 1\n",
+    ))
+});
+
+/// Gives a semaphore slot back; returns 1 when the holder had a live one (an expired slot is
+/// dropped first, so it does not count as released).
+/// KEYS: semaphore ZSET. ARGV: holder.
+pub static SEMAPHORE_RELEASE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        semaphore_now!(),
+        "
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+return redis.call('ZREM', KEYS[1], ARGV[1])
+",
+    ))
+});
+
+/// The holders of a semaphore's live slots, soonest to expire first.
+/// KEYS: semaphore ZSET.
+pub static SEMAPHORE_HOLDERS: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        semaphore_now!(),
+        "
+return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')
+",
+    ))
+});

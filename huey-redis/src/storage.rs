@@ -13,7 +13,8 @@ use redis::{AsyncCommands, AsyncConnectionConfig, Client, RedisError};
 
 use crate::scripts::{
     CHORD_RECORD, CLAIM_LIST, CLAIM_ZSET, DELETE_IF, PROMOTE, PUT_IF_EMPTY, READ_SCHEDULE, REAP,
-    REQUEUE_DEAD, RETURN_ENTRY,
+    REQUEUE_DEAD, RETURN_ENTRY, SEMAPHORE_ACQUIRE, SEMAPHORE_HOLDERS, SEMAPHORE_RELEASE,
+    SEMAPHORE_RENEW,
 };
 use crate::settler::{self, SettleKeys};
 
@@ -175,6 +176,12 @@ impl Keys {
         format!("huey.chord.{}.{chord}", self.name)
     }
 
+    /// A semaphore's slots, a ZSET of holder -> expiry (ms). Its own prefix keeps it apart
+    /// from a task lock of the same name (a field of the results hash, or a `huey.kv` string).
+    fn semaphore(&self, key: &str) -> String {
+        format!("huey.semaphore.{}.{key}", self.name)
+    }
+
     fn kv(&self, key: &str) -> String {
         format!("huey.kv.{}.{key}", self.name)
     }
@@ -314,6 +321,11 @@ fn next_orders(count: u64) -> u64 {
 
 fn epoch_seconds(at: DateTime<Utc>) -> f64 {
     at.timestamp_micros() as f64 / 1e6
+}
+
+/// A TTL in whole milliseconds, at least 1: Redis reads 0 as "already expired".
+fn ttl_ms(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 
 fn now_ms() -> i64 {
@@ -1297,6 +1309,53 @@ impl Storage for RedisStorage {
         }
     }
 
+    async fn semaphore_acquire(
+        &self,
+        key: &str,
+        holder: &str,
+        value: u32,
+        ttl: Duration,
+    ) -> StorageResult<bool> {
+        let admitted: i64 = SEMAPHORE_ACQUIRE
+            .key(self.keys.semaphore(key))
+            .arg(holder)
+            .arg(value)
+            .arg(ttl_ms(ttl))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        Ok(admitted == 1)
+    }
+
+    async fn semaphore_renew(&self, key: &str, holder: &str, ttl: Duration) -> StorageResult<bool> {
+        let renewed: i64 = SEMAPHORE_RENEW
+            .key(self.keys.semaphore(key))
+            .arg(holder)
+            .arg(ttl_ms(ttl))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        Ok(renewed == 1)
+    }
+
+    async fn semaphore_release(&self, key: &str, holder: &str) -> StorageResult<bool> {
+        let released: i64 = SEMAPHORE_RELEASE
+            .key(self.keys.semaphore(key))
+            .arg(holder)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        Ok(released == 1)
+    }
+
+    async fn semaphore_holders(&self, key: &str) -> StorageResult<Vec<String>> {
+        SEMAPHORE_HOLDERS
+            .key(self.keys.semaphore(key))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(backend)
+    }
+
     async fn result_store_size(&self) -> StorageResult<usize> {
         let hashed: usize = self
             .conn()
@@ -1327,6 +1386,7 @@ impl Storage for RedisStorage {
 
     async fn flush_results(&self) -> StorageResult<()> {
         let mut doomed = self.kv_keys().await?;
+        doomed.extend(self.scan(&self.keys.semaphore("*")).await?);
         doomed.push(self.keys.results.clone());
         doomed.push(self.keys.revoked.clone());
         for chunk in doomed.chunks(BATCH) {

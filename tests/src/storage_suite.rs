@@ -18,7 +18,8 @@ macro_rules! storage_suite {
             test_wait_result, test_counter, test_claim_ack_contract, test_requeue_returns_claim,
             test_dead_letter_keeps_message, test_dead_letter_requeue_selected,
             test_dead_letter_requeue_all, test_dead_letter_delete, test_dequeue_batch,
-            test_dequeue_wakes_on_enqueue, test_flush_all, test_chord_record
+            test_dequeue_wakes_on_enqueue, test_flush_all, test_chord_record,
+            test_semaphore_methods, test_semaphore_expiry
         );
     };
     (@tests $make:expr; $($name:ident),*) => {
@@ -473,4 +474,76 @@ pub async fn test_chord_record(s: &dyn Storage) {
     assert_eq!(s.chord_record("c1", 1, 3, b("b")).await.unwrap(), None);
     s.flush_counters().await.unwrap();
     assert_eq!(s.chord_record("c2", 0, 2, b("x")).await.unwrap(), None);
+}
+
+/// The semaphore methods: at most `value` holders, idempotent re-acquire, renew and release
+/// report whether the holder had a live slot, semaphores are independent of each other and of
+/// kv data of the same key, and `flush_all` clears them.
+pub async fn test_semaphore_methods(s: &dyn Storage) {
+    // Distinct ttls, so the expiry order (and `semaphore_holders`) never rests on a tie.
+    let ttl = Duration::from_secs(60);
+    assert!(s.semaphore_holders("sem").await.unwrap().is_empty());
+    assert!(s.semaphore_acquire("sem", "a", 2, ttl).await.unwrap());
+    assert!(s.semaphore_acquire("sem", "b", 2, ttl * 2).await.unwrap());
+    assert!(
+        !s.semaphore_acquire("sem", "c", 2, ttl).await.unwrap(),
+        "full"
+    );
+    assert_eq!(s.semaphore_holders("sem").await.unwrap(), ["a", "b"]);
+    assert!(
+        s.semaphore_acquire("sem", "a", 2, ttl * 3).await.unwrap(),
+        "a holder already in is admitted again"
+    );
+    assert_eq!(
+        s.semaphore_holders("sem").await.unwrap(),
+        ["b", "a"],
+        "one slot for a, its expiry refreshed"
+    );
+
+    assert!(s.semaphore_renew("sem", "b", ttl * 4).await.unwrap());
+    assert_eq!(s.semaphore_holders("sem").await.unwrap(), ["a", "b"]);
+    assert!(
+        !s.semaphore_renew("sem", "c", ttl).await.unwrap(),
+        "renewing takes no slot"
+    );
+    assert_eq!(s.semaphore_holders("sem").await.unwrap().len(), 2);
+
+    assert!(s.semaphore_release("sem", "a").await.unwrap());
+    assert!(!s.semaphore_release("sem", "a").await.unwrap());
+    assert!(s.semaphore_acquire("sem", "c", 2, ttl).await.unwrap());
+    assert!(
+        !s.semaphore_acquire("sem", "d", 1, ttl).await.unwrap(),
+        "a smaller value admits fewer"
+    );
+
+    assert!(s.semaphore_acquire("other", "a", 1, ttl).await.unwrap());
+    assert!(!s.has_data_for_key("sem").await.unwrap(), "not kv data");
+    s.put_data("sem", b("v")).await.unwrap();
+    assert_eq!(s.semaphore_holders("sem").await.unwrap().len(), 2);
+    assert!(
+        !s.semaphore_acquire("none", "a", 0, ttl).await.unwrap(),
+        "a value of 0 admits nobody"
+    );
+
+    s.flush_all().await.unwrap();
+    assert!(s.semaphore_holders("sem").await.unwrap().is_empty());
+    assert!(s.semaphore_holders("other").await.unwrap().is_empty());
+}
+
+/// A slot not renewed expires: it frees room, can no longer be renewed or released, and
+/// a renewed one outlives its first expiry.
+pub async fn test_semaphore_expiry(s: &dyn Storage) {
+    let short = Duration::from_millis(100);
+    let long = Duration::from_secs(60);
+    let taken = tokio::time::Instant::now();
+    assert!(s.semaphore_acquire("sem", "a", 2, short).await.unwrap());
+    assert!(s.semaphore_acquire("sem", "b", 2, short).await.unwrap());
+    assert!(s.semaphore_renew("sem", "b", long).await.unwrap());
+    assert!(!s.semaphore_acquire("sem", "c", 2, long).await.unwrap());
+    // Expiry is the behaviour under test, so this waits out the ttl itself.
+    tokio::time::sleep_until(taken + short * 2).await;
+    assert_eq!(s.semaphore_holders("sem").await.unwrap(), ["b"]);
+    assert!(!s.semaphore_renew("sem", "a", long).await.unwrap());
+    assert!(!s.semaphore_release("sem", "a").await.unwrap());
+    assert!(s.semaphore_acquire("sem", "c", 2, long).await.unwrap());
 }

@@ -50,6 +50,8 @@ struct Inner {
     counters: HashMap<String, i64>,
     dead: Vec<DeadLetter>,
     chords: HashMap<String, Chord>,
+    /// Semaphore slots: semaphore key -> holder -> when the slot expires.
+    semaphores: HashMap<String, HashMap<String, Instant>>,
 }
 
 /// A chord's member outcomes so far, and which member completed it.
@@ -106,6 +108,19 @@ impl Inner {
             seq,
             data,
         });
+    }
+
+    /// The live slots of semaphore `key`, expired ones dropped first (and the semaphore with
+    /// them once empty, so an abandoned name leaves nothing behind).
+    fn live_slots(&mut self, key: &str) -> Option<&mut HashMap<String, Instant>> {
+        let now = Instant::now();
+        let slots = self.semaphores.get_mut(key)?;
+        slots.retain(|_, expires| *expires > now);
+        if slots.is_empty() {
+            self.semaphores.remove(key);
+            return None;
+        }
+        self.semaphores.get_mut(key)
     }
 
     fn live_data(&mut self, key: &str) -> Option<&Stored> {
@@ -412,6 +427,64 @@ impl Storage for MemoryStorage {
         }
     }
 
+    async fn semaphore_acquire(
+        &self,
+        key: &str,
+        holder: &str,
+        value: u32,
+        ttl: Duration,
+    ) -> StorageResult<bool> {
+        let limit = usize::try_from(value).unwrap_or(usize::MAX);
+        let mut inner = self.lock();
+        let admitted = match inner.live_slots(key) {
+            Some(slots) => slots.contains_key(holder) || slots.len() < limit,
+            None => limit > 0,
+        };
+        if admitted {
+            inner
+                .semaphores
+                .entry(key.to_owned())
+                .or_default()
+                .insert(holder.to_owned(), Instant::now() + ttl);
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    async fn semaphore_renew(&self, key: &str, holder: &str, ttl: Duration) -> StorageResult<bool> {
+        let mut inner = self.lock();
+        match inner
+            .live_slots(key)
+            .and_then(|slots| slots.get_mut(holder))
+        {
+            Some(expires) => {
+                *expires = Instant::now() + ttl;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    async fn semaphore_release(&self, key: &str, holder: &str) -> StorageResult<bool> {
+        let mut inner = self.lock();
+        let released = inner
+            .live_slots(key)
+            .is_some_and(|slots| slots.remove(holder).is_some());
+        // Drops the semaphore if that was its last slot.
+        inner.live_slots(key);
+        Ok(released)
+    }
+
+    async fn semaphore_holders(&self, key: &str) -> StorageResult<Vec<String>> {
+        let mut inner = self.lock();
+        let mut slots: Vec<(Instant, String)> = inner
+            .live_slots(key)
+            .map(|slots| slots.iter().map(|(h, e)| (*e, h.clone())).collect())
+            .unwrap_or_default();
+        slots.sort();
+        Ok(slots.into_iter().map(|(_, holder)| holder).collect())
+    }
+
     async fn result_store_size(&self) -> StorageResult<usize> {
         Ok(self.lock().data.values().filter(|s| s.live()).count())
     }
@@ -427,7 +500,9 @@ impl Storage for MemoryStorage {
     }
 
     async fn flush_results(&self) -> StorageResult<()> {
-        self.lock().data.clear();
+        let mut inner = self.lock();
+        inner.data.clear();
+        inner.semaphores.clear();
         Ok(())
     }
 

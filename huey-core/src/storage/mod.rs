@@ -269,13 +269,93 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     /// Waits until `key` holds a value or `timeout` passes; returns whether it holds one.
     async fn wait_result(&self, key: &str, timeout: Duration) -> StorageResult<bool>;
 
+    /// Takes a slot of the counting semaphore `key` for `holder`: succeeds when `holder`
+    /// already holds one (re-acquiring is idempotent and refreshes its expiry) or when fewer
+    /// than `value` live holders remain; the slot expires `ttl` later unless renewed. Returns
+    /// whether `holder` holds a slot now. Expired slots are dropped first, and the whole check
+    /// is atomic, so racing acquirers never exceed `value`. Semaphores are a namespace of their
+    /// own: `key` never meets a stored value or counter of the same name.
+    ///
+    /// ```
+    /// use huey_core::{MemoryStorage, Storage};
+    /// use std::time::Duration;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), huey_core::StorageError> {
+    /// let storage = MemoryStorage::new();
+    /// let ttl = Duration::from_secs(60);
+    /// assert!(storage.semaphore_acquire("uploads", "a", 1, ttl).await?);
+    /// assert!(storage.semaphore_acquire("uploads", "a", 1, ttl).await?, "idempotent");
+    /// assert!(!storage.semaphore_acquire("uploads", "b", 1, ttl).await?, "full");
+    /// # Ok(())
+    /// # }
+    /// ```
+    async fn semaphore_acquire(
+        &self,
+        key: &str,
+        holder: &str,
+        value: u32,
+        ttl: Duration,
+    ) -> StorageResult<bool>;
+
+    /// Pushes the expiry of `holder`'s live slot to `ttl` from now; returns false, changing
+    /// nothing, when it holds none (it expired or was released), so a renewer never takes a
+    /// slot back that someone else may now have.
+    ///
+    /// ```
+    /// use huey_core::{MemoryStorage, Storage};
+    /// use std::time::Duration;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), huey_core::StorageError> {
+    /// let storage = MemoryStorage::new();
+    /// let ttl = Duration::from_secs(60);
+    /// assert!(!storage.semaphore_renew("uploads", "a", ttl).await?);
+    /// storage.semaphore_acquire("uploads", "a", 1, ttl).await?;
+    /// assert!(storage.semaphore_renew("uploads", "a", ttl).await?);
+    /// # Ok(())
+    /// # }
+    /// ```
+    async fn semaphore_renew(&self, key: &str, holder: &str, ttl: Duration) -> StorageResult<bool>;
+
+    /// Gives `holder`'s slot back; returns whether it held a live one.
+    ///
+    /// ```
+    /// use huey_core::{MemoryStorage, Storage};
+    /// use std::time::Duration;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), huey_core::StorageError> {
+    /// let storage = MemoryStorage::new();
+    /// storage.semaphore_acquire("uploads", "a", 1, Duration::from_secs(60)).await?;
+    /// assert!(storage.semaphore_release("uploads", "a").await?);
+    /// assert!(!storage.semaphore_release("uploads", "a").await?);
+    /// # Ok(())
+    /// # }
+    /// ```
+    async fn semaphore_release(&self, key: &str, holder: &str) -> StorageResult<bool>;
+
+    /// The holders of live slots of semaphore `key`, soonest to expire first.
+    ///
+    /// ```
+    /// use huey_core::{MemoryStorage, Storage};
+    /// use std::time::Duration;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), huey_core::StorageError> {
+    /// let storage = MemoryStorage::new();
+    /// storage.semaphore_acquire("uploads", "a", 2, Duration::from_secs(60)).await?;
+    /// storage.semaphore_acquire("uploads", "b", 2, Duration::from_secs(90)).await?;
+    /// assert_eq!(storage.semaphore_holders("uploads").await?, ["a", "b"]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    async fn semaphore_holders(&self, key: &str) -> StorageResult<Vec<String>>;
+
     /// Number of stored values.
     async fn result_store_size(&self) -> StorageResult<usize>;
 
     /// Every stored value by key.
     async fn result_items(&self) -> StorageResult<HashMap<String, Vec<u8>>>;
 
-    /// Removes every stored value.
+    /// Removes every stored value, and every semaphore slot (like task locks, they are
+    /// metadata that a flush should not leave behind).
     async fn flush_results(&self) -> StorageResult<()>;
 
     /// Adds `amount` to a counter and returns the new value.
@@ -489,6 +569,28 @@ impl<S: Storage> Storage for std::sync::Arc<S> {
 
     async fn wait_result(&self, key: &str, timeout: Duration) -> StorageResult<bool> {
         S::wait_result(self, key, timeout).await
+    }
+
+    async fn semaphore_acquire(
+        &self,
+        key: &str,
+        holder: &str,
+        value: u32,
+        ttl: Duration,
+    ) -> StorageResult<bool> {
+        S::semaphore_acquire(self, key, holder, value, ttl).await
+    }
+
+    async fn semaphore_renew(&self, key: &str, holder: &str, ttl: Duration) -> StorageResult<bool> {
+        S::semaphore_renew(self, key, holder, ttl).await
+    }
+
+    async fn semaphore_release(&self, key: &str, holder: &str) -> StorageResult<bool> {
+        S::semaphore_release(self, key, holder).await
+    }
+
+    async fn semaphore_holders(&self, key: &str) -> StorageResult<Vec<String>> {
+        S::semaphore_holders(self, key).await
     }
 
     async fn result_store_size(&self) -> StorageResult<usize> {
