@@ -269,6 +269,48 @@ async fn test_claim_with_a_lost_reply_returns_to_the_queue() {
     assert_eq!(listed, [held[0].data.clone()]);
 }
 
+/// The same with the priority queue, whose processing entries carry an order and a priority:
+/// a claim handed out is recognised as held, so only the orphan goes back.
+#[tokio::test]
+async fn test_claim_with_a_lost_reply_returns_to_the_priority_queue() {
+    let server = RedisServer::start();
+    let options = RedisOptions::default().priority(true);
+    let storage = storage_on(&server, "lostzset", options).await;
+    let processing = format!("huey.processing.lostzset.{}", storage.consumer_id());
+    let mut orphan = 7u64.to_be_bytes().to_vec();
+    orphan.extend_from_slice(b"3|orphan");
+    let _: () = redis::cmd("LPUSH")
+        .arg(&processing)
+        .arg(&orphan)
+        .query_async(&mut raw(&server).await)
+        .await
+        .unwrap();
+    storage.enqueue(b"held".to_vec(), 5).await.unwrap();
+    let held = storage.dequeue(1, Duration::ZERO).await.unwrap();
+    assert_eq!(held[0].data, b"held");
+
+    storage.maintain().await.unwrap();
+    storage.maintain().await.unwrap();
+    assert_eq!(
+        storage.enqueued_items(None).await.unwrap(),
+        [b"orphan".to_vec()]
+    );
+    let listed: Vec<Vec<u8>> = redis::cmd("LRANGE")
+        .arg(&processing)
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut raw(&server).await)
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.len(),
+        1,
+        "the held claim stays in the processing list"
+    );
+    assert!(listed[0].ends_with(b"5|held"));
+    storage.ack(&held[0]).await.unwrap();
+}
+
 #[tokio::test]
 async fn test_bulk_enqueue_reports_exactly_what_it_did() {
     let server = RedisServer::start();
