@@ -64,7 +64,8 @@ use crate::pipeline::{Append, Handles, PartialCall, Pipeline, Stage, nest};
 use crate::result::TaskResult;
 use crate::task::{TaskCall, TaskDef, new_task_id};
 
-/// What one chord member contributes to the callback's list.
+/// What one chord member contributes to the callback's list: see the [module docs](self) for
+/// a callback that sums the members that succeeded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MemberResult<T> {
@@ -290,6 +291,47 @@ impl<O> Default for Group<O> {
 ///
 /// `C` is the callback's task. [`then`](Self::then) chains stages after the callback, as a
 /// pipeline does: `L` is the last stage's task and `H` the tuple of their handles.
+///
+/// ```
+/// use huey_core::group::{MemberResult, group};
+/// use huey_core::prelude::*;
+/// use std::time::Duration;
+///
+/// #[task]
+/// fn square(n: i64) -> i64 {
+///     n * n
+/// }
+///
+/// #[task]
+/// fn sum(values: Vec<MemberResult<i64>>) -> i64 {
+///     values.into_iter().filter_map(MemberResult::ok).sum()
+/// }
+///
+/// #[task]
+/// fn negate(n: i64) -> i64 {
+///     -n
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let huey = Huey::memory("chord-docs");
+/// let consumer = Consumer::builder(&huey).workers(2).start()?;
+/// // An inner chord is a member whose value is its callback's: 1 + 4 = 5.
+/// let inner = group([square::call(1), square::call(2)]).then(sum::partial());
+/// let mut outer = group([square::call(3)])
+///     .push(inner)
+///     .then(sum::partial()) // 9 + 5
+///     .then(negate::partial()) // chained after the callback
+///     .enqueue(&huey)
+///     .await?;
+/// let wait = Duration::from_secs(5);
+/// assert_eq!(outer.callback.wait(wait).await?, 14);
+/// assert_eq!(outer.then.0.wait(wait).await?, -14);
+/// assert_eq!(outer.results.wait(wait).await?, vec![9, 5]);
+/// consumer.shutdown().await?;
+/// # Ok(())
+/// # }
+/// ```
 #[must_use = "a chord does nothing until it is enqueued"]
 pub struct Chord<O, C: TaskDef, L: TaskDef = C, H = ()> {
     members: Vec<Result<Plan, HueyError>>,
@@ -385,6 +427,40 @@ pub struct ChordResult<O, C, H = ()> {
 
 /// Typed handles on the results of a group's members, in member order (Huey's `ResultGroup`).
 /// Index it for one member's handle.
+///
+/// ```
+/// use futures::StreamExt;
+/// use huey_core::prelude::*;
+/// use std::time::Duration;
+///
+/// #[task]
+/// async fn double(n: u32) -> u32 {
+///     n * 2
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let huey = Huey::memory("result-group-docs");
+/// let consumer = Consumer::builder(&huey).workers(2).start()?;
+/// let wait = Duration::from_secs(5);
+///
+/// let mut doubled = double::map(&huey, [1, 2, 3]).await?;
+/// assert_eq!(doubled[2].wait(wait).await?, 6); // one member
+/// assert_eq!(doubled.wait(wait).await?, vec![2, 4, 6]); // all, in member order
+///
+/// // As they finish, with their index.
+/// let more = double::map(&huey, [10, 20]).await?;
+/// let mut finished: Vec<(usize, u32)> = more
+///     .as_completed(wait)
+///     .map(|(index, value)| (index, value.expect("a value")))
+///     .collect()
+///     .await;
+/// finished.sort();
+/// assert_eq!(finished, vec![(0, 20), (1, 40)]);
+/// consumer.shutdown().await?;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct ResultGroup<O> {
     handles: Vec<TaskResult<O>>,
