@@ -36,7 +36,7 @@
 //! with `{`, so the test cannot mistake one for the other. Mixed traffic during a roll-out is
 //! therefore read, as in Huey; a reader that compresses logs a warning for each uncompressed
 //! message it meets. A reader with a signing secret rejects a message whose signature is
-//! missing or wrong ([`DecodeError::Signature`](crate::message::DecodeError::Signature)); the
+//! missing or wrong ([`DecodeError::Signature`]); the
 //! worker moves such a message to the dead-letter list, and it never runs.
 //!
 //! A reader *without* a secret reads signed messages too, ignoring the trailer (as Huey's plain
@@ -102,7 +102,7 @@ pub enum Compression {
 }
 
 /// Why a signature check failed; carried by
-/// [`DecodeError::Signature`](crate::message::DecodeError::Signature).
+/// [`DecodeError::Signature`].
 ///
 /// ```
 /// use huey_core::message::DecodeError;

@@ -1,5 +1,6 @@
 //! Runs one test body against `MemoryStorage` and against a test-started `redis-server`:
-//! write the case as `async fn case(backend: Backend)` and list it in [`on_both_backends!`].
+//! write the case as `async fn case(backend: Backend)` and list it in
+//! [`on_both_backends!`](crate::on_both_backends).
 
 use std::time::Duration;
 
