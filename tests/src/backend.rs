@@ -2,9 +2,10 @@
 //! write the case as `async fn case(backend: Backend)` and list it in
 //! [`on_both_backends!`](crate::on_both_backends).
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use huey_core::{Executed, Huey, HueyBuilder, MemoryStorage, ResultError, TaskFailure};
+use huey_core::{Executed, Huey, HueyBuilder, MemoryStorage, ResultError, Signal, TaskFailure};
 use huey_core::{TaskResult, WorkerState};
 use huey_redis::RedisStorage;
 
@@ -72,6 +73,21 @@ pub async fn failure_of<O: serde::de::DeserializeOwned + std::fmt::Debug>(
         Err(ResultError::Failed(failure)) => failure,
         other => panic!("expected a stored failure, got {other:?}"),
     }
+}
+
+/// Records every signal `huey` fires, in order; read them with [`take_signals`].
+pub fn record_signals(huey: &Huey) -> Arc<Mutex<Vec<Signal>>> {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    huey.connect_signal(&[], move |signal, _task, _error| {
+        sink.lock().unwrap().push(signal);
+    });
+    seen
+}
+
+/// The signals recorded since the last call.
+pub fn take_signals(seen: &Mutex<Vec<Signal>>) -> Vec<Signal> {
+    std::mem::take(&mut *seen.lock().unwrap())
 }
 
 /// Declares a `#[tokio::test]` per case in a `memory` and a `redis` module.

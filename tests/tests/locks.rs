@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use huey_core::prelude::*;
 use huey_core::{Executed, LockSpec, RateLimitSpec, Registry};
+use huey_tests::backend::{record_signals, take_signals as take};
 
 // ---- tasks ----
 
@@ -147,20 +148,6 @@ fn state(h: &Huey) -> WorkerState {
 
 async fn run(h: &Huey) -> Option<Executed> {
     h.run_next(&state(h)).await.unwrap()
-}
-
-/// Records the signals `h` fires.
-fn record_signals(h: &Huey) -> Arc<Mutex<Vec<Signal>>> {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let sink = Arc::clone(&seen);
-    h.connect_signal(&[], move |signal, _task, _error| {
-        sink.lock().unwrap().push(signal);
-    });
-    seen
-}
-
-fn take(seen: &Mutex<Vec<Signal>>) -> Vec<Signal> {
-    std::mem::take(&mut *seen.lock().unwrap())
 }
 
 // ---- locks ----

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use huey_core::prelude::*;
 use huey_core::{Executed, Registry, SemaphoreSpec, TaskSemaphore};
-use huey_tests::backend::{Backend, WAIT};
+use huey_tests::backend::{Backend, WAIT, record_signals, take_signals as take};
 use tokio::sync::{Barrier, Notify};
 use tokio::time::Instant;
 
@@ -51,19 +51,6 @@ fn state(h: &Huey) -> WorkerState {
     state.insert(h.clone());
     state.insert(Gate::default());
     state
-}
-
-fn record_signals(h: &Huey) -> Arc<Mutex<Vec<Signal>>> {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let sink = Arc::clone(&seen);
-    h.connect_signal(&[], move |signal, _task, _error| {
-        sink.lock().unwrap().push(signal);
-    });
-    seen
-}
-
-fn take(seen: &Mutex<Vec<Signal>>) -> Vec<Signal> {
-    std::mem::take(&mut *seen.lock().unwrap())
 }
 
 huey_tests::on_both_backends!(
