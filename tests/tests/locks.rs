@@ -13,6 +13,33 @@ use huey_tests::backend::{record_signals, take_signals as take};
 
 // ---- tasks ----
 
+/// Lets a test hold a task inside its body: the body says it entered, then waits for release.
+#[derive(Default)]
+struct Gate {
+    entered: tokio::sync::Notify,
+    release: tokio::sync::Notify,
+}
+
+static GATES: Mutex<Vec<(String, Arc<Gate>)>> = Mutex::new(Vec::new());
+
+fn gate(key: &str) -> Option<Arc<Gate>> {
+    let gates = GATES.lock().unwrap();
+    gates
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, g)| Arc::clone(g))
+}
+
+/// Holds the lock "exclusive" while it runs; a call whose key has a gate waits at it.
+#[task(lock = "exclusive", retries = 50, retry_delay = "20ms")]
+async fn exclusive(key: String) -> String {
+    if let Some(gate) = gate(&key) {
+        gate.entered.notify_one();
+        gate.release.notified().await;
+    }
+    key
+}
+
 #[task(lock = "lock_a", retries = 1)]
 fn locked_by_attribute(n: i64) -> i64 {
     n + 1
@@ -137,6 +164,7 @@ on_both_backends!(
     test_rate_limit_execution_no_retry,
     test_rate_limit_task_with_retries,
     test_retrying_exceptions_not_surfaced,
+    test_lock_on_a_consumer,
 );
 
 /// A worker state holding the queue, for bodies that take `State<Huey>`.
@@ -632,4 +660,47 @@ async fn test_redis_lock_and_rate_limit_keys() {
         .await
         .unwrap();
     assert_eq!(count, 1);
+}
+
+/// Two workers, one lock: while one task holds it, the other's attempt is refused (the
+/// `Locked` signal) and retried, and it runs once the first has finished.
+async fn test_lock_on_a_consumer(h: &Huey) {
+    let wait = Duration::from_secs(10);
+    // Both backends' variants share the queue name: a counter keeps their gates apart.
+    static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let first_key = format!("{}-{run}-first", h.name());
+    let second_key = format!("{}-{run}-second", h.name());
+    let held = Arc::new(Gate::default());
+    GATES
+        .lock()
+        .unwrap()
+        .push((first_key.clone(), Arc::clone(&held)));
+    let (refused, mut refusals) = tokio::sync::mpsc::unbounded_channel();
+    h.connect_signal(&[Signal::Locked], move |_, task, _| {
+        let _ = refused.send(task.id().to_owned());
+    });
+    let consumer = Consumer::builder(h)
+        .workers(2)
+        .scheduler_interval(Duration::from_millis(20))
+        .start()
+        .unwrap();
+
+    let mut first = exclusive::enqueue(h, first_key.clone()).await.unwrap();
+    tokio::time::timeout(wait, held.entered.notified())
+        .await
+        .expect("the first task holds the lock");
+    let mut second = exclusive::enqueue(h, second_key.clone()).await.unwrap();
+    let refused_id = tokio::time::timeout(wait, refusals.recv())
+        .await
+        .expect("the second task was refused while the first ran")
+        .unwrap();
+    assert_eq!(refused_id, second.id());
+    assert!(h.is_locked("exclusive").await.unwrap());
+
+    held.release.notify_one();
+    assert_eq!(first.wait(wait).await.unwrap(), first_key);
+    assert_eq!(second.wait(wait).await.unwrap(), second_key);
+    assert!(!h.is_locked("exclusive").await.unwrap());
+    consumer.shutdown().await.unwrap();
 }
