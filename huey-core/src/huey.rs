@@ -456,6 +456,11 @@ impl Huey {
     }
 
     /// Stored bytes for a result or a `put` value: compressed as configured, never signed.
+    /// How this queue stores messages, in words (for the consumer's banner).
+    pub(crate) fn describe_serializer(&self) -> String {
+        self.inner.serializer.describe()
+    }
+
     pub(crate) fn encode_value(&self, json: Vec<u8>) -> Vec<u8> {
         self.inner.serializer.seal(json, false)
     }

@@ -170,6 +170,19 @@ pub(crate) struct Serializer {
 
 impl Serializer {
     /// Compresses `json`, then signs it when `sign` and a secret is set.
+    /// How messages are stored, for the consumer's banner (never the secret).
+    pub(crate) fn describe(&self) -> String {
+        let body = match self.compression {
+            Compression::None => "JSON".to_owned(),
+            Compression::Gzip { level } => format!("gzip-compressed JSON (level {level})"),
+            Compression::Zlib { level } => format!("zlib-compressed JSON (level {level})"),
+        };
+        match self.signer {
+            Some(_) => format!("{body}, signed with HMAC-SHA256; unsigned messages are refused"),
+            None => format!("{body}, unsigned"),
+        }
+    }
+
     pub(crate) fn seal(&self, json: Vec<u8>, sign: bool) -> Vec<u8> {
         let mut body = compress(self.compression, json);
         if let Some(signer) = self.signer.as_ref().filter(|_| sign) {

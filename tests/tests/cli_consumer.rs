@@ -385,6 +385,7 @@ async fn test_banner_logs_and_flush_locks() {
         "Huey consumer started with 3 thread worker(s)",
         "periodic tasks are enabled",
         "The following tasks are available:",
+        "Messages are JSON, unsigned",
         "+ huey_tests::tasks::add (async)",
         "+ huey_tests::tasks::busy (sync)",
         "+ huey_tests::tasks::periodic_probe (async, periodic: crontab(minute = \"*\"))",
