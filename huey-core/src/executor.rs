@@ -12,7 +12,7 @@ use tokio::sync::Notify;
 
 use crate::error::{HueyError, StorageError, TaskError, TaskFailure};
 use crate::group::MemberResult;
-use crate::huey::Huey;
+use crate::huey::{Huey, Revocation};
 use crate::message::Message;
 use crate::registry::{Invocation, Outcome, Registry, TaskDescriptor};
 use crate::result::StoredResult;
@@ -100,14 +100,19 @@ pub(crate) async fn execute(
         return Ok(Executed::Scheduled);
     }
     let revocations = claim.as_ref().is_none_or(|c| c.delivery.revocations);
-    if revocations
-        && huey
-            .is_revoked(&task, now, false)
+    let revocation = if revocations {
+        huey.revocation(&task, now, false)
             .await
             .map_err(storage_error)?
-    {
+    } else {
+        None
+    };
+    if let Some(revocation) = revocation {
         huey.emit(Signal::Revoked, &task, None);
-        skip_downstream(huey, &task, "revoked").await?;
+        // A rescheduled copy carries the pipeline and chord membership on.
+        if revocation == Revocation::Revoked {
+            skip_downstream(huey, &task, "revoked").await?;
+        }
         return Ok(Executed::Revoked);
     }
     if task.expires_at().is_some_and(|at| at < now) {

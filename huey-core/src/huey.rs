@@ -233,6 +233,19 @@ impl HueyBuilder {
 struct RevokeFlag {
     until: Option<DateTime<Utc>>,
     once: bool,
+    /// Set by `reschedule`: a copy with a new id carries on the task's pipeline and chord
+    /// membership, so skipping this one must not end them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    superseded: bool,
+}
+
+/// Why a task is not to run (see [`Huey::revocation`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Revocation {
+    /// Revoked by a user.
+    Revoked,
+    /// Replaced by a rescheduled copy.
+    Superseded,
 }
 
 impl Huey {
@@ -492,19 +505,15 @@ impl Huey {
     }
 
     async fn put_flag(&self, key: String, how: Revoke) -> Result<(), HueyError> {
-        let flag = match how {
-            Revoke::Forever => RevokeFlag {
-                until: None,
-                once: false,
-            },
-            Revoke::Once => RevokeFlag {
-                until: None,
-                once: true,
-            },
-            Revoke::Until(t) => RevokeFlag {
-                until: Some(t),
-                once: false,
-            },
+        let (until, once) = match how {
+            Revoke::Forever => (None, false),
+            Revoke::Once => (None, true),
+            Revoke::Until(t) => (Some(t), false),
+        };
+        let flag = RevokeFlag {
+            until,
+            once,
+            superseded: false,
         };
         self.storage()
             .put_data(&key, serde_json::to_vec(&flag)?)
@@ -526,7 +535,10 @@ impl Huey {
     pub async fn is_revoked_by_id(&self, id: &str) -> Result<bool, HueyError> {
         let key = Huey::revoke_key(id);
         let flag = self.storage().peek_data(&key).await?;
-        self.check_flag(&key, flag, Utc::now(), true).await
+        Ok(self
+            .check_flag(&key, flag, Utc::now(), true)
+            .await?
+            .is_some())
     }
 
     /// Revokes every instance of the task named `name` (typed handles offer
@@ -547,7 +559,10 @@ impl Huey {
     pub async fn is_revoked_all(&self, name: &str) -> Result<bool, HueyError> {
         let key = Huey::revoke_all_key(name);
         let flag = self.storage().peek_data(&key).await?;
-        self.check_flag(&key, flag, Utc::now(), true).await
+        Ok(self
+            .check_flag(&key, flag, Utc::now(), true)
+            .await?
+            .is_some())
     }
 
     /// Whether `task` is revoked at `at`, by its instance flag or its type's flag. With
@@ -558,6 +573,29 @@ impl Huey {
         at: DateTime<Utc>,
         peek: bool,
     ) -> Result<bool, HueyError> {
+        Ok(self.revocation(task, at, peek).await?.is_some())
+    }
+
+    /// Skips the next run of task `id` because a rescheduled copy replaces it.
+    pub(crate) async fn supersede(&self, id: &str) -> Result<(), HueyError> {
+        let flag = RevokeFlag {
+            until: None,
+            once: true,
+            superseded: true,
+        };
+        self.storage()
+            .put_data(&Huey::revoke_key(id), serde_json::to_vec(&flag)?)
+            .await?;
+        Ok(())
+    }
+
+    /// [`is_revoked`](Self::is_revoked), saying why.
+    pub(crate) async fn revocation(
+        &self,
+        task: &Task,
+        at: DateTime<Utc>,
+        peek: bool,
+    ) -> Result<Option<Revocation>, HueyError> {
         let instance = Huey::revoke_key(task.id());
         let all = Huey::revoke_all_key(task.name());
         let mut flags = self
@@ -569,7 +607,15 @@ impl Huey {
         let all_flag = flags.next().flatten();
         let by_instance = self.check_flag(&instance, instance_flag, at, peek).await?;
         let by_type = self.check_flag(&all, all_flag, at, peek).await?;
-        Ok(by_instance || by_type)
+        Ok(match (by_instance, by_type) {
+            (Some(Revocation::Revoked), _) | (_, Some(Revocation::Revoked)) => {
+                Some(Revocation::Revoked)
+            }
+            (Some(Revocation::Superseded), _) | (_, Some(Revocation::Superseded)) => {
+                Some(Revocation::Superseded)
+            }
+            (None, None) => None,
+        })
     }
 
     async fn check_flag(
@@ -578,8 +624,8 @@ impl Huey {
         flag: Option<Vec<u8>>,
         at: DateTime<Utc>,
         peek: bool,
-    ) -> Result<bool, HueyError> {
-        let Some(bytes) = flag else { return Ok(false) };
+    ) -> Result<Option<Revocation>, HueyError> {
+        let Some(bytes) = flag else { return Ok(None) };
         let flag: RevokeFlag = serde_json::from_slice(&bytes)?;
         let (revoked, clear) = match flag.until {
             Some(until) if until <= at => (false, true),
@@ -588,7 +634,11 @@ impl Huey {
         if clear && !peek {
             self.storage().delete_data(key).await?;
         }
-        Ok(revoked)
+        Ok(revoked.then_some(if flag.superseded {
+            Revocation::Superseded
+        } else {
+            Revocation::Revoked
+        }))
     }
 
     // ---- key-value and introspection ----

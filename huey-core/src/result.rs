@@ -220,7 +220,7 @@ impl<O> TaskResult<O> {
                 "reschedule needs the handle returned by enqueue, not one made from an id".into(),
             ));
         };
-        self.revoke().await?;
+        self.huey.supersede(&self.id).await?;
         let mut copy = Message::clone(original);
         copy.id = new_task_id();
         copy.eta = match (how.eta, how.delay) {

@@ -136,6 +136,7 @@ huey_tests::on_both_backends!(
     test_chord_scheduling,
     test_nested_chord,
     test_nested_empty_chord,
+    test_rescheduled_chord_member,
     test_chord_callback_cb,
     test_chord_chaining,
     test_nested_chord_callback_pipeline_tail_walking,
@@ -752,6 +753,33 @@ async fn test_nested_chord_callback_pipeline_tail_walking(backend: Backend) {
         .unwrap();
     assert_eq!(drain(&huey).await.len(), 6);
     assert_eq!(outer.callback.wait(WAIT).await.unwrap(), "[1, 500]");
+}
+
+/// A rescheduled member is replaced by its copy: the original's skip does not count, the
+/// copy's value does, and the callback runs once.
+async fn test_rescheduled_chord_member(backend: Backend) {
+    let huey = backend.huey("rescheduled-member").await;
+    let mut chord = group([add::call(1, 1), add::call(2, 2)])
+        .then(summarize::partial(String::new()))
+        .enqueue(&huey)
+        .await
+        .unwrap();
+    let mut copy = chord.results[1]
+        .reschedule(huey_core::Reschedule::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        drain(&huey).await,
+        vec![
+            Executed::Completed,
+            Executed::Revoked,
+            Executed::Completed,
+            Executed::Completed
+        ],
+        "two members, the superseded original, one callback"
+    );
+    assert_eq!(copy.wait(WAIT).await.unwrap(), 4);
+    assert_eq!(chord.callback.wait(WAIT).await.unwrap(), "[2, 4]");
 }
 
 /// End to end on a running consumer.

@@ -87,6 +87,7 @@ huey_tests::on_both_backends!(
     test_pipeline_error_midway,
     test_pipeline_error_retries_then_downstream,
     test_pipeline_revoke_midway,
+    test_reschedule_keeps_the_pipeline,
     test_chain_errors,
     test_pipeline_without_results,
     test_pipeline_on_a_consumer,
@@ -343,6 +344,27 @@ async fn test_pipeline_revoke_midway(backend: Backend) {
     let skipped = failure_of(&mut third).await;
     assert_eq!(skipped.kind, "skipped");
     assert_eq!(skipped.task_id, second.id());
+}
+
+/// A rescheduled stage's copy carries the pipeline on (Huey's `preserve_pipeline`); the
+/// superseded original does not mark the later stages skipped.
+async fn test_reschedule_keeps_the_pipeline(backend: Backend) {
+    let huey = backend.huey_with("reschedule-pipeline", defaults).await;
+    let (first, mut second) = add::call(1, 2)
+        .then(add::partial(10))
+        .enqueue(&huey)
+        .await
+        .unwrap();
+    let mut copy = first
+        .reschedule(huey_core::Reschedule::now())
+        .await
+        .unwrap();
+    assert_eq!(step(&huey).await, Executed::Revoked);
+    assert!(!second.is_ready().await.unwrap(), "not marked skipped");
+    assert_eq!(step(&huey).await, Executed::Completed);
+    assert_eq!(copy.wait(WAIT).await.unwrap(), 3);
+    assert_eq!(step(&huey).await, Executed::Completed);
+    assert_eq!(second.wait(WAIT).await.unwrap(), 13);
 }
 
 /// Error handlers can have error handlers of their own.
