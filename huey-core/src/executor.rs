@@ -203,8 +203,9 @@ pub(crate) async fn execute_immediate(huey: &Huey, message: Message) -> Result<(
     let descriptor = registry.get(&message.name).ok_or_else(|| {
         HueyError::Configuration(format!("no task is registered as `{}`", message.name))
     })?;
-    // Immediate mode has no workers, so no startup hooks and no per-worker state.
-    let state = WorkerState::new(0);
+    // Immediate mode has no workers, so no startup hooks: the state holds only the queue.
+    let mut state = WorkerState::new(0);
+    state.insert(huey.clone());
     execute(huey, descriptor, &state, message, Utc::now(), None).await?;
     Ok(())
 }

@@ -12,6 +12,10 @@ use std::sync::Arc;
 /// [`State<T>`] parameter, which is filled from it instead of from the message. This is the
 /// shared-resources guide's "one connection per worker" with no globals and no locks.
 ///
+/// The consumer puts its [`Huey`](crate::Huey) in every worker's state before the hooks run
+/// (and immediate mode does the same), so a task can take `queue: State<Huey>` to enqueue
+/// follow-up work or use a lock, rate limit or semaphore from its body.
+///
 /// ```
 /// use huey_core::{State, WorkerState};
 ///

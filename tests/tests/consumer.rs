@@ -41,6 +41,15 @@ async fn sleeps(millis: u64) -> u64 {
     millis
 }
 
+/// Enqueues a follow-up from the body, through the queue every worker's state holds.
+#[task]
+async fn follow_up(queue: State<Huey>, n: i64) -> Result<String, TaskError> {
+    let next = add::enqueue(&queue, n, n)
+        .await
+        .map_err(|e| TaskError::msg(e.to_string()))?;
+    Ok(next.id().to_owned())
+}
+
 fn queue(name: &str) -> Huey {
     Huey::memory(name)
 }
@@ -306,4 +315,23 @@ async fn test_consumer_without_periodic() {
         0,
         "no periodic tick was claimed or run"
     );
+}
+
+#[tokio::test]
+async fn test_every_worker_state_holds_the_queue() {
+    let h = queue("state-holds-queue");
+    let consumer = Consumer::builder(&h).workers(2).start().unwrap();
+    let mut first = follow_up::enqueue(&h, 21).await.unwrap();
+    let next_id = first.wait(WAIT).await.unwrap();
+    let mut next: TaskResult<i64> = h.result(next_id);
+    assert_eq!(next.wait(WAIT).await.unwrap(), 42);
+    consumer.shutdown().await.unwrap();
+
+    let immediate = Huey::builder("state-holds-queue-immediate")
+        .immediate(true)
+        .build(MemoryStorage::new());
+    let mut ran = follow_up::enqueue(&immediate, 2).await.unwrap();
+    let next_id = ran.get().await.unwrap().expect("ran inside enqueue");
+    let mut next: TaskResult<i64> = immediate.result(next_id);
+    assert_eq!(next.get().await.unwrap(), Some(4));
 }

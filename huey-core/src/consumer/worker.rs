@@ -46,6 +46,7 @@ pub(super) async fn run(id: usize, context: WorkerContext) {
         max_tasks,
     } = context;
     let mut state = WorkerState::new(id);
+    state.insert(huey.clone());
     run_worker_hooks(&mut state, true).await;
     let body_free = Notify::new();
     let mut in_flight = FuturesUnordered::new();
