@@ -288,21 +288,33 @@ impl TaskLockGuard {
 
 impl Drop for TaskLockGuard {
     fn drop(&mut self) {
-        let Some(held) = self.held.take() else { return };
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                runtime.spawn(async move {
-                    if let Err(error) = held.release().await {
-                        tracing::error!(lock = %held.name, %error, "could not release a dropped task lock");
-                    }
-                });
-            }
-            Err(_) => tracing::warn!(
-                lock = %held.name,
-                "a task lock guard was dropped outside a tokio runtime: the lock stays until \
-                 its ttl or flush_locks"
-            ),
+        if let Some(held) = self.held.take() {
+            let name = held.name.clone();
+            release_dropped("task lock", name, async move { held.release().await });
         }
+    }
+}
+
+/// Releases what a guard dropped without `release()` held: `Drop` cannot wait for the storage,
+/// so the release runs as a task on the current tokio runtime. Outside one it cannot run, and
+/// what was held stays until it expires (or, for a lock, until `flush_locks`).
+pub(crate) fn release_dropped<F>(what: &'static str, name: String, release: F)
+where
+    F: Future<Output = Result<bool, HueyError>> + Send + 'static,
+{
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => {
+            runtime.spawn(async move {
+                if let Err(error) = release.await {
+                    tracing::error!(%name, %error, "could not release a dropped {what}");
+                }
+            });
+        }
+        Err(_) => tracing::warn!(
+            %name,
+            "a {what} guard was dropped outside a tokio runtime: it stays held until it \
+             expires or is flushed"
+        ),
     }
 }
 

@@ -21,7 +21,7 @@ use futures::FutureExt;
 
 use crate::error::{HueyError, TaskLocked};
 use crate::huey::Huey;
-use crate::limits::lock_key;
+use crate::limits::{lock_key, release_dropped};
 use crate::storage::Storage;
 
 /// A counting semaphore in the storage: at most `value` holders at a time across every
@@ -472,20 +472,9 @@ impl SemaphoreGuard {
 
 impl Drop for SemaphoreGuard {
     fn drop(&mut self) {
-        let Some(slot) = self.held.take() else { return };
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                runtime.spawn(async move {
-                    if let Err(error) = slot.release().await {
-                        tracing::error!(semaphore = %slot.name, %error, "could not release a dropped semaphore slot");
-                    }
-                });
-            }
-            Err(_) => tracing::warn!(
-                semaphore = %slot.name,
-                "a semaphore guard was dropped outside a tokio runtime: the slot stays until it \
-                 expires"
-            ),
+        if let Some(slot) = self.held.take() {
+            let name = slot.name.clone();
+            release_dropped("semaphore slot", name, async move { slot.release().await });
         }
     }
 }
