@@ -380,8 +380,8 @@ async fn put_downstream(
     failure: &TaskFailure,
 ) -> Result<(), StorageError> {
     let stored = huey.encode_value(StoredResult::Err(failure.clone()).encode());
-    for id in task.message().downstream_ids() {
-        huey.storage().put_result(&id, stored.clone()).await?;
+    for later in task.message().stages().skip(1) {
+        huey.storage().put_result(&later.id, stored.clone()).await?;
     }
     Ok(())
 }

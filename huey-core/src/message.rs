@@ -113,11 +113,12 @@ impl Message {
 
     /// The last stage of the pipeline this message starts (itself when there is none).
     pub(crate) fn tail(&self) -> &Message {
-        let mut stage = self;
-        while let Some(next) = stage.on_complete.as_deref() {
-            stage = next;
-        }
-        stage
+        self.stages().last().unwrap_or(self)
+    }
+
+    /// This stage and every later one, in order.
+    pub(crate) fn stages(&self) -> impl Iterator<Item = &Message> {
+        std::iter::successors(Some(self), |m| m.on_complete.as_deref())
     }
 
     /// [`tail`](Self::tail), mutably.
@@ -126,17 +127,6 @@ impl Message {
             Some(ref mut next) => next.tail_mut(),
             None => self,
         }
-    }
-
-    /// The ids of every later pipeline stage, in order.
-    pub(crate) fn downstream_ids(&self) -> Vec<String> {
-        let mut ids = Vec::new();
-        let mut stage = self.on_complete.as_deref();
-        while let Some(next) = stage {
-            ids.push(next.id.clone());
-            stage = next.on_complete.as_deref();
-        }
-        ids
     }
 
     /// The retry delay as a duration.

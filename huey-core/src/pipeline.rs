@@ -242,7 +242,7 @@ pub trait Append<X> {
 
 /// Every stage message of the chain starting at `head`, in order.
 fn chain(head: &Message) -> impl Iterator<Item = Arc<Message>> + '_ {
-    std::iter::successors(Some(head), |m| m.on_complete.as_deref()).map(|m| Arc::new(m.clone()))
+    head.stages().map(|m| Arc::new(m.clone()))
 }
 
 macro_rules! handles {
