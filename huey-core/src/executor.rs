@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use chrono::{DateTime, Utc};
 use futures::FutureExt;
 use std::panic::AssertUnwindSafe;
+use std::time::Duration;
 use tokio::sync::Notify;
 
 use crate::error::{HueyError, StorageError, TaskError, TaskFailure};
@@ -19,12 +20,13 @@ use crate::result::StoredResult;
 use crate::retry::{RetryPlan, plan_retry};
 use crate::signals::{PostHook, PreHook, Signal};
 use crate::state::WorkerState;
-use crate::storage::Delivery;
+use crate::storage::{Delivery, Settled, Settlement};
 use crate::task::{Task, TaskValue, chrono_duration};
 use serde_json::value::RawValue;
 
 /// How an execution ended, for the worker's bookkeeping and logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Executed {
     /// Moved to the schedule because its ETA is in the future.
     Scheduled,
@@ -40,13 +42,34 @@ pub enum Executed {
     Retrying,
     /// Ran and failed for good.
     Failed,
+    /// Ran, but meanwhile this consumer's claim was taken over by another consumer (it was
+    /// declared dead and its claims requeued): the outcome was discarded, as the task belongs
+    /// to the other consumer now.
+    Discarded,
 }
 
-/// The claim being executed, when the message came from a dequeue. A successful result is
-/// stored and the claim acknowledged in one storage call.
+/// Why an execution could not be settled.
+#[derive(Debug)]
+pub(crate) enum Unsettled {
+    /// Storage failed before anything of the attempt's outcome could exist (no body ran):
+    /// the claim can go back to the queue.
+    BeforeRun(StorageError),
+    /// Storage kept failing while the outcome was written, after retries: the claim stays
+    /// with this consumer (a rerun would repeat a body that has finished).
+    Settling(StorageError),
+}
+
+impl std::fmt::Display for Unsettled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unsettled::BeforeRun(e) | Unsettled::Settling(e) => e.fmt(f),
+        }
+    }
+}
+
+/// The claim being executed, when the message came from a dequeue.
 pub(crate) struct Claim<'a> {
     pub delivery: &'a Delivery,
-    pub acked: bool,
     /// Released when the body has ended, so the worker can start its next task while this
     /// one's result is written.
     pub body: Option<&'a BodySlot<'a>>,
@@ -80,76 +103,199 @@ impl Drop for BodySlot<'_> {
     }
 }
 
-/// Runs `message` (whose task is `descriptor`) once, as a worker does.
+/// What an attempt leaves behind: the settlement the storage applies (results, the retry copy,
+/// chords fired, the claim's disposition) and the follow-up messages (next stage, error
+/// handler, chord callback). With a claim the follow-ups are stored by the settlement itself;
+/// in immediate mode they run after this task has finished, in Huey's order.
+struct Finished {
+    settlement: Settlement,
+    follow_ups: Vec<Message>,
+}
+
+impl Finished {
+    fn new() -> Finished {
+        Finished {
+            settlement: Settlement::ack(),
+            follow_ups: Vec::new(),
+        }
+    }
+}
+
+/// Runs `message` (whose task is `descriptor`) once, as a worker does, and settles it: with a
+/// claim, in one storage call together with the acknowledgement.
 pub(crate) async fn execute(
     huey: &Huey,
     descriptor: &'static TaskDescriptor,
     state: &WorkerState,
     message: Message,
     now: DateTime<Utc>,
-    claim: Option<&mut Claim<'_>>,
-) -> Result<Executed, StorageError> {
-    let storage = huey.storage();
+    claim: Option<&Claim<'_>>,
+) -> Result<Executed, Unsettled> {
     let mut task = Task::from_message(message);
 
     if let Some(eta) = task.eta().filter(|eta| *eta > now) {
-        storage
-            .add_to_schedule(huey.encode_message(task.message()), eta, task.priority())
-            .await?;
+        let mut outcome = Finished::new();
+        outcome.settlement =
+            outcome
+                .settlement
+                .schedule(huey.encode_message(task.message()), task.priority(), eta);
+        if !settle(huey, claim, &mut outcome).await? {
+            return Ok(Executed::Discarded);
+        }
         huey.emit(Signal::Scheduled, &task, None);
         return Ok(Executed::Scheduled);
     }
-    let revocations = claim.as_ref().is_none_or(|c| c.delivery.revocations);
+    let revocations = claim.is_none_or(|c| c.delivery.revocations);
     let revocation = if revocations {
         huey.revocation(&task, now, false)
             .await
-            .map_err(storage_error)?
+            .map_err(|e| Unsettled::BeforeRun(storage_error(e)))?
     } else {
         None
     };
     if let Some(revocation) = revocation {
         huey.emit(Signal::Revoked, &task, None);
         // A rescheduled copy carries the pipeline and chord membership on.
-        if revocation == Revocation::Revoked {
-            skip_downstream(huey, &task, "revoked").await?;
-        }
-        return Ok(Executed::Revoked);
+        let skipped = match revocation {
+            Revocation::Revoked => Some("revoked"),
+            Revocation::Superseded => None,
+        };
+        return skip(huey, claim, &task, skipped, Executed::Revoked).await;
     }
     if task.expires_at().is_some_and(|at| at < now) {
         huey.emit(Signal::Expired, &task, None);
-        skip_downstream(huey, &task, "expired").await?;
-        return Ok(Executed::Expired);
+        return skip(huey, claim, &task, Some("expired"), Executed::Expired).await;
     }
 
     huey.emit(Signal::Executing, &task, None);
     if run_pre_hooks(huey, &task).await {
         huey.emit(Signal::Canceled, &task, None);
-        skip_downstream(huey, &task, "cancelled by a pre-execute hook").await?;
-        return Ok(Executed::Cancelled);
+        let why = Some("cancelled by a pre-execute hook");
+        return skip(huey, claim, &task, why, Executed::Cancelled).await;
     }
 
     task.start_clock();
     let task = Arc::new(task);
-    let outcome = invoke_admitted(huey, descriptor, Arc::clone(&task), state).await;
-    if let Some(body) = claim.as_ref().and_then(|c| c.body) {
+    let result = invoke_admitted(huey, descriptor, Arc::clone(&task), state).await;
+    if let Some(body) = claim.and_then(|c| c.body) {
         body.release();
     }
     let task = Arc::try_unwrap(task).unwrap_or_else(|shared| Task::clone(&shared));
 
+    let mut outcome = Finished::new();
     // A revoke that arrived while the task ran is cleaned up, as in Huey.
-    let revoke_key = (!task.is_periodic()).then(|| format!("r:{}", task.id()));
-    match outcome {
-        Ok(value) => {
-            complete(huey, &task, value, revoke_key.as_deref(), claim).await?;
-            Ok(Executed::Completed)
+    if !task.is_periodic() {
+        outcome.settlement = outcome
+            .settlement
+            .clear_revocation(format!("r:{}", task.id()));
+    }
+    match result {
+        Ok(value) => complete(huey, claim, &task, value, outcome).await,
+        Err(error) => fail(huey, claim, task, error, now, outcome).await,
+    }
+}
+
+/// Settles a task that did not run (revoked, expired, cancelled): when `why` is given, its
+/// pipeline ends there and its chord gets a skipped member.
+async fn skip(
+    huey: &Huey,
+    claim: Option<&Claim<'_>>,
+    task: &Task,
+    why: Option<&str>,
+    executed: Executed,
+) -> Result<Executed, Unsettled> {
+    let mut outcome = Finished::new();
+    if let Some(why) = why {
+        skip_downstream(huey, task, why, &mut outcome).await?;
+    }
+    if !settle(huey, claim, &mut outcome).await? {
+        return Ok(Executed::Discarded);
+    }
+    follow_up(huey, claim, outcome.follow_ups).await?;
+    Ok(executed)
+}
+
+/// Applies the outcome's settlement, retrying while the storage is unreachable (a settlement
+/// is safe to repeat: once applied, the claim is gone and a repeat is refused). Returns false
+/// when the claim was no longer this consumer's. With a claim, the follow-ups are encoded into
+/// the settlement, so they are stored exactly when the claim is settled.
+async fn settle(
+    huey: &Huey,
+    claim: Option<&Claim<'_>>,
+    outcome: &mut Finished,
+) -> Result<bool, Unsettled> {
+    let mut settlement = std::mem::take(&mut outcome.settlement);
+    if claim.is_some() {
+        // Follow-ups first, then the retry copy: the queue sees them in the order Huey
+        // enqueues them.
+        let retry = std::mem::take(&mut settlement.messages);
+        for message in &outcome.follow_ups {
+            settlement = settlement.enqueue(huey.encode_message(message), message.priority);
         }
-        Err(error) => {
-            if let Some(key) = &revoke_key {
-                storage.delete_data(key).await?;
+        settlement.messages.extend(retry);
+    }
+    let storage = huey.storage();
+    let delivery = claim.map(|c| c.delivery);
+    let settled = retrying("settle the task", || {
+        storage.settle(delivery, settlement.clone())
+    })
+    .await?;
+    if settled == Settled::NotHeld {
+        tracing::warn!(
+            "this consumer's claim on the task was taken over by another consumer (it was \
+             presumed dead); the outcome of this attempt is discarded"
+        );
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+/// Runs a storage call that follows a finished body, retrying with backoff while the storage
+/// is unreachable: giving the claim back instead would run a body that has finished again.
+pub(crate) async fn retrying<T, F, Fut>(what: &str, mut op: F) -> Result<T, Unsettled>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StorageError>>,
+{
+    let mut backoff = Duration::from_millis(50);
+    let mut attempt = 1;
+    loop {
+        match op().await {
+            Ok(value) => return Ok(value),
+            Err(error) if attempt == SETTLE_ATTEMPTS => {
+                tracing::error!(%error, "could not {what}; giving up (the claim stays with this consumer and returns to the queue when it stops)");
+                return Err(Unsettled::Settling(error));
             }
-            fail(huey, task, error, now).await
+            Err(error) => {
+                tracing::warn!(%error, ?backoff, "could not {what}; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                attempt += 1;
+            }
         }
     }
+}
+
+/// About a minute of retries with the backoff above.
+const SETTLE_ATTEMPTS: u32 = 16;
+
+/// After a settlement: with a claim the follow-ups are stored already, so only their signals
+/// fire; in immediate mode they run now, after this task, as in Huey.
+async fn follow_up(
+    huey: &Huey,
+    claim: Option<&Claim<'_>>,
+    follow_ups: Vec<Message>,
+) -> Result<(), Unsettled> {
+    for message in follow_ups {
+        if claim.is_some() {
+            huey.emit(Signal::Enqueued, &Task::from_message(message), None);
+        } else {
+            huey.enqueue_raw(message)
+                .await
+                .map_err(|e| Unsettled::Settling(storage_error(e)))?;
+        }
+    }
+    Ok(())
 }
 
 /// Runs one attempt inside the task's declared rate limit, semaphore and lock: a rejection by
@@ -206,8 +352,10 @@ pub(crate) async fn execute_immediate(huey: &Huey, message: Message) -> Result<(
     // Immediate mode has no workers, so no startup hooks: the state holds only the queue.
     let mut state = WorkerState::new(0);
     state.insert(huey.clone());
-    execute(huey, descriptor, &state, message, Utc::now(), None).await?;
-    Ok(())
+    match execute(huey, descriptor, &state, message, Utc::now(), None).await {
+        Ok(_) => Ok(()),
+        Err(Unsettled::BeforeRun(e) | Unsettled::Settling(e)) => Err(e.into()),
+    }
 }
 
 fn storage_error(e: HueyError) -> StorageError {
@@ -276,70 +424,57 @@ async fn run_post_hooks(
 
 async fn complete(
     huey: &Huey,
+    claim: Option<&Claim<'_>>,
     task: &Task,
     value: TaskValue,
-    revoke_key: Option<&str>,
-    claim: Option<&mut Claim<'_>>,
-) -> Result<(), StorageError> {
-    let stored =
-        (huey.results_enabled() && !task.is_periodic() && (!value.is_none() || huey.store_none()))
-            .then(|| huey.encode_value(StoredResult::Ok(value.raw().to_owned()).encode()));
-    let next = match &task.message().on_complete {
-        Some(next) => Some(next.with_parent(value.raw()).map_err(backend_error)?),
-        None => None,
-    };
-    let storage = huey.storage();
-    match claim {
-        // Result, revoke clean-up and acknowledgement in one storage call.
-        Some(claim) => {
-            // The next stage is stored before the claim is settled, so a crash in between
-            // runs this stage again rather than losing the rest of the pipeline.
-            match next {
-                Some(next) => huey.enqueue_raw(next).await.map_err(storage_error)?,
-                None => record_chord(huey, task, MemberResult::Ok(value.raw())).await?,
-            }
-            let result = stored.map(|bytes| (task.id(), bytes));
-            storage.settle(claim.delivery, result, revoke_key).await?;
-            claim.acked = true;
-            run_post_hooks(huey, task, Some(&value), None).await;
-            huey.emit(Signal::Complete, task, None);
-        }
-        // Immediate mode: Huey's order, so the next stage runs after this one has finished.
-        None => {
-            if let Some(bytes) = stored {
-                storage.put_result(task.id(), bytes).await?;
-            }
-            if let Some(key) = revoke_key {
-                storage.delete_data(key).await?;
-            }
-            run_post_hooks(huey, task, Some(&value), None).await;
-            huey.emit(Signal::Complete, task, None);
-            match next {
-                Some(next) => huey.enqueue_raw(next).await.map_err(storage_error)?,
-                None => record_chord(huey, task, MemberResult::Ok(value.raw())).await?,
-            }
-        }
+    mut outcome: Finished,
+) -> Result<Executed, Unsettled> {
+    if huey.results_enabled() && !task.is_periodic() && (!value.is_none() || huey.store_none()) {
+        let stored = huey.encode_value(StoredResult::Ok(value.raw().to_owned()).encode());
+        outcome.settlement = outcome.settlement.result(task.id(), stored);
     }
-    Ok(())
+    match &task.message().on_complete {
+        Some(next) => {
+            let next = next.with_parent(value.raw()).map_err(settling_error)?;
+            outcome.follow_ups.push(next);
+        }
+        None => record_chord(huey, task, MemberResult::Ok(value.raw()), &mut outcome).await?,
+    }
+    if !settle(huey, claim, &mut outcome).await? {
+        return Ok(Executed::Discarded);
+    }
+    let immediate = claim.is_none();
+    if !immediate {
+        follow_up(huey, claim, std::mem::take(&mut outcome.follow_ups)).await?;
+    }
+    run_post_hooks(huey, task, Some(&value), None).await;
+    huey.emit(Signal::Complete, task, None);
+    // Immediate mode: Huey's order, so the next stage runs after this one has finished.
+    follow_up(huey, claim, outcome.follow_ups).await?;
+    Ok(Executed::Completed)
 }
 
 /// Gives the chord this task's pipeline belongs to (if any) the pipeline's outcome: its last
-/// stage's value, or the failure or skip of any stage. The last member to have an outcome
-/// enqueues the callback with them all.
+/// stage's value, or the failure or skip of any stage. When that completes the chord, the
+/// callback (with every outcome) becomes a follow-up, and the settlement that stores it also
+/// ends the chord's bookkeeping, so the callback is enqueued exactly once. Recording is
+/// idempotent, so a crash between it and the settlement only means recording again.
 async fn record_chord(
     huey: &Huey,
     task: &Task,
-    outcome: MemberResult<&RawValue>,
-) -> Result<(), StorageError> {
+    member_outcome: MemberResult<&RawValue>,
+    outcome: &mut Finished,
+) -> Result<(), Unsettled> {
     let Some(member) = &task.message().tail().chord else {
         return Ok(());
     };
     let storage = huey.storage();
-    let encoded = serde_json::to_vec(&outcome).map_err(backend_error)?;
-    let Some(outcomes) = storage
-        .chord_record(&member.id, member.index, member.size, encoded)
-        .await?
-    else {
+    let encoded = serde_json::to_vec(&member_outcome).map_err(settling_error)?;
+    let recorded = retrying("record the chord member's outcome", || {
+        storage.chord_record(&member.id, member.index, member.size, encoded.clone())
+    })
+    .await?;
+    let Some(outcomes) = recorded else {
         return Ok(());
     };
     let outcomes = outcomes
@@ -347,19 +482,25 @@ async fn record_chord(
         .map(|bytes| serde_json::from_slice::<&RawValue>(bytes))
         .collect::<Result<Vec<_>, _>>()
         .and_then(|list| serde_json::value::to_raw_value(&list))
-        .map_err(backend_error)?;
+        .map_err(settling_error)?;
     let callback = member
         .callback
         .with_parent(&outcomes)
-        .map_err(backend_error)?;
-    huey.enqueue_raw(callback).await.map_err(storage_error)?;
-    storage.chord_clear(&member.id).await
+        .map_err(settling_error)?;
+    outcome.follow_ups.push(callback);
+    outcome.settlement = std::mem::take(&mut outcome.settlement).chord_fired(&member.id);
+    Ok(())
 }
 
 /// A skipped stage ends its pipeline: the later stages get a `skipped` failure, so their
 /// result handles do not wait for ever, and its chord (if any) a skipped member.
-async fn skip_downstream(huey: &Huey, task: &Task, why: &str) -> Result<(), StorageError> {
-    record_chord(huey, task, MemberResult::Skipped).await?;
+async fn skip_downstream(
+    huey: &Huey,
+    task: &Task,
+    why: &str,
+    outcome: &mut Finished,
+) -> Result<(), Unsettled> {
+    record_chord(huey, task, MemberResult::Skipped, outcome).await?;
     if task.message().on_complete.is_none() || !huey.results_enabled() {
         return Ok(());
     }
@@ -370,32 +511,33 @@ async fn skip_downstream(huey: &Huey, task: &Task, why: &str) -> Result<(), Stor
         traceback: String::new(),
         task_id: task.id().to_owned(),
     };
-    put_downstream(huey, task, &failure).await
-}
-
-/// Writes `failure` as the result of every later pipeline stage.
-async fn put_downstream(
-    huey: &Huey,
-    task: &Task,
-    failure: &TaskFailure,
-) -> Result<(), StorageError> {
-    let stored = huey.encode_value(StoredResult::Err(failure.clone()).encode());
-    for later in task.message().stages().skip(1) {
-        huey.storage().put_result(&later.id, stored.clone()).await?;
-    }
+    put_downstream(huey, task, &failure, outcome);
     Ok(())
 }
 
-fn backend_error(e: impl std::error::Error + Send + Sync + 'static) -> StorageError {
-    StorageError::Backend(Box::new(e))
+/// Writes `failure` as the result of every later pipeline stage.
+fn put_downstream(huey: &Huey, task: &Task, failure: &TaskFailure, outcome: &mut Finished) {
+    let stored = huey.encode_value(StoredResult::Err(failure.clone()).encode());
+    for later in task.message().stages().skip(1) {
+        outcome.settlement =
+            std::mem::take(&mut outcome.settlement).result(later.id.clone(), stored.clone());
+    }
+}
+
+/// A value that does not encode or decode while the outcome is built: a contract violation,
+/// not a storage outage, so retrying cannot help.
+fn settling_error(e: impl std::error::Error + Send + Sync + 'static) -> Unsettled {
+    Unsettled::Settling(StorageError::Backend(Box::new(e)))
 }
 
 async fn fail(
     huey: &Huey,
+    claim: Option<&Claim<'_>>,
     mut task: Task,
     error: TaskError,
     now: DateTime<Utc>,
-) -> Result<Executed, StorageError> {
+    mut outcome: Finished,
+) -> Result<Executed, Unsettled> {
     let plan: RetryPlan = plan_retry(&task, &error, now);
     match &error {
         TaskError::Timeout(_) => huey.emit(Signal::Timeout, &task, Some(&error)),
@@ -427,54 +569,61 @@ async fn fail(
         task_id: task.id().to_owned(),
     };
     if surface && huey.results_enabled() {
-        huey.storage()
-            .put_result(
-                task.id(),
-                huey.encode_value(StoredResult::Err(failure.clone()).encode()),
-            )
-            .await?;
+        let stored = huey.encode_value(StoredResult::Err(failure.clone()).encode());
+        outcome.settlement = outcome.settlement.result(task.id(), stored);
         if is_final {
-            put_downstream(huey, &task, &failure).await?;
+            put_downstream(huey, &task, &failure, &mut outcome);
         }
     }
-    run_post_hooks(huey, &task, None, Some(&error)).await;
     if surface && let Some(handler) = &task.message().on_error {
-        let failure = serde_json::value::to_raw_value(&failure).map_err(backend_error)?;
-        let handler = handler.with_parent(&failure).map_err(backend_error)?;
-        huey.enqueue_raw(handler).await.map_err(storage_error)?;
+        let parent = serde_json::value::to_raw_value(&failure).map_err(settling_error)?;
+        let handler = handler.with_parent(&parent).map_err(settling_error)?;
+        outcome.follow_ups.push(handler);
     }
-    if is_final {
-        record_chord(huey, &task, MemberResult::Failed(failure)).await?;
-        return Ok(Executed::Failed);
-    }
-
-    huey.emit(Signal::Retrying, &task, None);
-    let message = task.message_mut();
-    message.retries -= 1;
-    let eta = plan.eta.or_else(|| {
-        let delay = message.retry_delay_duration();
-        (!delay.is_zero()).then(|| {
-            if message.retry_backoff > 0.0 {
-                message.retry_delay *= message.retry_backoff;
-            }
-            now + chrono_duration(delay)
-        })
+    // The retry copy: one retry fewer, and the delay grown by the backoff when it is used.
+    let retry = (!is_final).then(|| {
+        let message = task.message_mut();
+        message.retries -= 1;
+        let eta = plan.eta.or_else(|| {
+            let delay = message.retry_delay_duration();
+            (!delay.is_zero()).then(|| {
+                if message.retry_backoff > 0.0 {
+                    message.retry_delay *= message.retry_backoff;
+                }
+                now + chrono_duration(delay)
+            })
+        });
+        if eta.is_some() {
+            message.eta = eta;
+        }
+        (huey.encode_message(message), eta)
     });
-    let storage = huey.storage();
-    match eta {
-        Some(eta) => {
-            message.eta = Some(eta);
-            storage
-                .add_to_schedule(huey.encode_message(message), eta, message.priority)
-                .await?;
-            huey.emit(Signal::Scheduled, &task, None);
+    let retry_eta = match retry {
+        Some((data, eta)) => {
+            let settlement = std::mem::take(&mut outcome.settlement);
+            outcome.settlement = match eta {
+                Some(eta) => settlement.schedule(data, task.priority(), eta),
+                None => settlement.enqueue(data, task.priority()),
+            };
+            Some(eta)
         }
         None => {
-            storage
-                .enqueue(huey.encode_message(message), message.priority)
-                .await?;
-            huey.emit(Signal::Enqueued, &task, None);
+            record_chord(huey, &task, MemberResult::Failed(failure), &mut outcome).await?;
+            None
         }
+    };
+    if !settle(huey, claim, &mut outcome).await? {
+        return Ok(Executed::Discarded);
+    }
+    run_post_hooks(huey, &task, None, Some(&error)).await;
+    follow_up(huey, claim, outcome.follow_ups).await?;
+    let Some(eta) = retry_eta else {
+        return Ok(Executed::Failed);
+    };
+    huey.emit(Signal::Retrying, &task, None);
+    match eta {
+        Some(_) => huey.emit(Signal::Scheduled, &task, None),
+        None => huey.emit(Signal::Enqueued, &task, None),
     }
     Ok(Executed::Retrying)
 }

@@ -626,7 +626,16 @@ impl Huey {
         peek: bool,
     ) -> Result<Option<Revocation>, HueyError> {
         let Some(bytes) = flag else { return Ok(None) };
-        let flag: RevokeFlag = serde_json::from_slice(&bytes)?;
+        // A value that is not a flag (written with `put` under a revocation key, or by another
+        // program) revokes nothing: treating it as an error would fail the task's every
+        // delivery for ever.
+        let flag: RevokeFlag = match serde_json::from_slice(&bytes) {
+            Ok(flag) => flag,
+            Err(error) => {
+                tracing::warn!(key, %error, "ignoring a revocation flag that does not decode");
+                return Ok(None);
+            }
+        };
         let (revoked, clear) = match flag.until {
             Some(until) if until <= at => (false, true),
             _ => (true, flag.once),

@@ -173,7 +173,8 @@ return 1
     )
 });
 
-/// Puts one entry of a processing list back on the queue, if it is still there.
+/// Puts one entry of a processing list back on the queue, if it is still there (a claim whose
+/// reply was lost, so no worker holds it).
 /// KEYS: processing, queue, wake. ARGV: entry, mode ('list' or 'zset').
 pub static RETURN_ENTRY: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
@@ -195,51 +196,114 @@ return 1
     )
 });
 
-/// Settles a batch of finished tasks in one call (the settle path's group commit): for each,
-/// stores its result (in the hash, or as a key with a TTL), wakes a waiter if one registered
-/// interest, removes a revocation flag set while it ran, and acknowledges the claim.
-/// KEYS: results hash, processing list, revoked set. ARGV: notify-key prefix, waiting-key
-/// prefix, TTL-key prefix, notify ttl (ms), result ttl (ms, 0 = hash); then, per task, four
-/// values: result field, value, processing entry, revoke field ('' skips a step).
+/// Applies a batch of settlements in one call (the settle path's group commit). Each applies
+/// only if its claim is still in this consumer's processing list (or it has none): then its
+/// results are stored (in the hash, or as keys with a TTL) waking any registered waiter, its
+/// follow-up and retry messages are queued or scheduled, the chords it fired keep only a
+/// short-lived `fired` marker, a revocation flag set while it ran is removed, and the claim is
+/// acknowledged, requeued or dead-lettered. A settlement whose claim is gone writes nothing.
+/// Returns 1 (applied) or 0 (not held) per settlement.
+/// KEYS: results hash, processing list, revoked set, queue, schedule, dead-letter list, wake.
+/// ARGV: notify-key prefix, waiting-key prefix, TTL-key prefix, notify ttl (ms), result ttl
+/// (ms, 0 = hash), chord-key prefix, mode ('list' or 'zset'); then per settlement: processing
+/// entry ('' = no claim), disposition ('a' ack, 'r' requeue, 'd' dead letter), dead-letter
+/// record, revocation field ('' = none), the number of results and each field and value, the
+/// number of messages and each kind ('q' queue, 's' schedule), member and score, the number
+/// of fired chords and each chord id.
 pub static SETTLE_MANY: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 local revocations = redis.call('SCARD', KEYS[3]) > 0
 local ttl = tonumber(ARGV[5])
-for i = 6, #ARGV, 4 do
-  local field, value, entry, revoke = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  if field ~= '' then
-    if ttl > 0 then
-      redis.call('SET', ARGV[3] .. field, value, 'PX', ttl)
-    else
-      redis.call('HSET', KEYS[1], field, value)
-    end
-    if redis.call('EXISTS', ARGV[2] .. field) == 1 then
-      redis.call('LPUSH', ARGV[1] .. field, '1')
-      redis.call('PEXPIRE', ARGV[1] .. field, ARGV[4])
+local zset = ARGV[7] == 'zset'
+local wake = false
+local out = {}
+local i = 8
+while i <= #ARGV do
+  local entry, disposition, record, revoke = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local held = entry == '' or redis.call('LREM', KEYS[2], -1, entry) > 0
+  out[#out + 1] = held and 1 or 0
+  local count = tonumber(ARGV[i + 4])
+  i = i + 5
+  if held then
+    for r = i, i + 2 * count - 1, 2 do
+      local field, value = ARGV[r], ARGV[r + 1]
+      if ttl > 0 then
+        redis.call('SET', ARGV[3] .. field, value, 'PX', ttl)
+      else
+        redis.call('HSET', KEYS[1], field, value)
+      end
+      if redis.call('EXISTS', ARGV[2] .. field) == 1 then
+        redis.call('LPUSH', ARGV[1] .. field, '1')
+        redis.call('PEXPIRE', ARGV[1] .. field, ARGV[4])
+      end
     end
   end
-  if revoke ~= '' and revocations then
-    if redis.call('HDEL', KEYS[1], revoke) == 1 then
-      redis.call('SREM', KEYS[3], revoke)
+  i = i + 2 * count
+  count = tonumber(ARGV[i])
+  i = i + 1
+  if held then
+    for m = i, i + 3 * count - 1, 3 do
+      local kind, member, score = ARGV[m], ARGV[m + 1], ARGV[m + 2]
+      if kind == 's' then
+        redis.call('ZADD', KEYS[5], score, member)
+      elseif zset then
+        redis.call('ZADD', KEYS[4], score, member)
+        wake = true
+      else
+        redis.call('LPUSH', KEYS[4], member)
+      end
     end
   end
-  if entry ~= '' then
-    redis.call('LREM', KEYS[2], -1, entry)
+  i = i + 3 * count
+  count = tonumber(ARGV[i])
+  i = i + 1
+  if held then
+    for c = i, i + count - 1 do
+      local chord = ARGV[6] .. ARGV[c]
+      redis.call('DEL', chord)
+      redis.call('HSET', chord, 'fired', '1')
+      redis.call('EXPIRE', chord, 86400)
+    end
+    if revoke ~= '' and revocations then
+      if redis.call('HDEL', KEYS[1], revoke) == 1 then
+        redis.call('SREM', KEYS[3], revoke)
+      end
+    end
+    if entry ~= '' and disposition == 'r' then
+      if zset then
+        local body = string.sub(entry, 9)
+        local sep = string.find(body, '|', 1, true)
+        local priority = sep and tonumber(string.sub(body, 1, sep - 1)) or 0
+        redis.call('ZADD', KEYS[4], -priority, entry)
+        wake = true
+      else
+        redis.call('RPUSH', KEYS[4], entry)
+      end
+    elseif entry ~= '' and disposition == 'd' then
+      redis.call('RPUSH', KEYS[6], record)
+    end
   end
+  i = i + count
 end
-return 1
+if wake then
+  redis.call('LPUSH', KEYS[7], '1')
+  redis.call('LTRIM', KEYS[7], 0, 1023)
+end
+return out
 ",
     )
 });
 
 /// Records a chord member's outcome in the chord's hash (field = member index) and, once all
 /// members have one, marks who completed it and returns every outcome in member order. A
-/// later call for the completing member gets them again; any other member, nothing.
+/// later call for the completing member gets them again; any other member, nothing. A chord
+/// whose callback a settlement enqueued keeps only a `fired` field, and records nothing more.
 /// KEYS: chord hash. ARGV: index, size, outcome.
 pub static CHORD_RECORD: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
+if redis.call('HEXISTS', KEYS[1], 'fired') == 1 then return false end
 local by = redis.call('HGET', KEYS[1], 'completed_by')
 if by and by ~= ARGV[1] then return false end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])

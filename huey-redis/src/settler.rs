@@ -1,7 +1,7 @@
-//! Group commit for finished tasks: workers hand their settles (result, revoke clean-up,
-//! acknowledgement) to one background task, which writes everything that queued up meanwhile
-//! in a single script call. Under load one call settles many tasks; an idle queue pays no
-//! extra wait, since a lone settle is written at once.
+//! Group commit for finished tasks: workers hand their settlements to one background task,
+//! which applies everything that queued up meanwhile in a single script call. Under load one
+//! call settles many tasks; an idle queue pays no extra wait, since a lone settlement is
+//! written at once.
 
 use std::sync::Arc;
 
@@ -10,30 +10,34 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::scripts::SETTLE_MANY;
 
-/// Settles written per script call at most.
+/// Settlements applied per script call at most.
 const MAX_BATCH: usize = 512;
 
-/// The keys and settings a settle needs, fixed once the storage knows its namespace.
+/// The keys and settings a settlement needs, fixed once the storage knows its namespace.
 #[derive(Debug)]
 pub(crate) struct SettleKeys {
     pub results: String,
     pub processing: String,
     pub revoked: String,
+    pub queue: String,
+    pub schedule: String,
+    pub dead: String,
+    pub wake: String,
     pub notify_prefix: String,
     pub waiting_prefix: String,
     pub kv_prefix: String,
+    pub chord_prefix: String,
+    pub mode: &'static str,
     pub notify_ttl_ms: u64,
     pub result_ttl_ms: u64,
 }
 
-/// One task to settle: empty strings skip a step.
+/// One settlement, already laid out as the script's per-settlement arguments.
 pub(crate) struct Job {
     pub keys: Arc<SettleKeys>,
-    pub field: String,
-    pub value: Vec<u8>,
-    pub entry: Vec<u8>,
-    pub revoke: String,
-    pub done: oneshot::Sender<Result<(), String>>,
+    pub args: Vec<Vec<u8>>,
+    /// Whether it applied (its claim was still held).
+    pub done: oneshot::Sender<Result<bool, String>>,
 }
 
 /// Starts the settle task on the current runtime.
@@ -68,22 +72,46 @@ async fn write(conn: &mut ConnectionManager, keys: &SettleKeys, jobs: Vec<Job>) 
     call.key(&keys.results)
         .key(&keys.processing)
         .key(&keys.revoked)
+        .key(&keys.queue)
+        .key(&keys.schedule)
+        .key(&keys.dead)
+        .key(&keys.wake)
         .arg(&keys.notify_prefix)
         .arg(&keys.waiting_prefix)
         .arg(&keys.kv_prefix)
         .arg(keys.notify_ttl_ms)
-        .arg(keys.result_ttl_ms);
+        .arg(keys.result_ttl_ms)
+        .arg(&keys.chord_prefix)
+        .arg(keys.mode);
     for job in &jobs {
-        call.arg(&job.field)
-            .arg(job.value.as_slice())
-            .arg(job.entry.as_slice())
-            .arg(&job.revoke);
+        for arg in &job.args {
+            call.arg(arg.as_slice());
+        }
     }
     let outcome = call
-        .invoke_async::<()>(conn)
+        .invoke_async::<Vec<i64>>(conn)
         .await
         .map_err(|e| e.to_string());
-    for job in jobs {
-        let _ = job.done.send(outcome.clone());
+    match outcome {
+        Ok(applied) if applied.len() == jobs.len() => {
+            for (job, applied) in jobs.into_iter().zip(applied) {
+                let _ = job.done.send(Ok(applied == 1));
+            }
+        }
+        Ok(applied) => {
+            let error = format!(
+                "the settle script answered for {} of {} settlements",
+                applied.len(),
+                jobs.len()
+            );
+            for job in jobs {
+                let _ = job.done.send(Err(error.clone()));
+            }
+        }
+        Err(error) => {
+            for job in jobs {
+                let _ = job.done.send(Err(error.clone()));
+            }
+        }
     }
 }

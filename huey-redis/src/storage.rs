@@ -6,7 +6,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use huey_core::storage::{DeadLetter, DeadLetterSelection, Delivery, StorageResult};
+use huey_core::storage::{
+    DeadLetter, DeadLetterSelection, Delivery, Disposition, Outgoing, Settled, Settlement,
+    StorageResult,
+};
 use huey_core::{Storage, StorageError, async_trait};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::{AsyncCommands, AsyncConnectionConfig, Client, RedisError};
@@ -359,9 +362,15 @@ fn settle_keys(keys: &Keys, processing: &str, options: &RedisOptions) -> SettleK
         results: keys.results.clone(),
         processing: processing.to_owned(),
         revoked: keys.revoked.clone(),
+        queue: keys.queue.clone(),
+        schedule: keys.schedule.clone(),
+        dead: keys.dead.clone(),
+        wake: keys.wake.clone(),
         notify_prefix: keys.notify(""),
         waiting_prefix: keys.waiting(""),
         kv_prefix: keys.kv(""),
+        chord_prefix: keys.chord(""),
+        mode: if options.priority { "zset" } else { "list" },
         notify_ttl_ms: options.notify_ttl.as_millis() as u64,
         result_ttl_ms: options
             .result_ttl
@@ -467,6 +476,23 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
         .step_by(2)
         .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
         .collect()
+}
+
+/// The dead-letter list's record of a claimed message that cannot run.
+fn dead_letter_record(delivery: &Delivery, reason: &str) -> StorageResult<Vec<u8>> {
+    let (data, data_hex) = match std::str::from_utf8(&delivery.data) {
+        Ok(text) => (Some(text.to_owned()), None),
+        Err(_) => (None, Some(hex(&delivery.data))),
+    };
+    serde_json::to_vec(&StoredDeadLetter {
+        id: uuid::Uuid::new_v4().to_string(),
+        priority: delivery.priority,
+        reason: reason.to_owned(),
+        at: Utc::now(),
+        data,
+        data_hex,
+    })
+    .map_err(|e| StorageError::Backend(Box::new(e)))
 }
 
 impl RedisStorage {
@@ -669,39 +695,63 @@ impl RedisStorage {
         }
     }
 
-    /// The settle script: result, wake-up, revoke clean-up and acknowledgement in one call.
-    async fn run_settle(
+    /// Lays `settlement` out as the settle script's arguments (see
+    /// [`SETTLE_MANY`](crate::scripts::SETTLE_MANY)).
+    fn settle_args(
         &self,
-        delivery: Option<&Delivery>,
-        result: Option<(&str, Vec<u8>)>,
-        revoke_key: Option<&str>,
-    ) -> StorageResult<()> {
-        let (field, value) = result.unwrap_or(("", Vec::new()));
-        let (done, outcome) = tokio::sync::oneshot::channel();
-        let job = settler::Job {
-            keys: std::sync::Arc::clone(&self.settle_keys),
-            field: field.to_owned(),
-            value,
-            entry: delivery
-                .map(|d| self.processing_entry(d))
-                .unwrap_or_default(),
-            revoke: revoke_key.unwrap_or("").to_owned(),
-            done,
+        claim: Option<&Delivery>,
+        settlement: Settlement,
+    ) -> StorageResult<Vec<Vec<u8>>> {
+        let Settlement {
+            results,
+            clear_revocation,
+            messages,
+            chords_fired,
+            disposition,
+            ..
+        } = settlement;
+        let (code, record) = match (&disposition, claim) {
+            (Disposition::DeadLetter { reason }, Some(delivery)) => {
+                ("d", dead_letter_record(delivery, reason)?)
+            }
+            (Disposition::Requeue, _) => ("r", Vec::new()),
+            _ => ("a", Vec::new()),
         };
-        let written = match self.settler.send(job) {
-            Ok(()) => outcome.await.ok(),
-            Err(_) => None,
-        };
-        match written {
-            Some(Ok(())) => {}
-            Some(Err(message)) => return Err(StorageError::Backend(message.into())),
-            // The settle task is gone: the runtime that connected this storage has ended.
-            None => return Err(StorageError::Backend("the settle task has stopped".into())),
+        let mut args = Vec::with_capacity(8 + 2 * results.len() + 3 * messages.len());
+        args.push(claim.map(|d| self.processing_entry(d)).unwrap_or_default());
+        args.push(code.into());
+        args.push(record);
+        args.push(clear_revocation.unwrap_or_default().into_bytes());
+        args.push(results.len().to_string().into_bytes());
+        for (field, value) in results {
+            args.push(field.into_bytes());
+            args.push(value);
         }
-        if let Some(delivery) = delivery {
-            self.settled(delivery);
+        args.push(messages.len().to_string().into_bytes());
+        for Outgoing {
+            data,
+            priority,
+            eta,
+            ..
+        } in messages
+        {
+            let (kind, member, score) = match (eta, self.options.priority) {
+                (Some(at), true) => ("s", schedule_member(priority, &data), epoch_seconds(at)),
+                (Some(at), false) => ("s", data, epoch_seconds(at)),
+                (None, true) => (
+                    "q",
+                    zset_member(next_order(), priority, &data),
+                    -f64::from(priority),
+                ),
+                (None, false) => ("q", data, 0.0),
+            };
+            args.push(kind.into());
+            args.push(member);
+            args.push(score.to_string().into_bytes());
         }
-        Ok(())
+        args.push(chords_fired.len().to_string().into_bytes());
+        args.extend(chords_fired.into_iter().map(String::into_bytes));
+        Ok(args)
     }
 
     /// After a failed bulk enqueue: the transaction either ran whole (its marker exists) or not
@@ -940,55 +990,35 @@ impl Storage for RedisStorage {
         ))
     }
 
-    async fn ack(&self, delivery: &Delivery) -> StorageResult<()> {
-        self.conn()
-            .lrem::<_, _, ()>(&self.processing, -1, self.processing_entry(delivery))
-            .await
-            .map_err(backend)?;
-        self.settled(delivery);
-        Ok(())
-    }
-
-    async fn requeue(&self, delivery: &Delivery) -> StorageResult<()> {
-        // Only a claim still held goes back: one settled meanwhile must not run twice.
-        RETURN_ENTRY
-            .key(&self.processing)
-            .key(&self.keys.queue)
-            .key(&self.keys.wake)
-            .arg(self.processing_entry(delivery))
-            .arg(self.mode())
-            .invoke_async::<i64>(&mut self.conn())
-            .await
-            .map_err(backend)?;
-        self.settled(delivery);
-        Ok(())
-    }
-
-    async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> StorageResult<()> {
-        let (data, data_hex) = match String::from_utf8(delivery.data.clone()) {
-            Ok(text) => (Some(text), None),
-            Err(_) => (None, Some(hex(&delivery.data))),
+    async fn settle(
+        &self,
+        claim: Option<&Delivery>,
+        settlement: Settlement,
+    ) -> StorageResult<Settled> {
+        let (done, outcome) = tokio::sync::oneshot::channel();
+        let job = settler::Job {
+            keys: std::sync::Arc::clone(&self.settle_keys),
+            args: self.settle_args(claim, settlement)?,
+            done,
         };
-        let record = serde_json::to_vec(&StoredDeadLetter {
-            id: uuid::Uuid::new_v4().to_string(),
-            priority: delivery.priority,
-            reason: reason.to_owned(),
-            at: Utc::now(),
-            data,
-            data_hex,
+        let applied = match self.settler.send(job) {
+            Ok(()) => outcome.await.ok(),
+            Err(_) => None,
+        };
+        let applied = match applied {
+            Some(Ok(applied)) => applied,
+            Some(Err(message)) => return Err(StorageError::Backend(message.into())),
+            // The settle task is gone: the runtime that connected this storage has ended.
+            None => return Err(StorageError::Backend("the settle task has stopped".into())),
+        };
+        if let Some(delivery) = claim {
+            self.settled(delivery);
+        }
+        Ok(if applied {
+            Settled::Applied
+        } else {
+            Settled::NotHeld
         })
-        .map_err(|e| StorageError::Backend(Box::new(e)))?;
-        let mut pipe = redis::pipe();
-        pipe.atomic();
-        pipe.cmd("LREM")
-            .arg(&self.processing)
-            .arg(-1)
-            .arg(self.processing_entry(delivery))
-            .ignore();
-        pipe.cmd("RPUSH").arg(&self.keys.dead).arg(record).ignore();
-        pipe.query_async::<()>(&mut self.conn())
-            .await
-            .map_err(backend)
     }
 
     async fn dead_letters(&self, limit: Option<usize>) -> StorageResult<Vec<DeadLetter>> {
@@ -1187,19 +1217,6 @@ impl Storage for RedisStorage {
         pipe.query_async::<()>(&mut self.conn())
             .await
             .map_err(backend)
-    }
-
-    async fn put_result(&self, key: &str, value: Vec<u8>) -> StorageResult<()> {
-        self.run_settle(None, Some((key, value)), None).await
-    }
-
-    async fn settle(
-        &self,
-        delivery: &Delivery,
-        result: Option<(&str, Vec<u8>)>,
-        revoke_key: Option<&str>,
-    ) -> StorageResult<()> {
-        self.run_settle(Some(delivery), result, revoke_key).await
     }
 
     async fn peek_data(&self, key: &str) -> StorageResult<Option<Vec<u8>>> {
@@ -1462,13 +1479,6 @@ impl Storage for RedisStorage {
             .arg(size)
             .arg(outcome)
             .invoke_async(&mut self.conn())
-            .await
-            .map_err(backend)
-    }
-
-    async fn chord_clear(&self, chord: &str) -> StorageResult<()> {
-        self.conn()
-            .del::<_, ()>(self.keys.chord(chord))
             .await
             .map_err(backend)
     }

@@ -12,7 +12,7 @@ use tokio::sync::{Notify, Semaphore, watch};
 use tracing::Instrument;
 
 use super::{Stop, stopped};
-use crate::executor::{BodySlot, Claim, Executed, execute};
+use crate::executor::{BodySlot, Claim, Executed, Unsettled, execute, retrying};
 use crate::huey::Huey;
 use crate::registry::{Hook, Registry, registered_hooks};
 use crate::signals::Signal;
@@ -155,33 +155,26 @@ pub(crate) async fn handle(
     };
     let span = tracing::info_span!("task", id = %message.id, name = %message.name);
     let started = Instant::now();
-    let mut claim = Claim {
-        delivery,
-        acked: false,
-        body,
-    };
-    match execute(huey, descriptor, state, message, now, Some(&mut claim))
+    let claim = Claim { delivery, body };
+    match execute(huey, descriptor, state, message, now, Some(&claim))
         .instrument(span.clone())
         .await
     {
         Ok(executed) => {
             span.in_scope(|| tracing::debug!(?executed, elapsed = ?started.elapsed(), "task done"));
-            if !claim.acked {
-                persist("acknowledge the task", || storage.ack(delivery))
-                    .instrument(span)
-                    .await;
-            }
             Some(executed)
         }
-        Err(error) => {
+        Err(Unsettled::BeforeRun(error)) => {
             span.in_scope(|| {
-                tracing::error!(%error, "storage failed while running the task; returning it to the queue")
+                tracing::error!(%error, "storage failed before the task ran; returning it to the queue")
             });
             persist("return the task to the queue", || storage.requeue(delivery))
                 .instrument(span)
                 .await;
             None
         }
+        // Logged where it gave up; the claim stays ours until this consumer stops.
+        Err(Unsettled::Settling(_)) => None,
     }
 }
 
@@ -197,29 +190,14 @@ async fn dead_letter(huey: &Huey, delivery: &Delivery, reason: &str) {
 
 /// Settles a claim, retrying with backoff while the storage is unreachable: a claim that is
 /// never settled would stay in flight for as long as this consumer lives.
-async fn persist<'a, F, Fut>(what: &str, mut op: F)
+async fn persist<F, Fut>(what: &str, op: F)
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = crate::storage::StorageResult<()>> + 'a,
+    Fut: std::future::Future<Output = crate::storage::StorageResult<()>>,
 {
-    let mut backoff = std::time::Duration::from_millis(50);
-    for attempt in 1..=SETTLE_ATTEMPTS {
-        match op().await {
-            Ok(()) => return,
-            Err(error) if attempt == SETTLE_ATTEMPTS => {
-                tracing::error!(%error, "could not {what}; giving up (the claim is returned when this consumer stops)");
-            }
-            Err(error) => {
-                tracing::warn!(%error, ?backoff, "could not {what}; retrying");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(std::time::Duration::from_secs(5));
-            }
-        }
-    }
+    // Gave up: logged by `retrying`, and the claim returns to the queue when this consumer stops.
+    let _ = retrying(what, op).await;
 }
-
-/// About a minute of retries with the backoff above.
-const SETTLE_ATTEMPTS: u32 = 16;
 
 async fn interrupt(huey: &Huey, delivery: &Delivery) {
     if let Ok(message) = huey.decode_message(&delivery.data) {

@@ -9,7 +9,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
-use super::{DeadLetter, DeadLetterSelection, Delivery, Storage, StorageResult};
+use super::{
+    DeadLetter, DeadLetterSelection, Delivery, Disposition, Settled, Settlement, Storage,
+    StorageResult,
+};
 
 /// Storage that lives in the process: a priority queue, a schedule, a key-value store and
 /// counters behind one mutex. Waiting (for a message or a result) is event-driven, never a
@@ -19,7 +22,7 @@ use super::{DeadLetter, DeadLetterSelection, Delivery, Storage, StorageResult};
 /// server. It is not shared between processes.
 ///
 /// ```
-/// use huey_core::storage::{MemoryStorage, Storage};
+/// use huey_core::storage::{MemoryStorage, Settlement, Storage};
 /// use std::time::Duration;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
@@ -29,7 +32,7 @@ use super::{DeadLetter, DeadLetterSelection, Delivery, Storage, StorageResult};
 /// storage.enqueue(b"high".to_vec(), 9).await?;
 /// let claimed = storage.dequeue(1, Duration::ZERO).await?;
 /// assert_eq!(claimed[0].data, b"high");
-/// storage.ack(&claimed[0]).await?;
+/// storage.settle(Some(&claimed[0]), Settlement::ack()).await?;
 /// # Ok(())
 /// # }
 /// ```
@@ -50,8 +53,43 @@ struct Inner {
     counters: HashMap<String, i64>,
     dead: Vec<DeadLetter>,
     chords: HashMap<String, Chord>,
+    /// Chords whose callback was enqueued, so a late re-run of a member cannot start them anew.
+    fired: Fired,
     /// Semaphore slots: semaphore key -> holder -> when the slot expires.
     semaphores: HashMap<String, HashMap<String, Instant>>,
+}
+
+/// The most recently fired chords, oldest forgotten first: a re-run of a member comes soon
+/// after its chord fired (a crash, a requeue), and an unbounded set would grow for as long as
+/// the process runs.
+#[derive(Debug, Default)]
+struct Fired {
+    ids: std::collections::HashSet<String>,
+    order: std::collections::VecDeque<String>,
+}
+
+impl Fired {
+    const REMEMBERED: usize = 100_000;
+
+    fn insert(&mut self, chord: String) {
+        if self.ids.insert(chord.clone()) {
+            self.order.push_back(chord);
+        }
+        while self.order.len() > Self::REMEMBERED {
+            if let Some(old) = self.order.pop_front() {
+                self.ids.remove(&old);
+            }
+        }
+    }
+
+    fn contains(&self, chord: &str) -> bool {
+        self.ids.contains(chord)
+    }
+
+    fn clear(&mut self) {
+        self.ids.clear();
+        self.order.clear();
+    }
 }
 
 /// A chord's member outcomes so far, and which member completed it.
@@ -203,33 +241,85 @@ impl Storage for MemoryStorage {
         }
     }
 
-    async fn ack(&self, delivery: &Delivery) -> StorageResult<()> {
-        self.lock().in_flight.remove(&delivery.receipt);
-        Ok(())
-    }
-
-    async fn requeue(&self, delivery: &Delivery) -> StorageResult<()> {
-        {
+    async fn settle(
+        &self,
+        claim: Option<&Delivery>,
+        settlement: Settlement,
+    ) -> StorageResult<Settled> {
+        let Settlement {
+            results,
+            clear_revocation,
+            messages,
+            chords_fired,
+            disposition,
+        } = settlement;
+        let (queued, stored) = {
+            // One critical section: the claim and its whole outcome change together.
             let mut inner = self.lock();
-            if let Some(item) = inner.in_flight.remove(&delivery.receipt) {
-                inner.queue.push(item);
+            let claimed = match claim {
+                Some(delivery) => match inner.in_flight.remove(&delivery.receipt) {
+                    Some(item) => Some(item),
+                    None => return Ok(Settled::NotHeld),
+                },
+                None => None,
+            };
+            let stored = !results.is_empty();
+            for (key, value) in results {
+                inner.data.insert(
+                    key,
+                    Stored {
+                        value,
+                        expires: None,
+                    },
+                );
             }
+            if let Some(key) = clear_revocation {
+                inner.data.remove(&key);
+            }
+            let mut queued = false;
+            for message in messages {
+                match message.eta {
+                    None => {
+                        inner.push(message.data, message.priority);
+                        queued = true;
+                    }
+                    Some(at) => {
+                        let seq = inner.next_seq();
+                        inner
+                            .schedule
+                            .insert((at, seq), (message.data, message.priority));
+                    }
+                }
+            }
+            for chord in chords_fired {
+                inner.chords.remove(&chord);
+                inner.fired.insert(chord);
+            }
+            if let Some(item) = claimed {
+                match disposition {
+                    Disposition::Ack => {}
+                    Disposition::Requeue => {
+                        inner.queue.push(item);
+                        queued = true;
+                    }
+                    Disposition::DeadLetter { reason } => inner.dead.push(DeadLetter {
+                        id: uuid::Uuid::new_v4().to_string(),
+                        data: item.data,
+                        priority: item.priority,
+                        reason,
+                        at: Utc::now(),
+                    }),
+                }
+            }
+            (queued, stored)
+        };
+        if queued {
+            self.queue_changed.notify_waiters();
         }
-        self.queue_changed.notify_waiters();
-        Ok(())
-    }
-
-    async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> StorageResult<()> {
-        let mut inner = self.lock();
-        inner.in_flight.remove(&delivery.receipt);
-        inner.dead.push(DeadLetter {
-            id: uuid::Uuid::new_v4().to_string(),
-            data: delivery.data.clone(),
-            priority: delivery.priority,
-            reason: reason.to_owned(),
-            at: Utc::now(),
-        });
-        Ok(())
+        if stored {
+            self.data_changed.notify_waiters();
+        }
+        Ok(Settled::Applied)
     }
 
     async fn dead_letters(&self, limit: Option<usize>) -> StorageResult<Vec<DeadLetter>> {
@@ -521,6 +611,7 @@ impl Storage for MemoryStorage {
         let mut inner = self.lock();
         inner.counters.clear();
         inner.chords.clear();
+        inner.fired.clear();
         Ok(())
     }
 
@@ -532,6 +623,9 @@ impl Storage for MemoryStorage {
         outcome: Vec<u8>,
     ) -> StorageResult<Option<Vec<Vec<u8>>>> {
         let mut inner = self.lock();
+        if inner.fired.contains(chord) {
+            return Ok(None);
+        }
         let state = inner.chords.entry(chord.to_owned()).or_default();
         if state.completed_by.is_some_and(|by| by != index) {
             return Ok(None);
@@ -542,11 +636,6 @@ impl Storage for MemoryStorage {
         }
         state.completed_by = Some(index);
         Ok(Some(state.outcomes.values().cloned().collect()))
-    }
-
-    async fn chord_clear(&self, chord: &str) -> StorageResult<()> {
-        self.lock().chords.remove(chord);
-        Ok(())
     }
 }
 

@@ -1,10 +1,11 @@
 //! The storage contract, modelled on Huey's storage API and extended for reliable delivery.
 //!
 //! A consumer never *pops* a message: [`Storage::dequeue`] **claims** it, and the consumer later
-//! [`ack`](Storage::ack)s it (done), [`requeue`](Storage::requeue)s it (put it back, for example
-//! at an immediate shutdown), or [`dead_letter`](Storage::dead_letter)s it (it cannot be run).
-//! A backend that also notices dead consumers and puts their claims back can therefore offer
-//! at-least-once delivery.
+//! [`settle`](Storage::settle)s it: one call that writes the attempt's whole outcome (results,
+//! follow-up messages, a retry copy) together with the claim's disposition (acknowledged,
+//! requeued at an immediate shutdown, or dead-lettered when it cannot run). See
+//! [`settlement`]. A backend that also notices dead consumers and puts their claims back can
+//! therefore offer at-least-once delivery, with every outcome written exactly once.
 //!
 //! Keys: results live under the task id, revocations under `r:<id>` and `rt:<name>`; counters
 //! are a namespace of their own.
@@ -18,8 +19,10 @@ use chrono::{DateTime, Utc};
 use crate::error::StorageError;
 
 pub mod memory;
+pub mod settlement;
 
 pub use memory::MemoryStorage;
+pub use settlement::{Disposition, Outgoing, Settled, Settlement};
 
 /// A claimed message: its bytes and the backend's receipt for acknowledging it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,14 +137,37 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     /// to `wait` for the first one. Returns an empty list when nothing arrived in time.
     async fn dequeue(&self, max: usize, wait: Duration) -> StorageResult<Vec<Delivery>>;
 
+    /// Applies `settlement` together with the disposition of `claim`, atomically: all of it
+    /// happens, or none of it. With a claim, it applies only while the claim is still held
+    /// (not settled already, not taken over by another consumer), and otherwise writes nothing
+    /// and returns [`Settled::NotHeld`]. Without one (immediate mode, a bare result write) it
+    /// always applies, and the disposition is ignored. See [`settlement`] for the contract.
+    async fn settle(
+        &self,
+        claim: Option<&Delivery>,
+        settlement: Settlement,
+    ) -> StorageResult<Settled>;
+
     /// Acknowledges a claim: the message is done and forgotten.
-    async fn ack(&self, delivery: &Delivery) -> StorageResult<()>;
+    async fn ack(&self, delivery: &Delivery) -> StorageResult<()> {
+        self.settle(Some(delivery), Settlement::ack())
+            .await
+            .map(drop)
+    }
 
     /// Gives a claim back: the message returns to the queue.
-    async fn requeue(&self, delivery: &Delivery) -> StorageResult<()>;
+    async fn requeue(&self, delivery: &Delivery) -> StorageResult<()> {
+        self.settle(Some(delivery), Settlement::requeue())
+            .await
+            .map(drop)
+    }
 
     /// Moves a claimed message to the dead-letter list with a reason.
-    async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> StorageResult<()>;
+    async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> StorageResult<()> {
+        self.settle(Some(delivery), Settlement::dead_letter(reason))
+            .await
+            .map(drop)
+    }
 
     /// The dead-letter list, oldest first.
     async fn dead_letters(&self, limit: Option<usize>) -> StorageResult<Vec<DeadLetter>>;
@@ -198,25 +224,9 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
 
     /// Stores a task result and wakes whoever waits for it.
     async fn put_result(&self, key: &str, value: Vec<u8>) -> StorageResult<()> {
-        self.put_data(key, value).await
-    }
-
-    /// Settles a task that ran to completion, in one round trip where the backend can: stores
-    /// `result` (key and value) if there is one, removes the revocation flag `revoke_key` if
-    /// one was set while the task ran, and acknowledges `delivery`.
-    async fn settle(
-        &self,
-        delivery: &Delivery,
-        result: Option<(&str, Vec<u8>)>,
-        revoke_key: Option<&str>,
-    ) -> StorageResult<()> {
-        if let Some((key, value)) = result {
-            self.put_result(key, value).await?;
-        }
-        if let Some(key) = revoke_key {
-            self.delete_data(key).await?;
-        }
-        self.ack(delivery).await
+        self.settle(None, Settlement::ack().result(key, value))
+            .await
+            .map(drop)
     }
 
     /// Reads a value without removing it.
@@ -371,7 +381,9 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     /// Once every member has one, returns them all in member order: to the call that recorded
     /// the last one, and again to any later call for that same member (a re-run after a crash
     /// must still be able to enqueue the callback). Every other call returns `None`, so
-    /// recording twice for one member never completes a chord early.
+    /// recording twice for one member never completes a chord early. Once a settlement has
+    /// fired the chord ([`Settlement::chord_fired`]), every call returns `None`: the callback
+    /// was enqueued in that same step, exactly once.
     async fn chord_record(
         &self,
         chord: &str,
@@ -379,9 +391,6 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
         size: usize,
         outcome: Vec<u8>,
     ) -> StorageResult<Option<Vec<Vec<u8>>>>;
-
-    /// Deletes a chord's bookkeeping once its callback is enqueued.
-    async fn chord_clear(&self, chord: &str) -> StorageResult<()>;
 
     /// Empties the queue, schedule, results and counters.
     async fn flush_all(&self) -> StorageResult<()> {
@@ -443,18 +452,6 @@ impl<S: Storage> Storage for std::sync::Arc<S> {
 
     async fn dequeue(&self, max: usize, wait: Duration) -> StorageResult<Vec<Delivery>> {
         S::dequeue(self, max, wait).await
-    }
-
-    async fn ack(&self, delivery: &Delivery) -> StorageResult<()> {
-        S::ack(self, delivery).await
-    }
-
-    async fn requeue(&self, delivery: &Delivery) -> StorageResult<()> {
-        S::requeue(self, delivery).await
-    }
-
-    async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> StorageResult<()> {
-        S::dead_letter(self, delivery, reason).await
     }
 
     async fn dead_letters(&self, limit: Option<usize>) -> StorageResult<Vec<DeadLetter>> {
@@ -527,11 +524,10 @@ impl<S: Storage> Storage for std::sync::Arc<S> {
 
     async fn settle(
         &self,
-        delivery: &Delivery,
-        result: Option<(&str, Vec<u8>)>,
-        revoke_key: Option<&str>,
-    ) -> StorageResult<()> {
-        S::settle(self, delivery, result, revoke_key).await
+        claim: Option<&Delivery>,
+        settlement: Settlement,
+    ) -> StorageResult<Settled> {
+        S::settle(self, claim, settlement).await
     }
 
     async fn peek_data(&self, key: &str) -> StorageResult<Option<Vec<u8>>> {
@@ -625,10 +621,6 @@ impl<S: Storage> Storage for std::sync::Arc<S> {
         outcome: Vec<u8>,
     ) -> StorageResult<Option<Vec<Vec<u8>>>> {
         S::chord_record(self, chord, index, size, outcome).await
-    }
-
-    async fn chord_clear(&self, chord: &str) -> StorageResult<()> {
-        S::chord_clear(self, chord).await
     }
 
     async fn flush_all(&self) -> StorageResult<()> {
