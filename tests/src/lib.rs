@@ -5,6 +5,7 @@
 
 pub mod backend;
 pub mod consumer_process;
+pub mod faulty;
 pub mod redis_server;
 pub mod storage_suite;
 pub mod tasks;

@@ -482,7 +482,7 @@ async fn test_chord_bookkeeping_cleared(backend: Backend) {
             .query_async(&mut conn)
             .await
             .unwrap();
-        assert_eq!(keys.len(), 1, "only the record made just now: {keys:?}");
+        assert_eq!(keys.len(), 1, "only the fired chord's marker: {keys:?}");
     }
 }
 

@@ -1,6 +1,7 @@
 //! The generic storage suite against `RedisStorage` on a test-started `redis-server`, in its
 //! three layouts (list queue, priority queue, results with a TTL), plus Redis specifics.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use huey_core::Storage;
@@ -331,4 +332,97 @@ async fn test_bulk_enqueue_reports_exactly_what_it_did() {
         }
     }
     println!("bulk enqueue under a 1 ms reply timeout: {queued} queued");
+}
+
+/// Calls per command since the server started, from `INFO commandstats` (the `INFO` calls
+/// themselves left out).
+async fn command_calls(conn: &mut redis::aio::MultiplexedConnection) -> HashMap<String, u64> {
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(conn)
+        .await
+        .unwrap();
+    info.lines()
+        .filter_map(|line| {
+            let (name, stats) = line.strip_prefix("cmdstat_")?.split_once(':')?;
+            let calls = stats
+                .strip_prefix("calls=")?
+                .split(',')
+                .next()?
+                .parse()
+                .ok()?;
+            (name != "info").then(|| (name.to_owned(), calls))
+        })
+        .collect()
+}
+
+#[huey_core::task(retries = 2, retry_delay = "60s")]
+fn always_fails() -> Result<(), huey_core::TaskError> {
+    Err(huey_core::TaskError::msg("not yet"))
+}
+
+/// A retry is atomic: the script call that settles the failed attempt stores its error, puts
+/// the copy in the schedule and removes the claim. The attempt costs two commands in all, the
+/// claim script and the settle script.
+#[tokio::test]
+async fn test_retry_is_settled_in_one_script_call() {
+    let server = RedisServer::start();
+    let storage = storage_on(&server, "retry", RedisOptions::default()).await;
+    let consumer_id = storage.consumer_id().to_owned();
+    let huey = huey_core::Huey::new("retry", storage);
+    let mut conn = raw(&server).await;
+    // Load both scripts first, so the measured attempt runs them without a SCRIPT LOAD.
+    let _ = always_fails::enqueue(&huey).await.unwrap();
+    huey.run_next(&huey_core::WorkerState::new(0))
+        .await
+        .unwrap();
+    huey.flush().await.unwrap();
+
+    let mut result = always_fails::enqueue(&huey).await.unwrap();
+    let before = command_calls(&mut conn).await;
+    let ran = huey
+        .run_next(&huey_core::WorkerState::new(0))
+        .await
+        .unwrap();
+    let after = command_calls(&mut conn).await;
+    assert_eq!(ran, Some(huey_core::Executed::Retrying));
+
+    let delta: HashMap<&str, u64> = after
+        .iter()
+        .map(|(name, calls)| {
+            (
+                name.as_str(),
+                calls - before.get(name).copied().unwrap_or(0),
+            )
+        })
+        .filter(|(_, calls)| *calls > 0)
+        .collect();
+    // `INFO commandstats` also counts the commands that scripts run, so the expected set is
+    // the two scripts and their insides: a separate write outside them would show up as an
+    // extra call (a schedule ZADD or processing-list LREM of its own, say).
+    let expected = HashMap::from([
+        ("evalsha", 2), // the claim script and the settle script
+        ("zadd", 2),    // claim: the heartbeat; settle: the copy into the schedule
+        ("scard", 2),   // both: are there revocation flags?
+        ("lmove", 1),   // claim: queue -> processing list
+        ("lrem", 1),    // settle: the claim leaves the processing list
+        ("hset", 1),    // settle: the attempt's error
+        ("exists", 1),  // settle: does anyone wait for the result?
+    ]);
+    assert_eq!(delta, expected, "claim + settle, and nothing else");
+    assert_eq!(
+        huey.scheduled_count().await.unwrap(),
+        1,
+        "the copy is scheduled"
+    );
+    let processing: u64 = redis::cmd("LLEN")
+        .arg(format!("huey.processing.retry.{consumer_id}"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(processing, 0, "the claim is gone");
+    assert!(
+        matches!(result.get().await, Err(huey_core::ResultError::Failed(f)) if f.retries == 2),
+        "the attempt's error is stored"
+    );
 }
