@@ -27,6 +27,17 @@ impl RawArgs {
                     ));
                 }
                 let expr: Expr = input.parse()?;
+                // `#[closing_task(crate = hc)]` parses as an assignment expression; say what
+                // is missing rather than wrap `crate = hc` as the resource.
+                if let Expr::Assign(assign) = &expr
+                    && matches!(assign.left.as_ref(), Expr::Path(p) if p.path.get_ident().is_some())
+                {
+                    return Err(syn::Error::new_spanned(
+                        &expr,
+                        "expected the object to wrap as the first argument, before the options, \
+                         e.g. `#[closing_task(DB, retries = 1)]`",
+                    ));
+                }
                 if !input.is_empty() {
                     input.parse::<Token![,]>()?;
                 }
