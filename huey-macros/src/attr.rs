@@ -1,6 +1,7 @@
 //! Parsing the attribute arguments into checked option values.
 
-use proc_macro2::Span;
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
@@ -26,6 +27,17 @@ impl RawArgs {
                     ));
                 }
                 let expr: Expr = input.parse()?;
+                // `#[closing_task(crate = hc)]` parses as an assignment expression; say what
+                // is missing rather than wrap `crate = hc` as the resource.
+                if let Expr::Assign(assign) = &expr
+                    && matches!(assign.left.as_ref(), Expr::Path(p) if p.path.get_ident().is_some())
+                {
+                    return Err(syn::Error::new_spanned(
+                        &expr,
+                        "expected the object to wrap as the first argument, before the options, \
+                         e.g. `#[closing_task(DB, retries = 1)]`",
+                    ));
+                }
                 if !input.is_empty() {
                     input.parse::<Token![,]>()?;
                 }
@@ -40,9 +52,63 @@ impl RawArgs {
     }
 }
 
+/// The path through which generated code reaches `huey_core`: `::huey_core` unless the
+/// attribute says `crate = path`, for a renamed dependency or a facade crate re-exporting it.
+pub struct CratePath(syn::Path);
+
+impl Default for CratePath {
+    fn default() -> Self {
+        CratePath(syn::parse_quote!(::huey_core))
+    }
+}
+
+impl CratePath {
+    /// Validates `crate = path`: a plain path (no generics, no `<T as Trait>`), so that
+    /// `path::Item` in the expansion names an item of the crate.
+    pub fn parse(meta: &Meta) -> syn::Result<CratePath> {
+        let hint = "`crate` must be a path to the huey_core crate, e.g. `crate = ::huey_core` \
+                    or `crate = my_facade::huey`";
+        let Meta::NameValue(nv) = meta else {
+            return Err(syn::Error::new_spanned(meta, hint));
+        };
+        match &nv.value {
+            Expr::Path(p)
+                if p.qself.is_none()
+                    && p.attrs.is_empty()
+                    && p.path.segments.iter().all(|s| s.arguments.is_none()) =>
+            {
+                Ok(CratePath(p.path.clone()))
+            }
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(s), ..
+            }) => Err(syn::Error::new_spanned(
+                s,
+                format!(
+                    "`crate` takes a path, not a string: write `crate = {}`",
+                    s.value()
+                ),
+            )),
+            other => Err(syn::Error::new_spanned(other, hint)),
+        }
+    }
+
+    /// The crate itself, to name public items: `#root::TaskDef`.
+    pub fn root(&self) -> TokenStream {
+        let path = &self.0;
+        quote!(#path)
+    }
+
+    /// The crate's support module for generated code.
+    pub fn private(&self) -> TokenStream {
+        let path = &self.0;
+        quote!(#path::__private)
+    }
+}
+
 /// Task options after validation. Durations are nanoseconds.
 #[derive(Default)]
 pub struct TaskOptions {
+    pub krate: CratePath,
     pub name: Option<LitStr>,
     pub retries: Option<u32>,
     pub retry_delay: Option<u64>,
@@ -95,6 +161,7 @@ const TASK_OPTIONS: &[&str] = &[
     "lock",
     "rate_limit",
     "semaphore",
+    "crate",
 ];
 
 /// Parses options; `extra` lists what this macro accepts beyond the task options
@@ -150,6 +217,7 @@ pub fn parse_options(
 
 fn apply(options: &mut TaskOptions, key: &str, meta: &Meta) -> syn::Result<()> {
     match key {
+        "crate" => options.krate = CratePath::parse(meta)?,
         "context" => options.context = flag(meta)?.then(|| meta.span()),
         "as_argument" => options.as_argument = flag(meta)?.then(|| meta.span()),
         "lock" => options.lock = Some(lock(meta)?),

@@ -7,14 +7,7 @@ use syn::spanned::Spanned;
 
 use crate::model::{Output, ParamSource, TaskKind, TaskModel};
 
-const P: &str = "::huey_core::__private";
-
-fn private() -> TokenStream {
-    P.parse().unwrap_or_default()
-}
-
-fn duration(nanos: Option<u64>) -> TokenStream {
-    let p = private();
+fn duration(p: &TokenStream, nanos: Option<u64>) -> TokenStream {
     match nanos {
         Some(n) => quote!(::core::option::Option::Some(#p::Duration::from_nanos(#n))),
         None => quote!(::core::option::Option::None),
@@ -22,7 +15,8 @@ fn duration(nanos: Option<u64>) -> TokenStream {
 }
 
 pub fn task(model: &TaskModel) -> TokenStream {
-    let p = private();
+    let p = &model.krate().private();
+    let k = &model.krate().root();
     let func = &model.func;
     let vis = &func.vis;
     let fn_ident = &func.sig.ident;
@@ -38,8 +32,8 @@ pub fn task(model: &TaskModel) -> TokenStream {
     let retry_delay_nanos = o.retry_delay.unwrap_or(0);
     let retry_backoff = o.retry_backoff.unwrap_or(0.0);
     let priority = o.priority.unwrap_or(0);
-    let expires = duration(o.expires);
-    let timeout = duration(o.timeout);
+    let expires = duration(p, o.expires);
+    let timeout = duration(p, o.timeout);
     let options = quote! {
         #p::TaskOptions {
             retries: #retries,
@@ -60,7 +54,7 @@ pub fn task(model: &TaskModel) -> TokenStream {
     let lock = match &o.lock {
         Some(lock) => {
             let lock_name = &lock.name;
-            let ttl = duration(lock.ttl);
+            let ttl = duration(p, lock.ttl);
             quote!(::core::option::Option::Some(#p::LockSpec { name: #lock_name, ttl: #ttl }))
         }
         None => quote!(::core::option::Option::None),
@@ -217,8 +211,8 @@ pub fn task(model: &TaskModel) -> TokenStream {
         quote! {
             /// A pipeline stage of this task: every argument but the last, which the previous
             /// stage's value fills (see `huey_core::pipeline`).
-            #vis fn partial(#(#params),*) -> ::huey_core::PartialCall<#handle_ident, #prefix_type, #last_ty> {
-                ::huey_core::PartialCall::new(#prefix_value)
+            #vis fn partial(#(#params),*) -> #k::PartialCall<#handle_ident, #prefix_type, #last_ty> {
+                #k::PartialCall::new(#prefix_value)
             }
         }
     });
@@ -239,9 +233,9 @@ pub fn task(model: &TaskModel) -> TokenStream {
         #[allow(non_camel_case_types)]
         #vis struct #handle_ident {}
 
-        impl ::huey_core::TaskDef for #handle_ident {
+        impl #k::TaskDef for #handle_ident {
             const NAME: &'static str = #name;
-            const OPTIONS: ::huey_core::TaskOptions = #options;
+            const OPTIONS: #k::TaskOptions = #options;
             const PERIODIC: bool = #periodic;
             #args_item
             type Output = #output_type;
@@ -253,33 +247,33 @@ pub fn task(model: &TaskModel) -> TokenStream {
             #vis const NAME: &'static str = #name;
 
             /// Builds a call of this task, to adjust (delay, ETA, priority, retries...) and enqueue.
-            #vis fn call(#(#handle_params),*) -> ::huey_core::TaskCall<#handle_ident> {
-                ::huey_core::TaskCall::new(#args_value)
+            #vis fn call(#(#handle_params),*) -> #k::TaskCall<#handle_ident> {
+                #k::TaskCall::new(#args_value)
             }
 
             #partial
 
             /// Enqueues a call of this task with its declared options.
             #vis async fn enqueue(
-                huey: &::huey_core::Huey,
+                huey: &#k::Huey,
                 #(#handle_params),*
-            ) -> ::core::result::Result<::huey_core::TaskResult<#output_type>, ::huey_core::HueyError> {
+            ) -> ::core::result::Result<#k::TaskResult<#output_type>, #k::HueyError> {
                 Self::call(#(#msg_idents),*).enqueue(huey).await
             }
 
             /// Enqueues a call from sync code, blocking until it is stored.
             #vis fn blocking_enqueue(
-                huey: &::huey_core::Huey,
+                huey: &#k::Huey,
                 #(#handle_params),*
-            ) -> ::core::result::Result<::huey_core::TaskResult<#output_type>, ::huey_core::HueyError> {
+            ) -> ::core::result::Result<#k::TaskResult<#output_type>, #k::HueyError> {
                 Self::call(#(#msg_idents),*).blocking_enqueue(huey)
             }
 
             /// Enqueues one call per item, in one storage call (Huey's `map`).
             #vis async fn map(
-                huey: &::huey_core::Huey,
+                huey: &#k::Huey,
                 items: impl ::core::iter::IntoIterator<Item = #map_item>,
-            ) -> ::core::result::Result<::huey_core::ResultGroup<#output_type>, ::huey_core::HueyError> {
+            ) -> ::core::result::Result<#k::ResultGroup<#output_type>, #k::HueyError> {
                 let mut messages = ::std::vec::Vec::new();
                 for #map_pattern in items {
                     messages.push(Self::call(#(#msg_idents),*).into_message()?);
@@ -288,17 +282,17 @@ pub fn task(model: &TaskModel) -> TokenStream {
             }
 
             /// Revokes every instance of this task.
-            #vis async fn revoke(huey: &::huey_core::Huey, how: ::huey_core::Revoke) -> ::core::result::Result<(), ::huey_core::HueyError> {
+            #vis async fn revoke(huey: &#k::Huey, how: #k::Revoke) -> ::core::result::Result<(), #k::HueyError> {
                 huey.revoke_all(Self::NAME, how).await
             }
 
             /// Restores this task type; returns whether it was revoked.
-            #vis async fn restore(huey: &::huey_core::Huey) -> ::core::result::Result<bool, ::huey_core::HueyError> {
+            #vis async fn restore(huey: &#k::Huey) -> ::core::result::Result<bool, #k::HueyError> {
                 huey.restore_all(Self::NAME).await
             }
 
             /// Whether this task type is revoked now.
-            #vis async fn is_revoked(huey: &::huey_core::Huey) -> ::core::result::Result<bool, ::huey_core::HueyError> {
+            #vis async fn is_revoked(huey: &#k::Huey) -> ::core::result::Result<bool, #k::HueyError> {
                 huey.is_revoked_all(Self::NAME).await
             }
         }
@@ -342,17 +336,18 @@ pub fn task(model: &TaskModel) -> TokenStream {
 
 /// An async body: guarded (timeout, panic) inside the resource or context wrapper.
 fn run_async(model: &TaskModel, call: &TokenStream) -> TokenStream {
-    let p = private();
+    let p = &model.krate().private();
+    let k = &model.krate().root();
     let guarded = quote!(#p::guard(&__huey_task, async { #call }).await);
     match (model.kind, &model.target) {
         (TaskKind::Closing, Some(resource)) => quote! {{
             let __huey_resource = &(#resource);
-            let __huey_handle = match ::huey_core::Resource::open(__huey_resource).await {
+            let __huey_handle = match #k::Resource::open(__huey_resource).await {
                 ::core::result::Result::Ok(handle) => handle,
                 ::core::result::Result::Err(error) => return ::core::result::Result::Err(error),
             };
             let __huey_outcome = #guarded;
-            ::huey_core::Resource::close(__huey_resource, __huey_handle).await;
+            #k::Resource::close(__huey_resource, __huey_handle).await;
             __huey_outcome
         }},
         (TaskKind::Context, Some(object)) => context(model, object, guarded),
@@ -362,13 +357,14 @@ fn run_async(model: &TaskModel, call: &TokenStream) -> TokenStream {
 
 /// A sync body: runs on the blocking pool, wrapped there.
 fn run_sync(model: &TaskModel, call: &TokenStream) -> TokenStream {
-    let p = private();
+    let p = &model.krate().private();
+    let k = &model.krate().root();
     let body = match (model.kind, &model.target) {
         (TaskKind::Closing, Some(resource)) => quote! {{
             let __huey_resource = &(#resource);
-            let __huey_handle = #p::block_on_here(::huey_core::Resource::open(__huey_resource))?;
+            let __huey_handle = #p::block_on_here(#k::Resource::open(__huey_resource))?;
             let __huey_outcome = #p::guard_sync(|| #call);
-            #p::block_on_here(::huey_core::Resource::close(__huey_resource, __huey_handle));
+            #p::block_on_here(#k::Resource::close(__huey_resource, __huey_handle));
             __huey_outcome
         }},
         (TaskKind::Context, Some(object)) => {
@@ -386,6 +382,7 @@ fn run_sync(model: &TaskModel, call: &TokenStream) -> TokenStream {
 }
 
 fn context(model: &TaskModel, object: &syn::Expr, guarded: TokenStream) -> TokenStream {
+    let k = &model.krate().root();
     let value_for_exit = if model.options.as_argument.is_some() {
         quote!(::core::option::Option::None)
     } else {
@@ -393,9 +390,9 @@ fn context(model: &TaskModel, object: &syn::Expr, guarded: TokenStream) -> Token
     };
     quote! {{
         let __huey_ctx = &(#object);
-        let __huey_ctx_value = ::huey_core::ContextManager::enter(__huey_ctx);
+        let __huey_ctx_value = #k::ContextManager::enter(__huey_ctx);
         let __huey_outcome = #guarded;
-        ::huey_core::ContextManager::exit(__huey_ctx, #value_for_exit, __huey_outcome.is_err());
+        #k::ContextManager::exit(__huey_ctx, #value_for_exit, __huey_outcome.is_err());
         __huey_outcome
     }}
 }

@@ -3,7 +3,9 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
 use syn::punctuated::Punctuated;
-use syn::{FnArg, Ident, ItemFn, ReturnType, Token, Type};
+use syn::{FnArg, Ident, ItemFn, Meta, ReturnType, Token, Type};
+
+use crate::attr::CratePath;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum HookKind {
@@ -61,6 +63,7 @@ struct HookModel {
     kind: HookKind,
     func: ItemFn,
     signals: Vec<Ident>,
+    krate: CratePath,
 }
 
 fn parse(kind: HookKind, args: TokenStream, item: TokenStream) -> syn::Result<HookModel> {
@@ -71,40 +74,7 @@ fn parse(kind: HookKind, args: TokenStream, item: TokenStream) -> syn::Result<Ho
             format!("#[{attr}] must be placed on a free function"),
         )
     })?;
-    let signals = if kind == HookKind::Signal {
-        let names =
-            syn::parse::Parser::parse2(Punctuated::<Ident, Token![,]>::parse_terminated, args)?;
-        let mut variants = Vec::new();
-        for name in names {
-            let Some((_, variant)) = SIGNALS.iter().find(|(n, _)| name == n) else {
-                let known: Vec<&str> = SIGNALS.iter().map(|(n, _)| *n).collect();
-                return Err(syn::Error::new_spanned(
-                    &name,
-                    format!(
-                        "unknown signal `{name}`; expected one of: {}",
-                        known.join(", ")
-                    ),
-                ));
-            };
-            let variant = Ident::new(variant, name.span());
-            if variants.contains(&variant) {
-                return Err(syn::Error::new_spanned(
-                    &name,
-                    format!("duplicate signal `{name}`"),
-                ));
-            }
-            variants.push(variant);
-        }
-        variants
-    } else {
-        if !args.is_empty() {
-            return Err(syn::Error::new_spanned(
-                args,
-                format!("#[{attr}] takes no options"),
-            ));
-        }
-        Vec::new()
-    };
+    let (krate, signals) = parse_args(kind, args)?;
     let sig = &func.sig;
     if !sig.generics.params.is_empty() {
         return Err(syn::Error::new_spanned(
@@ -165,7 +135,62 @@ fn parse(kind: HookKind, args: TokenStream, item: TokenStream) -> syn::Result<Ho
         kind,
         func,
         signals,
+        krate,
     })
+}
+
+/// The arguments: `crate = path` for every hook, and the signal names for `#[signal]`.
+fn parse_args(kind: HookKind, args: TokenStream) -> syn::Result<(CratePath, Vec<Ident>)> {
+    let attr = kind.attr();
+    let metas = syn::parse::Parser::parse2(Punctuated::<Meta, Token![,]>::parse_terminated, args)?;
+    let mut krate = None;
+    let mut variants = Vec::new();
+    for meta in &metas {
+        if meta.path().is_ident("crate") {
+            if krate.is_some() {
+                return Err(syn::Error::new_spanned(
+                    meta.path(),
+                    "duplicate option `crate`",
+                ));
+            }
+            krate = Some(CratePath::parse(meta)?);
+            continue;
+        }
+        let name = match meta {
+            Meta::Path(path) if kind == HookKind::Signal => path.get_ident(),
+            _ => None,
+        };
+        let Some(name) = name else {
+            let expected = if kind == HookKind::Signal {
+                "signal names and `crate = path`"
+            } else {
+                "only `crate = path`"
+            };
+            return Err(syn::Error::new_spanned(
+                meta,
+                format!("#[{attr}] takes {expected}"),
+            ));
+        };
+        let Some((_, variant)) = SIGNALS.iter().find(|(n, _)| name == n) else {
+            let known: Vec<&str> = SIGNALS.iter().map(|(n, _)| *n).collect();
+            return Err(syn::Error::new_spanned(
+                name,
+                format!(
+                    "unknown signal `{name}`; expected one of: {}",
+                    known.join(", ")
+                ),
+            ));
+        };
+        let variant = Ident::new(variant, name.span());
+        if variants.contains(&variant) {
+            return Err(syn::Error::new_spanned(
+                name,
+                format!("duplicate signal `{name}`"),
+            ));
+        }
+        variants.push(variant);
+    }
+    Ok((krate.unwrap_or_default(), variants))
 }
 
 fn span_of_inputs(func: &ItemFn) -> Span {
@@ -178,7 +203,8 @@ fn span_of_inputs(func: &ItemFn) -> Span {
 
 pub fn expand(kind: HookKind, args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let model = parse(kind, args, item)?;
-    let p = quote!(::huey_core::__private);
+    let p = &model.krate.private();
+    let k = &model.krate.root();
     let func = &model.func;
     let ident = &func.sig.ident;
     let name = ident.to_string();
@@ -199,7 +225,7 @@ pub fn expand(kind: HookKind, args: TokenStream, item: TokenStream) -> syn::Resu
             (
                 quote! {
                     fn #wrapper<'a>(
-                        __huey_state: &'a mut ::huey_core::WorkerState,
+                        __huey_state: &'a mut #k::WorkerState,
                     ) -> #p::BoxFuture<'a, ::core::result::Result<(), #p::TaskError>> {
                         #p::Box::pin(async move { #p::hook_result(#call) })
                     }
@@ -210,7 +236,7 @@ pub fn expand(kind: HookKind, args: TokenStream, item: TokenStream) -> syn::Resu
         HookKind::PreExecute => (
             quote! {
                 fn #wrapper<'a>(
-                    __huey_task: &'a ::huey_core::Task,
+                    __huey_task: &'a #k::Task,
                 ) -> #p::BoxFuture<'a, ::core::result::Result<(), #p::TaskError>> {
                     #p::Box::pin(async move { #p::hook_result(#ident(__huey_task) #dot_await) })
                 }
@@ -220,8 +246,8 @@ pub fn expand(kind: HookKind, args: TokenStream, item: TokenStream) -> syn::Resu
         HookKind::PostExecute => (
             quote! {
                 fn #wrapper<'a>(
-                    __huey_task: &'a ::huey_core::Task,
-                    __huey_value: ::core::option::Option<&'a ::huey_core::TaskValue>,
+                    __huey_task: &'a #k::Task,
+                    __huey_value: ::core::option::Option<&'a #k::TaskValue>,
                     __huey_error: ::core::option::Option<&'a #p::TaskError>,
                 ) -> #p::BoxFuture<'a, ()> {
                     #p::Box::pin(async move {
@@ -245,14 +271,14 @@ pub fn expand(kind: HookKind, args: TokenStream, item: TokenStream) -> syn::Resu
             (
                 quote! {
                     fn #wrapper(
-                        __huey_signal: ::huey_core::Signal,
-                        __huey_task: &::huey_core::Task,
+                        __huey_signal: #k::Signal,
+                        __huey_task: &#k::Task,
                         __huey_error: ::core::option::Option<&#p::TaskError>,
                     ) {
                         #call
                     }
                 },
-                quote!(#p::Hook::Signal(&[#(::huey_core::Signal::#signals),*], #wrapper)),
+                quote!(#p::Hook::Signal(&[#(#k::Signal::#signals),*], #wrapper)),
             )
         }
     };

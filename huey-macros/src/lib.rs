@@ -2,6 +2,28 @@
 //!
 //! Each macro parses its input into a small model (`model`, `hooks`), validates it, and
 //! expands it (`expand`); every error is a `syn::Error` on the user's span.
+//!
+//! ## `crate = path`
+//!
+//! The generated code names `::huey_core`. A crate that reaches huey-core under another name
+//! (a renamed dependency, or a facade crate that re-exports it) passes that path to each macro,
+//! as with tokio's macros:
+//!
+//! ```ignore
+//! // Cargo.toml: queue = { package = "huey-core", version = "0.1" }
+//! use queue::prelude::*;
+//!
+//! #[task(crate = queue, retries = 3)]
+//! fn shout(text: String) -> String {
+//!     text.to_uppercase()
+//! }
+//!
+//! #[signal(complete, crate = my_facade::huey)]
+//! fn done(signal: Signal, task: &Task) {}
+//! ```
+//!
+//! The path must be a plain path (`queue`, `::queue`, `crate::facade::huey`), not a string.
+//! `tests/renamed-lib` in the repository is this example compiled, every macro included.
 
 use proc_macro::TokenStream;
 
@@ -29,6 +51,8 @@ fn run(result: syn::Result<proc_macro2::TokenStream>) -> TokenStream {
 /// handle: `add::call(1, 2)` builds a call, `add::enqueue(&huey, 1, 2)` enqueues one, and
 /// `add::revoke(&huey, ..)`, `add::restore`, `add::map` act on the task type. See the
 /// `huey_core` docs.
+///
+/// `crate = path` names huey-core when it is not `::huey_core` (see the crate docs).
 #[proc_macro_attribute]
 pub fn task(args: TokenStream, item: TokenStream) -> TokenStream {
     run(
@@ -38,7 +62,8 @@ pub fn task(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// Declares a periodic task: `#[periodic_task(crontab(minute = "*/5"), retries = 1)]`.
-/// The crontab follows Huey's grammar and is checked at compile time.
+/// The crontab follows Huey's grammar and is checked at compile time. Takes the options of
+/// [`macro@task`], `crate = path` included.
 #[proc_macro_attribute]
 pub fn periodic_task(args: TokenStream, item: TokenStream) -> TokenStream {
     run(
@@ -49,7 +74,8 @@ pub fn periodic_task(args: TokenStream, item: TokenStream) -> TokenStream {
 
 /// A task wrapped in a resource: `#[closing_task(DB, retries = 1)]` opens `DB` before the body
 /// and closes it after, whatever the outcome. `DB` implements `huey_core::Resource`; with
-/// `as_argument` the first parameter borrows what `open` returned (`&DB::Handle`).
+/// `as_argument` the first parameter borrows what `open` returned (`&DB::Handle`). The
+/// options of [`macro@task`] (`crate = path` included) follow `DB`.
 #[proc_macro_attribute]
 pub fn closing_task(args: TokenStream, item: TokenStream) -> TokenStream {
     run(
@@ -60,7 +86,8 @@ pub fn closing_task(args: TokenStream, item: TokenStream) -> TokenStream {
 
 /// A task wrapped in a context manager, Python's `with obj:`:
 /// `#[context_task(OBJ, as_argument)]`. `OBJ` implements `huey_core::ContextManager`; with
-/// `as_argument` the value of `enter` is the function's first parameter.
+/// `as_argument` the value of `enter` is the function's first parameter. The options of
+/// [`macro@task`] (`crate = path` included) follow `OBJ`.
 #[proc_macro_attribute]
 pub fn context_task(args: TokenStream, item: TokenStream) -> TokenStream {
     run(
@@ -70,7 +97,8 @@ pub fn context_task(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// Runs once in each worker when it starts: `fn(worker: &mut WorkerState)`, sync or async,
-/// returning `()` or `Result<(), E>`.
+/// returning `()` or `Result<(), E>`. Its one option is `crate = path`:
+/// `#[on_startup(crate = queue)]` where huey-core is a dependency renamed `queue`.
 #[proc_macro_attribute]
 pub fn on_startup(args: TokenStream, item: TokenStream) -> TokenStream {
     run(hooks::expand(
@@ -80,7 +108,8 @@ pub fn on_startup(args: TokenStream, item: TokenStream) -> TokenStream {
     ))
 }
 
-/// Runs once in each worker when it stops: `fn(worker: &mut WorkerState)`.
+/// Runs once in each worker when it stops: `fn(worker: &mut WorkerState)`. Its one option is
+/// `crate = path`, as for [`macro@on_startup`].
 #[proc_macro_attribute]
 pub fn on_shutdown(args: TokenStream, item: TokenStream) -> TokenStream {
     run(hooks::expand(
@@ -91,7 +120,8 @@ pub fn on_shutdown(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// Runs before every task: `fn(task: &Task) -> Result<(), CancelExecution>` (or any error type,
-/// or `()`). Returning `CancelExecution` skips the task.
+/// or `()`). Returning `CancelExecution` skips the task. Its one option is `crate = path`, as
+/// for [`macro@on_startup`].
 #[proc_macro_attribute]
 pub fn pre_execute(args: TokenStream, item: TokenStream) -> TokenStream {
     run(hooks::expand(
@@ -102,7 +132,8 @@ pub fn pre_execute(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// Runs after every task:
-/// `fn(task: &Task, value: Option<&TaskValue>, error: Option<&TaskError>)`.
+/// `fn(task: &Task, value: Option<&TaskValue>, error: Option<&TaskError>)`. Its one option is
+/// `crate = path`, as for [`macro@on_startup`].
 #[proc_macro_attribute]
 pub fn post_execute(args: TokenStream, item: TokenStream) -> TokenStream {
     run(hooks::expand(
@@ -114,6 +145,7 @@ pub fn post_execute(args: TokenStream, item: TokenStream) -> TokenStream {
 
 /// Handles signals: `#[signal(complete, error)]` or `#[signal]` for every signal.
 /// `fn(signal: Signal, task: &Task)` or `fn(signal: Signal, task: &Task, error: Option<&TaskError>)`.
+/// `crate = path` may stand among the signal names: `#[signal(complete, crate = queue)]`.
 #[proc_macro_attribute]
 pub fn signal(args: TokenStream, item: TokenStream) -> TokenStream {
     run(hooks::expand(

@@ -4,7 +4,7 @@ use proc_macro2::{Span, TokenStream};
 use syn::spanned::Spanned;
 use syn::{Expr, FnArg, Ident, ItemFn, Pat, ReturnType, Type};
 
-use crate::attr::{RawArgs, TaskOptions, parse_options};
+use crate::attr::{CratePath, RawArgs, TaskOptions, parse_options};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum TaskKind {
@@ -94,6 +94,11 @@ impl TaskModel {
             params,
             output,
         })
+    }
+
+    /// Where the expansion finds `huey_core` (the `crate = path` option).
+    pub fn krate(&self) -> &CratePath {
+        &self.options.krate
     }
 
     pub fn is_async(&self) -> bool {
