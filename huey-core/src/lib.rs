@@ -45,37 +45,27 @@
 
 extern crate self as huey_core;
 
-mod blocking;
+// The layers, bottom up; each imports only from those before it.
+pub mod codec;
 pub mod consumer;
 mod error;
-mod executor;
-pub mod group;
-mod huey;
-mod invoke;
 mod limits;
-pub mod message;
-pub mod pipeline;
-mod registry;
-mod resource;
-mod result;
-mod retry;
-mod semaphore;
-pub mod serializer;
-mod signals;
-mod state;
+mod runtime;
 pub mod storage;
-mod task;
+pub mod task;
+mod workflow;
+
+pub use task::message;
+pub use workflow::{group, pipeline};
 
 /// The attribute that storage backends put on their `impl Storage` block.
 pub use async_trait::async_trait;
+pub use codec::Compression;
 pub use consumer::{Backoff, Consumer, ConsumerBuilder, WorkerKind};
 pub use error::{
     BoxError, CancelExecution, HueyError, RateLimitExceeded, RegistryError, ResultError, RetryTask,
     StorageError, TaskError, TaskFailure, TaskLocked, TaskTimeout,
 };
-pub use executor::Executed;
-pub use group::{Group, ResultGroup, group};
-pub use huey::{Huey, HueyBuilder};
 pub use huey_crontab::{Crontab, CrontabError, CrontabSpec};
 pub use huey_macros::{
     closing_task, context_task, on_shutdown, on_startup, periodic_task, post_execute, pre_execute,
@@ -83,17 +73,23 @@ pub use huey_macros::{
 };
 /// A time zone for periodic tasks ([`ConsumerBuilder::periodic_time_zone`]).
 pub use jiff::tz::TimeZone;
-pub use limits::{LockSpec, RateLimit, RateLimitSpec, TaskLock, TaskLockGuard};
-pub use pipeline::{PartialCall, Pipeline};
-pub use registry::{Registry, TaskDescriptor, crontab_matches, crontab_matches_in};
-pub use resource::{ContextManager, Resource, SyncResource};
-pub use result::{Reschedule, TaskResult};
-pub use semaphore::{SemaphoreGuard, SemaphoreSpec, TaskSemaphore};
-pub use serializer::Compression;
-pub use signals::{HandlerId, Signal};
-pub use state::{State, WorkerState};
+pub use limits::{
+    LockSpec, RateLimit, RateLimitSpec, SemaphoreGuard, SemaphoreSpec, TaskLock, TaskLockGuard,
+    TaskSemaphore,
+};
+pub use runtime::{
+    Executed, HandlerId, Huey, HueyBuilder, Registry, TaskDescriptor, crontab_matches,
+    crontab_matches_in,
+};
 pub use storage::{DeadLetterSelection, MemoryStorage, Storage};
-pub use task::{Revoke, Task, TaskCall, TaskDef, TaskOptions, TaskValue};
+pub use task::{
+    ContextManager, Resource, Revoke, Signal, State, SyncResource, Task, TaskDef, TaskOptions,
+    TaskValue, WorkerState,
+};
+pub use workflow::call::{PartialCall, TaskCall};
+pub use workflow::group::{Group, ResultGroup, group};
+pub use workflow::pipeline::Pipeline;
+pub use workflow::result::{Reschedule, TaskResult};
 
 /// Everything a task module needs: `use huey_core::prelude::*;`.
 pub mod prelude {
@@ -121,80 +117,17 @@ macro_rules! link_tasks {
     };
 }
 
-impl Huey {
-    /// Enqueues the periodic tasks that are due in the minute of `at`, as the consumer's
-    /// scheduler does each minute; returns their ids. Each tick is claimed in storage, so a tick
-    /// already enqueued (by this or another consumer) is not enqueued again.
-    pub async fn enqueue_periodic(
-        &self,
-        at: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Vec<String>, HueyError> {
-        consumer::enqueue_periodic(
-            self,
-            Registry::global()?,
-            at,
-            std::time::Duration::from_secs(60),
-            &TimeZone::UTC,
-        )
-        .await
-    }
-
-    /// Claims the next queued message and runs it here, as one worker step would (no startup
-    /// hooks; `state` stands in for the worker's state). Returns `None` when the queue is empty
-    /// or the message could not run (it is then dead-lettered). For tests and scripts, like
-    /// Huey's `execute_next`.
-    ///
-    /// ```
-    /// use huey_core::prelude::*;
-    /// use huey_core::{Executed, WorkerState};
-    ///
-    /// #[task]
-    /// fn shout(text: String) -> String { text.to_uppercase() }
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let huey = Huey::memory("docs");
-    /// let mut loud = shout::enqueue(&huey, "hi".into()).await?;
-    /// let ran = huey.run_next(&WorkerState::default()).await?;
-    /// assert_eq!(ran, Some(Executed::Completed));
-    /// assert_eq!(loud.get().await?, Some("HI".to_string()));
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub async fn run_next(&self, state: &WorkerState) -> Result<Option<Executed>, HueyError> {
-        self.run_next_at(state, chrono::Utc::now()).await
-    }
-
-    /// [`run_next`](Self::run_next) as if the time were `now`: ETAs, expiry, revocation
-    /// deadlines and retry delays are judged against it (Huey's `execute(task, timestamp)`).
-    pub async fn run_next_at(
-        &self,
-        state: &WorkerState,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Option<Executed>, HueyError> {
-        let registry = Registry::global()?;
-        let storage = self.storage();
-        let Some(delivery) = storage
-            .dequeue(1, std::time::Duration::ZERO)
-            .await?
-            .into_iter()
-            .next()
-        else {
-            return Ok(None);
-        };
-        Ok(consumer::handle(self, registry, state, &delivery, now, None).await)
-    }
-}
-
 /// Support for macro-generated code. Not a public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::invoke::{
+    pub use crate::runtime::invoke::{
         IntoTaskResult, block_on_here, encode, guard, guard_sync, run_blocking,
     };
-    pub use crate::message::NoArgs;
-    pub use crate::registry::{BoxFuture, Hook, HookDescriptor, Invocation, Location, Outcome};
-    pub use crate::task::TaskCall;
+    pub use crate::runtime::registry::{
+        BoxFuture, Hook, HookDescriptor, Invocation, Location, Outcome,
+    };
+    pub use crate::task::message::NoArgs;
+    pub use crate::workflow::call::TaskCall;
     pub use crate::{
         Crontab, LockSpec, RateLimitSpec, SemaphoreSpec, TaskDescriptor, TaskError, TaskOptions,
         TaskSemaphore,

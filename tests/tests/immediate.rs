@@ -155,3 +155,56 @@ async fn test_immediate_pipeline() {
     assert_eq!(first.get().await.unwrap(), Some(3));
     assert_eq!(second.get().await.unwrap(), Some(13));
 }
+
+#[task(retries = 2)]
+fn always_retry() -> Result<(), RetryTask> {
+    Err(RetryTask::default())
+}
+
+#[task]
+fn handled(failure: TaskFailure) -> String {
+    format!("handled: {}", failure.error)
+}
+
+#[task]
+fn total(outcomes: Vec<huey_core::group::MemberResult<i64>>) -> i64 {
+    outcomes
+        .into_iter()
+        .filter_map(huey_core::group::MemberResult::ok)
+        .sum()
+}
+
+/// A retry copy stays in the storage rather than running at once: a task that keeps asking
+/// to be retried returns from `enqueue` instead of looping.
+#[tokio::test]
+async fn test_immediate_retry_is_stored_not_run() {
+    let h = immediate();
+    let _ = always_retry::enqueue(&h).await.unwrap();
+    assert_eq!(h.pending_count().await.unwrap(), 1, "the retry copy waits");
+    let pending = h.pending(None).await.unwrap();
+    assert_eq!(pending[0].name, always_retry::NAME);
+}
+
+/// Follow-ups run inside `enqueue`, after the attempt that made them: an error handler and a
+/// chord callback.
+#[tokio::test]
+async fn test_immediate_error_handler_and_chord() {
+    let h = immediate();
+    let _ = fail::call()
+        .error(handled::partial().id("on-fail"))
+        .enqueue(&h)
+        .await
+        .unwrap();
+    let mut handler: TaskResult<String> = h.result("on-fail");
+    assert_eq!(
+        handler.get().await.unwrap().as_deref(),
+        Some("handled: immediate failure")
+    );
+    let mut chord = huey_core::group([add::call(1, 2), add::call(3, 4)])
+        .then(total::partial())
+        .enqueue(&h)
+        .await
+        .unwrap();
+    assert_eq!(chord.callback.get().await.unwrap(), Some(10));
+    assert_eq!(h.pending_count().await.unwrap(), 0);
+}

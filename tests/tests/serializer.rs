@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
+use huey_core::codec::SignatureError;
 use huey_core::message::{DecodeError, Message};
-use huey_core::serializer::SignatureError;
 use huey_core::storage::DeadLetter;
 use huey_core::{Compression, DeadLetterSelection, Executed, WorkerState, prelude::*};
 use huey_redis::RedisStorage;

@@ -8,8 +8,8 @@ use tokio::signal::unix::{Signal as Stream, SignalKind, signal};
 
 use super::{Backoff, Consumer, WorkerKind};
 use crate::error::HueyError;
-use crate::huey::Huey;
-use crate::registry::{Registry, TaskDescriptor};
+use crate::runtime::Huey;
+use crate::runtime::registry::{Registry, TaskDescriptor};
 
 /// The consumer's command line, modelled on `huey_consumer`'s flags.
 #[derive(Debug, Clone, Parser)]

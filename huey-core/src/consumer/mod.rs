@@ -23,12 +23,10 @@ use tokio::task::JoinSet;
 
 #[cfg(feature = "cli")]
 pub use cli::{Cli, run_cli, run_cli_with};
-pub(crate) use scheduler::enqueue_periodic;
-pub(crate) use worker::handle;
 
 use crate::error::{HueyError, RegistryError};
-use crate::huey::Huey;
-use crate::registry::Registry;
+use crate::runtime::Huey;
+use crate::runtime::registry::Registry;
 use crate::storage::Delivery;
 
 /// How workers run tasks.

@@ -8,10 +8,10 @@ use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
 use super::{Stop, stopped};
-use crate::huey::Huey;
-use crate::message::{MESSAGE_VERSION, Message, NoArgs};
-use crate::registry::{Registry, TaskDescriptor};
-use crate::signals::Signal;
+use crate::runtime::Huey;
+use crate::runtime::registry::{Registry, TaskDescriptor};
+use crate::task::message::{MESSAGE_VERSION, Message, NoArgs};
+use crate::task::signal::Signal;
 use crate::task::{Task, chrono_duration, new_task_id};
 
 /// How long a periodic tick's claim is kept; far longer than any clock skew between consumers.
@@ -119,5 +119,24 @@ fn periodic_message(descriptor: &TaskDescriptor, at: DateTime<Utc>) -> Message {
         on_complete: None,
         on_error: None,
         chord: None,
+    }
+}
+
+impl Huey {
+    /// Enqueues the periodic tasks that are due in the minute of `at`, as the consumer's
+    /// scheduler does each minute; returns their ids. Each tick is claimed in storage, so a tick
+    /// already enqueued (by this or another consumer) is not enqueued again.
+    pub async fn enqueue_periodic(
+        &self,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<String>, crate::HueyError> {
+        enqueue_periodic(
+            self,
+            Registry::global()?,
+            at,
+            std::time::Duration::from_secs(60),
+            &jiff::tz::TimeZone::UTC,
+        )
+        .await
     }
 }

@@ -9,7 +9,7 @@ use tokio::task::JoinHandle;
 
 use super::worker::{self, WorkerContext};
 use super::{ConsumerBuilder, Stop, WorkerKind, scheduler, stopped};
-use crate::registry::Registry;
+use crate::runtime::registry::Registry;
 use crate::storage::Delivery;
 
 pub(super) async fn run(

@@ -12,13 +12,13 @@ use tokio::sync::{Notify, Semaphore, watch};
 use tracing::Instrument;
 
 use super::{Stop, stopped};
-use crate::executor::{BodySlot, Claim, Executed, Unsettled, execute, retrying};
-use crate::huey::Huey;
-use crate::registry::{Hook, Registry, registered_hooks};
-use crate::signals::Signal;
-use crate::state::WorkerState;
+use crate::runtime::Huey;
+use crate::runtime::executor::{BodySlot, Claim, Executed, Unsettled, execute, retrying};
+use crate::runtime::registry::{Hook, Registry, registered_hooks};
 use crate::storage::Delivery;
 use crate::task::Task;
+use crate::task::signal::Signal;
+use crate::task::state::WorkerState;
 
 /// What every worker of a consumer shares.
 #[derive(Clone)]
@@ -156,7 +156,7 @@ pub(crate) async fn handle(
     let span = tracing::info_span!("task", id = %message.id, name = %message.name);
     let started = Instant::now();
     let claim = Claim { delivery, body };
-    match execute(huey, descriptor, state, message, now, Some(&claim))
+    match execute(huey, descriptor, state, message, now, &claim)
         .instrument(span.clone())
         .await
     {
@@ -205,5 +205,56 @@ async fn interrupt(huey: &Huey, delivery: &Delivery) {
     }
     if let Err(error) = huey.storage().requeue(delivery).await {
         tracing::error!(%error, "could not return an interrupted task to the queue");
+    }
+}
+
+impl Huey {
+    /// Claims the next queued message and runs it here, as one worker step would (no startup
+    /// hooks; `state` stands in for the worker's state). Returns `None` when the queue is empty
+    /// or the message could not run (it is then dead-lettered). For tests and scripts, like
+    /// Huey's `execute_next`.
+    ///
+    /// ```
+    /// use huey_core::prelude::*;
+    /// use huey_core::{Executed, WorkerState};
+    ///
+    /// #[task]
+    /// fn shout(text: String) -> String { text.to_uppercase() }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let huey = Huey::memory("docs");
+    /// let mut loud = shout::enqueue(&huey, "hi".into()).await?;
+    /// let ran = huey.run_next(&WorkerState::default()).await?;
+    /// assert_eq!(ran, Some(Executed::Completed));
+    /// assert_eq!(loud.get().await?, Some("HI".to_string()));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn run_next(
+        &self,
+        state: &WorkerState,
+    ) -> Result<Option<Executed>, crate::HueyError> {
+        self.run_next_at(state, chrono::Utc::now()).await
+    }
+
+    /// [`run_next`](Self::run_next) as if the time were `now`: ETAs, expiry, revocation
+    /// deadlines and retry delays are judged against it (Huey's `execute(task, timestamp)`).
+    pub async fn run_next_at(
+        &self,
+        state: &WorkerState,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<Executed>, crate::HueyError> {
+        let registry = Registry::global()?;
+        let storage = self.storage();
+        let Some(delivery) = storage
+            .dequeue(1, std::time::Duration::ZERO)
+            .await?
+            .into_iter()
+            .next()
+        else {
+            return Ok(None);
+        };
+        Ok(handle(self, registry, state, &delivery, now, None).await)
     }
 }

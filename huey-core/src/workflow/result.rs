@@ -6,27 +6,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::error::{HueyError, ResultError, TaskFailure};
-use crate::huey::Huey;
-use crate::message::Message;
+use crate::runtime::Huey;
+use crate::task::StoredResult;
+use crate::task::message::Message;
 use crate::task::{Revoke, chrono_duration, new_task_id};
-
-/// What the result store holds for a task id.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum StoredResult {
-    Ok(Box<RawValue>),
-    Err(TaskFailure),
-}
-
-impl StoredResult {
-    pub(crate) fn encode(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
-    }
-}
 
 /// A handle on the result of one enqueued task, typed by what the task returns.
 ///
@@ -312,7 +298,7 @@ impl<O: DeserializeOwned> TaskResult<O> {
     where
         O: Send,
     {
-        crate::blocking::block_on(self.get())?
+        crate::runtime::blocking::block_on(self.get())?
     }
 
     /// [`wait`](Self::wait) for sync code: blocks the calling thread.
@@ -320,6 +306,20 @@ impl<O: DeserializeOwned> TaskResult<O> {
     where
         O: Send,
     {
-        crate::blocking::block_on(self.wait(timeout))?
+        crate::runtime::blocking::block_on(self.wait(timeout))?
+    }
+}
+
+impl Huey {
+    /// A handle on the result of task `id` (Huey's `huey.result(id)`).
+    pub fn result<O>(&self, id: impl Into<String>) -> TaskResult<O> {
+        TaskResult::for_id(self.clone(), id.into())
+    }
+
+    /// Enqueues a built message; typed handles call this.
+    pub async fn enqueue_message<O>(&self, message: Message) -> Result<TaskResult<O>, HueyError> {
+        let handle = TaskResult::new(self.clone(), Arc::new(message.clone()));
+        self.enqueue_raw(message).await?;
+        Ok(handle)
     }
 }

@@ -12,7 +12,7 @@
 //!
 //! A stored message is built in three layers, innermost first:
 //!
-//! 1. the JSON envelope ([`Message::encode`](crate::message::Message::encode));
+//! 1. the JSON envelope ([`Message::encode`](crate::task::message::Message::encode));
 //! 2. with compression, that JSON gzip- or zlib-compressed (RFC 1952 / RFC 1950 streams, so
 //!    any gzip or zlib tool reads them);
 //! 3. with a signing secret, a 65-byte trailer: `:` and the lowercase hex of
@@ -64,7 +64,8 @@ use flate2::{Compress, FlushCompress, Status};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use crate::message::DecodeError;
+use crate::task::message::DecodeError;
+pub use crate::task::message::SignatureError;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -99,29 +100,6 @@ pub enum Compression {
         /// 0-9.
         level: u32,
     },
-}
-
-/// Why a signature check failed; carried by
-/// [`DecodeError::Signature`].
-///
-/// ```
-/// use huey_core::message::DecodeError;
-/// use huey_core::serializer::SignatureError;
-/// use huey_core::Huey;
-///
-/// let signed = Huey::builder("docs").signing_secret("s3cret").build(huey_core::MemoryStorage::new());
-/// let err = signed.decode_message(br#"{"v":1,"id":"x","name":"t","args":[]}"#).unwrap_err();
-/// assert!(matches!(err, DecodeError::Signature(SignatureError::Missing)));
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum SignatureError {
-    /// The message carries no signature, but this reader requires one.
-    #[error("the message is not signed, and this huey requires signed messages")]
-    Missing,
-    /// The signature does not match: the message was altered, or signed with another secret
-    /// or salt.
-    #[error("the signature does not match (altered, or signed with another secret or salt)")]
-    Mismatch,
 }
 
 /// A signing key, derived once from the secret and salt.

@@ -1,90 +1,14 @@
-//! Signals (Huey's `huey.signals`) and the hook set a `Huey` runs.
+//! The hook set a `Huey` runs: signal handlers and pre/post-execute hooks, the registered
+//! ones first (in declaration order) and those connected at run time after them.
 
-use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
+use super::registry::{Hook, PostExecuteFn, PreExecuteFn, SignalFn, registered_hooks};
 use crate::error::TaskError;
-use crate::registry::{Hook, registered_hooks};
+use crate::task::signal::Signal;
 use crate::task::{Task, TaskValue};
-
-/// What happened to a task. Handlers registered with `#[signal(...)]` or
-/// [`Huey::connect_signal`](crate::Huey::connect_signal) receive it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Signal {
-    /// Put on the queue (by a producer, a retry, the scheduler or the periodic scheduler).
-    Enqueued,
-    /// About to run: fired before the pre-execute hooks.
-    Executing,
-    /// Finished; the result is stored and the post hooks have run.
-    Complete,
-    /// Failed with an ordinary error (the error is passed along).
-    Error,
-    /// Cancelled by `CancelExecution`.
-    Canceled,
-    /// Failed and will be retried.
-    Retrying,
-    /// Put in the schedule (an ETA in the future or a delayed retry).
-    Scheduled,
-    /// Dequeued but revoked, so not run.
-    Revoked,
-    /// Dequeued after its expiry, so not run.
-    Expired,
-    /// Could not take its lock (the [`TaskLocked`](crate::TaskLocked) error is passed along).
-    Locked,
-    /// Ran past its timeout.
-    Timeout,
-    /// Hit its rate limit (the [`RateLimitExceeded`](crate::RateLimitExceeded) error is passed
-    /// along).
-    RateLimited,
-    /// Stopped by an immediate shutdown; it goes back on the queue.
-    Interrupted,
-}
-
-impl Signal {
-    /// Every signal.
-    pub const ALL: [Signal; 13] = [
-        Signal::Enqueued,
-        Signal::Executing,
-        Signal::Complete,
-        Signal::Error,
-        Signal::Canceled,
-        Signal::Retrying,
-        Signal::Scheduled,
-        Signal::Revoked,
-        Signal::Expired,
-        Signal::Locked,
-        Signal::Timeout,
-        Signal::RateLimited,
-        Signal::Interrupted,
-    ];
-
-    /// Huey's name for the signal (`"enqueued"`, `"rate-limited"`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Signal::Enqueued => "enqueued",
-            Signal::Executing => "executing",
-            Signal::Complete => "complete",
-            Signal::Error => "error",
-            Signal::Canceled => "canceled",
-            Signal::Retrying => "retrying",
-            Signal::Scheduled => "scheduled",
-            Signal::Revoked => "revoked",
-            Signal::Expired => "expired",
-            Signal::Locked => "locked",
-            Signal::Timeout => "timeout",
-            Signal::RateLimited => "rate-limited",
-            Signal::Interrupted => "interrupted",
-        }
-    }
-}
-
-impl fmt::Display for Signal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// Identifies a handler connected with [`Huey::connect_signal`](crate::Huey::connect_signal),
 /// for disconnecting it.
@@ -103,13 +27,13 @@ struct DynSignal {
 
 #[derive(Clone)]
 pub(crate) enum PreHook {
-    Registered(&'static str, crate::registry::PreExecuteFn),
+    Registered(&'static str, PreExecuteFn),
     Dynamic(HandlerId, String, DynPreFn),
 }
 
 #[derive(Clone)]
 pub(crate) enum PostHook {
-    Registered(&'static str, crate::registry::PostExecuteFn),
+    Registered(&'static str, PostExecuteFn),
     Dynamic(HandlerId, String, DynPostFn),
 }
 
@@ -118,7 +42,7 @@ pub(crate) enum PostHook {
 #[derive(Default)]
 pub(crate) struct Hooks {
     /// The `#[signal]` handlers that apply, found once rather than at every signal.
-    registered_signals: Vec<(&'static str, &'static [Signal], crate::registry::SignalFn)>,
+    registered_signals: Vec<(&'static str, &'static [Signal], SignalFn)>,
     next_id: AtomicU64,
     signals: RwLock<Vec<DynSignal>>,
     pre: RwLock<Vec<PreHook>>,

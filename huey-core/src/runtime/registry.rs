@@ -10,10 +10,10 @@ use chrono::{DateTime, Utc};
 
 use crate::Crontab;
 use crate::error::{RegistryError, TaskError};
+use crate::limits::SemaphoreSpec;
 use crate::limits::{LockSpec, RateLimitSpec};
-use crate::semaphore::SemaphoreSpec;
-use crate::signals::Signal;
-use crate::state::WorkerState;
+use crate::task::signal::Signal;
+use crate::task::state::WorkerState;
 use crate::task::{Task, TaskOptions, TaskValue};
 
 /// A boxed, sendable future.

@@ -47,94 +47,12 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use serde::Serialize;
-
+use super::call::{Stage, TaskCall};
+use super::result::TaskResult;
 use crate::error::HueyError;
-use crate::huey::Huey;
-use crate::message::Message;
-use crate::result::TaskResult;
-use crate::task::{CallOptions, TaskCall, TaskDef, call_builder_methods};
-
-/// A call of task `T` missing its last argument (of type `I`): the previous pipeline stage's
-/// value fills it (or, for an error handler, the [`TaskFailure`](crate::TaskFailure)). Made by
-/// the generated `my_task::partial(..)`, which takes every argument but the last; `P` holds
-/// them.
-///
-/// ```
-/// use huey_core::prelude::*;
-///
-/// #[task]
-/// fn scale(factor: i64, n: i64) -> i64 {
-///     factor * n
-/// }
-///
-/// # fn main() -> Result<(), HueyError> {
-/// let huey = Huey::memory("partial-docs");
-/// // scale(3, <the value of the stage before>), run at priority 5
-/// let pipeline = scale::call(2, 1).then(scale::partial(3).priority(5));
-/// let (_first, _second) = pipeline.blocking_enqueue(&huey)?;
-/// assert_eq!(huey.blocking(|h| async move { h.pending_count().await })??, 1);
-/// # Ok(())
-/// # }
-/// ```
-#[must_use = "a partial call does nothing until it is part of an enqueued pipeline"]
-pub struct PartialCall<T: TaskDef, P, I> {
-    prefix: P,
-    options: CallOptions,
-    _task: PhantomData<fn() -> (T, I)>,
-}
-
-impl<T: TaskDef, P: Serialize, I> PartialCall<T, P, I> {
-    /// A call with the leading arguments `prefix` and the task's declared options.
-    pub fn new(prefix: P) -> Self {
-        PartialCall {
-            prefix,
-            options: CallOptions::default(),
-            _task: PhantomData,
-        }
-    }
-
-    call_builder_methods!();
-
-    pub(crate) fn into_stage_message(self) -> Result<Message, HueyError> {
-        let args = serde_json::value::to_raw_value(&self.prefix)?;
-        self.options.into_message::<T>(args, true)
-    }
-}
-
-/// A call that can follow a pipeline stage returning `In`: a [`PartialCall`] whose missing
-/// last argument is an `In`, or a full [`TaskCall`] after a stage returning `()`.
-#[diagnostic::on_unimplemented(
-    message = "this pipeline stage cannot take the previous stage's output `{In}`",
-    label = "does not take `{In}` as its last argument",
-    note = "`my_task::partial(..)` makes a stage whose last parameter receives the previous stage's value; a full `my_task::call(..)` can only follow a stage that returns `()`"
-)]
-pub trait Stage<In>: sealed::Sealed {
-    /// The stage's task.
-    type Task: TaskDef;
-    #[doc(hidden)]
-    fn into_stage_message(self) -> Result<Message, HueyError>;
-}
-
-mod sealed {
-    pub trait Sealed {}
-    impl<T: crate::TaskDef> Sealed for crate::TaskCall<T> {}
-    impl<T: crate::TaskDef, P, I> Sealed for super::PartialCall<T, P, I> {}
-}
-
-impl<T: TaskDef, P: Serialize, I> Stage<I> for PartialCall<T, P, I> {
-    type Task = T;
-    fn into_stage_message(self) -> Result<Message, HueyError> {
-        PartialCall::into_stage_message(self)
-    }
-}
-
-impl<T: TaskDef> Stage<()> for TaskCall<T> {
-    type Task = T;
-    fn into_stage_message(self) -> Result<Message, HueyError> {
-        self.into_message()
-    }
-}
+use crate::runtime::Huey;
+use crate::task::TaskDef;
+use crate::task::message::Message;
 
 impl<T: TaskDef> TaskCall<T> {
     /// Starts a pipeline: `next` is enqueued with this call's value once this call succeeds
@@ -201,7 +119,7 @@ impl<Last: TaskDef, H: Handles> Pipeline<Last, H> {
     pub fn blocking_enqueue(self, huey: &Huey) -> Result<H, HueyError> {
         let head = self.into_chain()?;
         let handles = H::from_chain(huey, &head);
-        crate::blocking::block_on(huey.enqueue_raw(head))??;
+        crate::runtime::blocking::block_on(huey.enqueue_raw(head))??;
         Ok(handles)
     }
 

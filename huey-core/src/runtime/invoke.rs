@@ -12,8 +12,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::{TaskError, TaskTimeout};
-use crate::registry::{Invocation, Outcome};
-use crate::state::State;
+use crate::runtime::registry::{Invocation, Outcome};
+use crate::task::state::State;
 use crate::task::{Task, TaskValue};
 
 impl Invocation<'_> {

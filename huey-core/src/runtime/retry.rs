@@ -73,7 +73,7 @@ pub(crate) fn plan_retry(task: &Task, error: &TaskError, now: DateTime<Utc>) -> 
 mod tests {
     use super::*;
     use crate::error::{CancelExecution, RateLimitExceeded, RetryTask, TaskLocked};
-    use crate::message::{MESSAGE_VERSION, Message};
+    use crate::task::message::{MESSAGE_VERSION, Message};
     use std::time::Duration;
 
     fn task(retries: u32) -> Task {

@@ -151,13 +151,36 @@ pub enum DecodeError {
     /// A message envelope of a version this build does not read.
     #[error("unsupported message version {0} (this build reads version {MESSAGE_VERSION})")]
     Version(u32),
-    /// A signature that is missing or wrong (see [`crate::serializer`]). A
+    /// A signature that is missing or wrong (see [`crate::codec`]). A
     /// consumer dead-letters such a message; it never runs.
     #[error("rejected signature: {0}")]
-    Signature(#[from] crate::serializer::SignatureError),
+    Signature(#[from] SignatureError),
     /// A compressed body that does not decompress.
     #[error("compressed message does not decompress: {0}")]
     Decompress(#[source] std::io::Error),
+}
+
+/// Why a signature check failed; carried by
+/// [`DecodeError::Signature`].
+///
+/// ```
+/// use huey_core::message::DecodeError;
+/// use huey_core::codec::SignatureError;
+/// use huey_core::Huey;
+///
+/// let signed = Huey::builder("docs").signing_secret("s3cret").build(huey_core::MemoryStorage::new());
+/// let err = signed.decode_message(br#"{"v":1,"id":"x","name":"t","args":[]}"#).unwrap_err();
+/// assert!(matches!(err, DecodeError::Signature(SignatureError::Missing)));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    /// The message carries no signature, but this reader requires one.
+    #[error("the message is not signed, and this huey requires signed messages")]
+    Missing,
+    /// The signature does not match: the message was altered, or signed with another secret
+    /// or salt.
+    #[error("the signature does not match (altered, or signed with another secret or salt)")]
+    Mismatch,
 }
 
 /// Zero-argument tasks encode their arguments as `[]`, not JSON `null`.

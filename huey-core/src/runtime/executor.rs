@@ -11,17 +11,18 @@ use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 use tokio::sync::Notify;
 
+use super::coordination::invoke_admitted;
+use super::hooks::{PostHook, PreHook};
+use super::huey::Huey;
+use super::registry::TaskDescriptor;
+use super::retry::{RetryPlan, plan_retry};
+use super::revocation::Revocation;
 use crate::error::{HueyError, StorageError, TaskError, TaskFailure};
-use crate::group::MemberResult;
-use crate::huey::{Huey, Revocation};
-use crate::message::Message;
-use crate::registry::{Invocation, Outcome, Registry, TaskDescriptor};
-use crate::result::StoredResult;
-use crate::retry::{RetryPlan, plan_retry};
-use crate::signals::{PostHook, PreHook, Signal};
-use crate::state::WorkerState;
 use crate::storage::{Delivery, Settled, Settlement};
-use crate::task::{Task, TaskValue, chrono_duration};
+use crate::task::message::Message;
+use crate::task::signal::Signal;
+use crate::task::state::WorkerState;
+use crate::task::{MemberResult, StoredResult, Task, TaskValue, chrono_duration};
 use serde_json::value::RawValue;
 
 /// How an execution ended, for the worker's bookkeeping and logs.
@@ -103,10 +104,9 @@ impl Drop for BodySlot<'_> {
     }
 }
 
-/// What an attempt leaves behind: the settlement the storage applies (results, the retry copy,
+/// What an attempt leaves behind: the settlement the engine applies (results, the retry copy,
 /// chords fired, the claim's disposition) and the follow-up messages (next stage, error
-/// handler, chord callback). With a claim the follow-ups are stored by the settlement itself;
-/// in immediate mode they run after this task has finished, in Huey's order.
+/// handler, chord callback), which the settlement stores together with the rest.
 struct Finished {
     settlement: Settlement,
     follow_ups: Vec<Message>,
@@ -129,7 +129,7 @@ pub(crate) async fn execute(
     state: &WorkerState,
     message: Message,
     now: DateTime<Utc>,
-    claim: Option<&Claim<'_>>,
+    claim: &Claim<'_>,
 ) -> Result<Executed, Unsettled> {
     let mut task = Task::from_message(message);
 
@@ -145,7 +145,7 @@ pub(crate) async fn execute(
         huey.emit(Signal::Scheduled, &task, None);
         return Ok(Executed::Scheduled);
     }
-    let revocations = claim.is_none_or(|c| c.delivery.revocations);
+    let revocations = claim.delivery.revocations;
     let revocation = if revocations {
         huey.revocation(&task, now, false)
             .await
@@ -177,7 +177,7 @@ pub(crate) async fn execute(
     task.start_clock();
     let task = Arc::new(task);
     let result = invoke_admitted(huey, descriptor, Arc::clone(&task), state).await;
-    if let Some(body) = claim.and_then(|c| c.body) {
+    if let Some(body) = claim.body {
         body.release();
     }
     let task = Arc::try_unwrap(task).unwrap_or_else(|shared| Task::clone(&shared));
@@ -199,7 +199,7 @@ pub(crate) async fn execute(
 /// pipeline ends there and its chord gets a skipped member.
 async fn skip(
     huey: &Huey,
-    claim: Option<&Claim<'_>>,
+    claim: &Claim<'_>,
     task: &Task,
     why: Option<&str>,
     executed: Executed,
@@ -211,33 +211,25 @@ async fn skip(
     if !settle(huey, claim, &mut outcome).await? {
         return Ok(Executed::Discarded);
     }
-    follow_up(huey, claim, outcome.follow_ups).await?;
+    follow_up(huey, outcome.follow_ups);
     Ok(executed)
 }
 
-/// Applies the outcome's settlement, retrying while the storage is unreachable (a settlement
-/// is safe to repeat: once applied, the claim is gone and a repeat is refused). Returns false
-/// when the claim was no longer this consumer's. With a claim, the follow-ups are encoded into
-/// the settlement, so they are stored exactly when the claim is settled.
-async fn settle(
-    huey: &Huey,
-    claim: Option<&Claim<'_>>,
-    outcome: &mut Finished,
-) -> Result<bool, Unsettled> {
+/// Applies the outcome's settlement through the queue's engine, retrying while the storage is
+/// unreachable (a settlement is safe to repeat: once applied, the claim is gone and a repeat
+/// is refused). Returns false when the claim was no longer this consumer's. The follow-ups
+/// are encoded into the settlement, so they are stored exactly when the claim is settled.
+async fn settle(huey: &Huey, claim: &Claim<'_>, outcome: &mut Finished) -> Result<bool, Unsettled> {
     let mut settlement = std::mem::take(&mut outcome.settlement);
-    if claim.is_some() {
-        // Follow-ups first, then the retry copy: the queue sees them in the order Huey
-        // enqueues them.
-        let retry = std::mem::take(&mut settlement.messages);
-        for message in &outcome.follow_ups {
-            settlement = settlement.enqueue(huey.encode_message(message), message.priority);
-        }
-        settlement.messages.extend(retry);
+    // Follow-ups first, then the retry copy: the queue sees them in the order Huey enqueues
+    // them.
+    let retry = std::mem::take(&mut settlement.messages);
+    for message in &outcome.follow_ups {
+        settlement = settlement.enqueue(huey.encode_message(message), message.priority);
     }
-    let storage = huey.storage();
-    let delivery = claim.map(|c| c.delivery);
+    settlement.messages.extend(retry);
     let settled = retrying("settle the task", || {
-        storage.settle(delivery, settlement.clone())
+        huey.settle(claim.delivery, settlement.clone())
     })
     .await?;
     if settled == Settled::NotHeld {
@@ -279,82 +271,10 @@ where
 /// About a minute of retries with the backoff above.
 const SETTLE_ATTEMPTS: u32 = 16;
 
-/// After a settlement: with a claim the follow-ups are stored already, so only their signals
-/// fire; in immediate mode they run now, after this task, as in Huey.
-async fn follow_up(
-    huey: &Huey,
-    claim: Option<&Claim<'_>>,
-    follow_ups: Vec<Message>,
-) -> Result<(), Unsettled> {
+/// After a settlement: the follow-ups it stored are announced.
+fn follow_up(huey: &Huey, follow_ups: Vec<Message>) {
     for message in follow_ups {
-        if claim.is_some() {
-            huey.emit(Signal::Enqueued, &Task::from_message(message), None);
-        } else {
-            huey.enqueue_raw(message)
-                .await
-                .map_err(|e| Unsettled::Settling(storage_error(e)))?;
-        }
-    }
-    Ok(())
-}
-
-/// Runs one attempt inside the task's declared rate limit, semaphore and lock: a rejection by
-/// any is the attempt's error, and the body runs only while holding the semaphore slot
-/// (renewed while it runs) and the lock. The rate limit comes first, so a rejected attempt
-/// holds nothing; a lock rejection gives the slot back at once. Both are released before the
-/// worker moves on; if this future is dropped mid-body (an immediate shutdown), the guards'
-/// drops spawn the releases.
-async fn invoke_admitted(
-    huey: &Huey,
-    descriptor: &'static TaskDescriptor,
-    task: Arc<Task>,
-    state: &WorkerState,
-) -> Outcome {
-    if let Some(spec) = &descriptor.rate_limit {
-        spec.rate_limit(huey).acquire().await?;
-    }
-    let slot = match &descriptor.semaphore {
-        Some(spec) => Some(spec.semaphore(huey).acquire().await?),
-        None => None,
-    };
-    let guard = match &descriptor.lock {
-        Some(spec) => match spec.lock(huey).acquire().await {
-            Ok(guard) => Some(guard),
-            Err(rejected) => {
-                if let Some(slot) = slot {
-                    slot.release_logged().await;
-                }
-                return Err(rejected.into());
-            }
-        },
-        None => None,
-    };
-    let body = (descriptor.invoke)(Invocation { task, state });
-    let outcome = match &slot {
-        Some(slot) => slot.renew_while(body).await,
-        None => body.await,
-    };
-    if let Some(guard) = guard {
-        guard.release_logged().await;
-    }
-    if let Some(slot) = slot {
-        slot.release_logged().await;
-    }
-    outcome
-}
-
-/// Runs a message inside `enqueue` (immediate mode).
-pub(crate) async fn execute_immediate(huey: &Huey, message: Message) -> Result<(), HueyError> {
-    let registry = Registry::global()?;
-    let descriptor = registry.get(&message.name).ok_or_else(|| {
-        HueyError::Configuration(format!("no task is registered as `{}`", message.name))
-    })?;
-    // Immediate mode has no workers, so no startup hooks: the state holds only the queue.
-    let mut state = WorkerState::new(0);
-    state.insert(huey.clone());
-    match execute(huey, descriptor, &state, message, Utc::now(), None).await {
-        Ok(_) => Ok(()),
-        Err(Unsettled::BeforeRun(e) | Unsettled::Settling(e)) => Err(e.into()),
+        huey.emit(Signal::Enqueued, &Task::from_message(message), None);
     }
 }
 
@@ -424,7 +344,7 @@ async fn run_post_hooks(
 
 async fn complete(
     huey: &Huey,
-    claim: Option<&Claim<'_>>,
+    claim: &Claim<'_>,
     task: &Task,
     value: TaskValue,
     mut outcome: Finished,
@@ -443,14 +363,9 @@ async fn complete(
     if !settle(huey, claim, &mut outcome).await? {
         return Ok(Executed::Discarded);
     }
-    let immediate = claim.is_none();
-    if !immediate {
-        follow_up(huey, claim, std::mem::take(&mut outcome.follow_ups)).await?;
-    }
+    follow_up(huey, outcome.follow_ups);
     run_post_hooks(huey, task, Some(&value), None).await;
     huey.emit(Signal::Complete, task, None);
-    // Immediate mode: Huey's order, so the next stage runs after this one has finished.
-    follow_up(huey, claim, outcome.follow_ups).await?;
     Ok(Executed::Completed)
 }
 
@@ -532,7 +447,7 @@ fn settling_error(e: impl std::error::Error + Send + Sync + 'static) -> Unsettle
 
 async fn fail(
     huey: &Huey,
-    claim: Option<&Claim<'_>>,
+    claim: &Claim<'_>,
     mut task: Task,
     error: TaskError,
     now: DateTime<Utc>,
@@ -616,7 +531,7 @@ async fn fail(
         return Ok(Executed::Discarded);
     }
     run_post_hooks(huey, &task, None, Some(&error)).await;
-    follow_up(huey, claim, outcome.follow_ups).await?;
+    follow_up(huey, outcome.follow_ups);
     let Some(eta) = retry_eta else {
         return Ok(Executed::Failed);
     };

@@ -19,15 +19,14 @@ use std::time::Duration;
 
 use futures::FutureExt;
 
+use super::{lock_key, release_dropped};
 use crate::error::{HueyError, TaskLocked};
-use crate::huey::Huey;
-use crate::limits::{lock_key, release_dropped};
 use crate::storage::Storage;
 
 /// A counting semaphore in the storage: at most `value` holders at a time across every
 /// consumer that shares the storage, each holder's slot expiring `timeout` after it was taken
 /// or last renewed, so a holder that dies frees its slot (Huey's contrib `RedisSemaphore`;
-/// here on every storage, not only Redis). Build one with [`Huey::semaphore`].
+/// here on every storage, not only Redis). Build one with [`Huey::semaphore`](crate::Huey::semaphore).
 ///
 /// Ways to hold a slot:
 /// - [`run`](Self::run) holds one while a future runs, renewing it every third of the timeout
@@ -63,7 +62,7 @@ use crate::storage::Storage;
 /// ```
 #[derive(Debug, Clone)]
 pub struct TaskSemaphore {
-    huey: Huey,
+    storage: Arc<dyn Storage>,
     name: String,
     key: String,
     value: u32,
@@ -80,10 +79,16 @@ impl TaskSemaphore {
     /// ```
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 
-    pub(crate) fn new(huey: &Huey, name: String, value: u32) -> TaskSemaphore {
+    /// Semaphore `name` of the queue named `huey_name` on `storage`.
+    pub(crate) fn new(
+        storage: Arc<dyn Storage>,
+        huey_name: &str,
+        name: String,
+        value: u32,
+    ) -> TaskSemaphore {
         TaskSemaphore {
-            key: lock_key(huey.name(), &name),
-            huey: huey.clone(),
+            key: lock_key(huey_name, &name),
+            storage,
             name,
             value,
             timeout: Self::DEFAULT_TIMEOUT,
@@ -191,7 +196,7 @@ impl TaskSemaphore {
     pub async fn acquire_as(&self, holder: impl Into<String>) -> Result<SemaphoreGuard, HueyError> {
         self.check()?;
         let holder = holder.into();
-        let storage = self.huey.storage();
+        let storage = Arc::clone(&self.storage);
         if !storage
             .semaphore_acquire(&self.key, &holder, self.value, self.timeout)
             .await?
@@ -224,11 +229,7 @@ impl TaskSemaphore {
     /// # }
     /// ```
     pub async fn release(&self, holder: &str) -> Result<bool, HueyError> {
-        Ok(self
-            .huey
-            .storage()
-            .semaphore_release(&self.key, holder)
-            .await?)
+        Ok(self.storage.semaphore_release(&self.key, holder).await?)
     }
 
     /// The holders of live slots, soonest to expire first.
@@ -243,7 +244,7 @@ impl TaskSemaphore {
     /// # }
     /// ```
     pub async fn holders(&self) -> Result<Vec<String>, HueyError> {
-        Ok(self.huey.storage().semaphore_holders(&self.key).await?)
+        Ok(self.storage.semaphore_holders(&self.key).await?)
     }
 
     /// How many slots are held now.
@@ -500,29 +501,4 @@ pub struct SemaphoreSpec {
     pub value: u32,
     /// How long a slot lives unless renewed.
     pub timeout: Duration,
-}
-
-impl SemaphoreSpec {
-    /// The semaphore on `huey`.
-    pub(crate) fn semaphore(&self, huey: &Huey) -> TaskSemaphore {
-        huey.semaphore(self.name, self.value).timeout(self.timeout)
-    }
-}
-
-impl Huey {
-    /// A counting semaphore named `name` admitting `value` holders at once (Huey's contrib
-    /// `RedisSemaphore`, on any storage); see [`TaskSemaphore`].
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), huey_core::HueyError> {
-    /// let huey = huey_core::Huey::memory("docs");
-    /// let n = huey.semaphore("render", 4).run(async { 1 }).await?;
-    /// assert_eq!(n, 1);
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn semaphore(&self, name: impl Into<String>, value: u32) -> TaskSemaphore {
-        TaskSemaphore::new(self, name.into(), value)
-    }
 }

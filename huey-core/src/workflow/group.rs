@@ -54,38 +54,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::Stream;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 
+use super::call::{PartialCall, Stage, TaskCall};
+use super::pipeline::{Append, Handles, Pipeline, nest};
+use super::result::TaskResult;
 use crate::error::{HueyError, ResultError, TaskFailure};
-use crate::huey::Huey;
-use crate::message::{ChordMember, Message};
-use crate::pipeline::{Append, Handles, PartialCall, Pipeline, Stage, nest};
-use crate::result::TaskResult;
-use crate::task::{TaskCall, TaskDef, new_task_id};
-
-/// What one chord member contributes to the callback's list: see the [module docs](self) for
-/// a callback that sums the members that succeeded.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MemberResult<T> {
-    /// The member's value.
-    Ok(T),
-    /// The member failed with no retries left.
-    Failed(TaskFailure),
-    /// The member never ran: revoked, expired, or cancelled by a pre-execute hook.
-    Skipped,
-}
-
-impl<T> MemberResult<T> {
-    /// The value, if the member succeeded.
-    pub fn ok(self) -> Option<T> {
-        match self {
-            MemberResult::Ok(value) => Some(value),
-            _ => None,
-        }
-    }
-}
+use crate::runtime::Huey;
+pub use crate::task::MemberResult;
+use crate::task::message::{ChordMember, Message};
+use crate::task::{TaskDef, new_task_id};
 
 /// A call that can be a member of a [`Group`] whose members produce `O`: a [`TaskCall`] of a
 /// task returning `O`, or a [`Pipeline`] whose last stage returns `O`.
@@ -111,7 +90,7 @@ impl<T: TaskDef> Member<T::Output> for TaskCall<T> {
     }
 }
 
-impl<L: TaskDef, H: crate::pipeline::Handles> Member<L::Output> for Pipeline<L, H> {
+impl<L: TaskDef, H: crate::workflow::pipeline::Handles> Member<L::Output> for Pipeline<L, H> {
     fn into_member(self) -> Result<Plan, HueyError> {
         self.into_chain().map(Plan::Call)
     }
@@ -618,5 +597,21 @@ impl<'a, O> IntoIterator for &'a mut ResultGroup<O> {
     type IntoIter = std::slice::IterMut<'a, TaskResult<O>>;
     fn into_iter(self) -> Self::IntoIter {
         self.handles.iter_mut()
+    }
+}
+
+impl Huey {
+    /// Enqueues many messages in one storage call and returns a handle on each one's last
+    /// pipeline stage (the message itself when it is not a pipeline).
+    pub async fn enqueue_messages<O>(
+        &self,
+        messages: Vec<Message>,
+    ) -> Result<ResultGroup<O>, HueyError> {
+        let handles = messages
+            .iter()
+            .map(|m| TaskResult::new(self.clone(), Arc::new(m.tail().clone())))
+            .collect();
+        self.enqueue_batch(messages).await?;
+        Ok(ResultGroup::from_handles(handles))
     }
 }

@@ -1,0 +1,69 @@
+//! Engines: where a queue's messages go and how its finished attempts are settled (Oban's
+//! engines). The queued engine is the storage itself; the inline engine (immediate mode, in
+//! [`inline`](super::inline)) runs each message as it is enqueued. The handle and the
+//! executor talk to whichever is in force and never ask which one it is.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::storage::{Delivery, Settled, Settlement, Storage, StorageResult};
+use crate::task::message::Message;
+
+/// Where messages go and attempts settle.
+#[async_trait]
+pub(crate) trait Engine: Send + Sync + std::fmt::Debug + 'static {
+    /// The storage behind the engine: results, revocations, locks and introspection read it.
+    fn storage(&self) -> Arc<dyn Storage>;
+
+    /// Puts `messages` (each with its stored bytes) where they will run, calling `enqueued`
+    /// with each once it is there (so the handle fires [`Signal::Enqueued`](crate::Signal)).
+    async fn insert(
+        &self,
+        messages: Vec<(Message, Vec<u8>)>,
+        enqueued: &(dyn Fn(Message) + Send + Sync),
+    ) -> Result<(), crate::HueyError>;
+
+    /// Applies a finished attempt's settlement together with its claim.
+    async fn settle(&self, claim: &Delivery, settlement: Settlement) -> StorageResult<Settled>;
+}
+
+/// The engine of a running queue: messages wait in the storage for a consumer.
+#[derive(Debug)]
+pub(crate) struct Queued {
+    storage: Arc<dyn Storage>,
+}
+
+impl Queued {
+    pub(crate) fn new(storage: Arc<dyn Storage>) -> Queued {
+        Queued { storage }
+    }
+}
+
+#[async_trait]
+impl Engine for Queued {
+    fn storage(&self) -> Arc<dyn Storage> {
+        Arc::clone(&self.storage)
+    }
+
+    async fn insert(
+        &self,
+        messages: Vec<(Message, Vec<u8>)>,
+        enqueued: &(dyn Fn(Message) + Send + Sync),
+    ) -> Result<(), crate::HueyError> {
+        let (messages, items): (Vec<Message>, Vec<(Vec<u8>, i32)>) = messages
+            .into_iter()
+            .map(|(message, data)| {
+                let priority = message.priority;
+                (message, (data, priority))
+            })
+            .unzip();
+        self.storage.enqueue_many(items).await?;
+        messages.into_iter().for_each(enqueued);
+        Ok(())
+    }
+
+    async fn settle(&self, claim: &Delivery, settlement: Settlement) -> StorageResult<Settled> {
+        self.storage.settle(Some(claim), settlement).await
+    }
+}
