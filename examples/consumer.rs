@@ -20,6 +20,6 @@ async fn main() -> Result<(), HueyError> {
     // will be retried.
     let huey = Huey::builder("example")
         .store_intermediate_errors(false)
-        .build(RedisStorage::from_env().await?);
+        .build(RedisStorage::from_env("example").await?);
     huey_core::consumer::run_cli(huey).await
 }

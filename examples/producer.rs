@@ -21,7 +21,7 @@ async fn main() -> anyhow::Result<()> {
     // will be retried.
     let huey = Huey::builder("example")
         .store_intermediate_errors(false)
-        .build(RedisStorage::from_env().await?);
+        .build(RedisStorage::from_env("example").await?);
     let wait = Duration::from_secs(30);
 
     let mut sum = add::enqueue(&huey, 40, 2).await?;

@@ -130,7 +130,10 @@ async fn main() -> anyhow::Result<()> {
     let huey = match redis_url()? {
         Some(url) => {
             println!("storage: redis at {url}");
-            Huey::new("quickstart", huey_redis::RedisStorage::connect(&url).await?)
+            Huey::new(
+                "quickstart",
+                huey_redis::RedisStorage::connect("quickstart", &url).await?,
+            )
         }
         None => {
             println!("storage: in memory");

@@ -136,6 +136,9 @@ fn report_failures(task: &Task, _value: Option<&TaskValue>, error: Option<&TaskE
 // give CPU-bound async work more threads or processes.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), HueyError> {
-    let huey = Huey::new("shared-resources", RedisStorage::from_env().await?);
+    let huey = Huey::new(
+        "shared-resources",
+        RedisStorage::from_env("shared-resources").await?,
+    );
     huey_core::consumer::run_cli(huey).await
 }

@@ -8,7 +8,8 @@
 //! use huey_redis::RedisStorage;
 //!
 //! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let storage = RedisStorage::connect("redis://127.0.0.1:6379/0").await?;
+//! // The namespace keeps this queue's keys apart: give it the queue's name.
+//! let storage = RedisStorage::connect("my-app", "redis://127.0.0.1:6379/0").await?;
 //! let huey = Huey::new("my-app", storage);
 //! let consumer = Consumer::builder(&huey).workers(8).start()?;
 //! # consumer.shutdown().await?;
@@ -20,14 +21,14 @@
 //!
 //! ## Keys
 //!
-//! `<n>` is the `Huey` name with every character outside `[A-Za-z0-9_]` removed, as Huey does
-//! (`demo-app` → `demoapp`).
+//! `<n>` is the namespace given to [`RedisStorage::connect`] with every character outside
+//! `[A-Za-z0-9_]` removed, as Huey does with its name (`demo-app` → `demoapp`).
 //!
 //! | key | type | holds |
 //! | --- | --- | --- |
 //! | `huey.redis.<n>` | LIST, or ZSET with [`RedisOptions::priority`] | the queue (ZSET: score `-priority`, member = 8-byte big-endian order prefix + message, FIFO within a priority, Huey's PriorityRedisHuey model) |
 //! | `huey.schedule.<n>` | ZSET | scheduled messages, score = ETA as epoch seconds |
-//! | `huey.results.<n>` | HASH | results, revoke flags and other values by key, including task locks without a ttl (`<name>.lock.<lock>`, `<name>` being the `Huey` name as given) and rate-limit window numbers (`<name>.rl.<limit>.w`) |
+//! | `huey.results.<n>` | HASH | results, revocation flags (`r:<task id>`, `rt:<task name>`, Huey's fields) and other values by key, including task locks without a ttl (`<name>.lock.<lock>`, `<name>` being the `Huey` name as given) and rate-limit window numbers (`<name>.rl.<limit>.w`) |
 //! | `huey.kv.<n>.<key>` | STRING | values with a TTL: `put_if_empty` with a ttl (periodic-tick claims, locks with a ttl: a millisecond `PX` expiry, so no need for Redis 7.4's hash-field expiry) and, with [`RedisOptions::result_ttl`], results (the RedisExpireHuey model) |
 //! | `huey.counters.<n>` | HASH | counters, including rate-limit counts (`<name>.rl.<limit>`) |
 //! | `huey.semaphore.<n>.<name>.lock.<sem>` | ZSET, expires with its last slot | a counting semaphore's slots (`TaskSemaphore`): member = holder id, score = the slot's expiry in ms by the server's clock (`TIME`), so holders whose clocks disagree still agree. One Lua script per operation drops expired slots first. The tail is Huey's `<name>.lock.<sem>` key; the prefix keeps it out of the results hash and away from the `huey.kv` string of a task lock of the same name |

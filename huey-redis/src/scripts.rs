@@ -156,7 +156,7 @@ return 1
 /// Deletes a value only if it still equals the given one, wherever it lives (the results hash
 /// or, for a value with a TTL, its own key), so a lock holder never releases a lock that
 /// expired and was taken by someone else.
-/// KEYS: results hash, kv key, revoked set. ARGV: field, value.
+/// KEYS: results hash, kv key. ARGV: field, value.
 pub static DELETE_IF: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -167,7 +167,6 @@ elseif redis.call('GET', KEYS[2]) == ARGV[2] then
 else
   return 0
 end
-redis.call('SREM', KEYS[3], ARGV[1])
 return 1
 ",
     )

@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use huey_core::storage::{
-    DeadLetter, DeadLetterSelection, Delivery, Disposition, Outgoing, Settled, Settlement,
-    StorageResult,
+    CoordinationStorage, DeadLetter, DeadLetterSelection, DeadLetterStorage, Delivery, Disposition,
+    Outgoing, QueueStorage, ResultStorage, RevocationStorage, RevocationTarget, ScheduleStorage,
+    Settled, Settlement, StorageResult,
 };
-use huey_core::{Storage, StorageError, async_trait};
+use huey_core::{StorageError, async_trait};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::{AsyncCommands, AsyncConnectionConfig, Client, RedisError};
 
@@ -122,7 +123,7 @@ impl RedisOptions {
         self
     }
 
-    /// Keep the `Huey` name as given in key names instead of removing characters outside
+    /// Keep the namespace as given in key names instead of removing characters outside
     /// `[A-Za-z0-9_]` (Huey's `clean_name=False`).
     #[must_use]
     pub fn raw_name(mut self) -> Self {
@@ -200,12 +201,6 @@ impl Keys {
     fn waiting(&self, key: &str) -> String {
         format!("huey.waiting.{}.{key}", self.name)
     }
-}
-
-/// Revocation flags (`r:<id>`, `rt:<name>`) are also indexed in a set, so a claim can tell the
-/// executor when there are none to check.
-fn is_revoke_flag(key: &str) -> bool {
-    key.starts_with("r:") || key.starts_with("rt:")
 }
 
 /// Dedicated connections for blocking commands (`BLMOVE`, `BLPOP`): a blocking command holds
@@ -496,20 +491,23 @@ fn dead_letter_record(delivery: &Delivery, reason: &str) -> StorageResult<Vec<u8
 }
 
 impl RedisStorage {
-    /// Connects with default options. See the crate docs for the URL forms.
-    pub async fn connect(url: &str) -> Result<RedisStorage, StorageError> {
-        RedisStorage::connect_with(url, RedisOptions::default()).await
+    /// Connects to `url` with default options, keeping this queue's keys under `namespace`
+    /// (use the name of the `Huey` it serves; see the crate docs for the URL forms and the key
+    /// layout).
+    pub async fn connect(namespace: &str, url: &str) -> Result<RedisStorage, StorageError> {
+        RedisStorage::connect_with(namespace, url, RedisOptions::default()).await
     }
 
     /// Connects to the URL in `HUEY_REDIS_URL`, or `redis://127.0.0.1:6379/0`.
-    pub async fn from_env() -> Result<RedisStorage, StorageError> {
+    pub async fn from_env(namespace: &str) -> Result<RedisStorage, StorageError> {
         let url = std::env::var("HUEY_REDIS_URL")
             .unwrap_or_else(|_| "redis://127.0.0.1:6379/0".to_owned());
-        RedisStorage::connect(&url).await
+        RedisStorage::connect(namespace, &url).await
     }
 
     /// Connects with `options`.
     pub async fn connect_with(
+        namespace: &str,
         url: &str,
         options: RedisOptions,
     ) -> Result<RedisStorage, StorageError> {
@@ -544,7 +542,11 @@ impl RedisStorage {
             Utc::now().timestamp_millis(),
             &uuid::Uuid::new_v4().simple().to_string()[..8]
         );
-        let keys = Keys::new("huey");
+        let keys = Keys::new(&if options.clean_name {
+            clean_name(namespace)
+        } else {
+            namespace.to_owned()
+        });
         let processing = format!("{}{consumer_id}", keys.processing_prefix);
         let settle_keys = std::sync::Arc::new(settle_keys(&keys, &processing, &options));
         let settler = settler::spawn(conn.clone());
@@ -721,7 +723,12 @@ impl RedisStorage {
         args.push(claim.map(|d| self.processing_entry(d)).unwrap_or_default());
         args.push(code.into());
         args.push(record);
-        args.push(clear_revocation.unwrap_or_default().into_bytes());
+        args.push(
+            clear_revocation
+                .map(|id| flag_field(RevocationTarget::Instance(&id)))
+                .unwrap_or_default()
+                .into_bytes(),
+        );
         args.push(results.len().to_string().into_bytes());
         for (field, value) in results {
             args.push(field.into_bytes());
@@ -869,19 +876,7 @@ impl RedisStorage {
 }
 
 #[async_trait]
-impl Storage for RedisStorage {
-    fn set_namespace(&mut self, name: &str) {
-        let name = if self.options.clean_name {
-            clean_name(name)
-        } else {
-            name.to_owned()
-        };
-        self.keys = Keys::new(&name);
-        self.processing = format!("{}{}", self.keys.processing_prefix, self.consumer_id);
-        self.settle_keys =
-            std::sync::Arc::new(settle_keys(&self.keys, &self.processing, &self.options));
-    }
-
+impl QueueStorage for RedisStorage {
     fn supports_priority(&self) -> bool {
         self.options.priority
     }
@@ -1021,6 +1016,470 @@ impl Storage for RedisStorage {
         })
     }
 
+    async fn queue_size(&self) -> StorageResult<usize> {
+        let mut conn = self.conn();
+        if self.options.priority {
+            conn.zcard(&self.keys.queue).await.map_err(backend)
+        } else {
+            conn.llen(&self.keys.queue).await.map_err(backend)
+        }
+    }
+
+    async fn enqueued_items(&self, limit: Option<usize>) -> StorageResult<Vec<Vec<u8>>> {
+        let mut conn = self.conn();
+        if limit == Some(0) {
+            return Ok(Vec::new());
+        }
+        if self.options.priority {
+            let stop = limit.map_or(-1, |n| n as isize - 1);
+            let members: Vec<Vec<u8>> = conn
+                .zrange(&self.keys.queue, 0, stop)
+                .await
+                .map_err(backend)?;
+            Ok(members
+                .into_iter()
+                .map(|m| parse_zset_member(&m).2)
+                .collect())
+        } else {
+            let start = limit.map_or(0, |n| -(n as isize));
+            let mut items: Vec<Vec<u8>> = conn
+                .lrange(&self.keys.queue, start, -1)
+                .await
+                .map_err(backend)?;
+            items.reverse();
+            Ok(items)
+        }
+    }
+
+    async fn flush_queue(&self) -> StorageResult<()> {
+        self.conn()
+            .del::<_, ()>(&[&self.keys.queue, &self.keys.wake])
+            .await
+            .map_err(backend)
+    }
+
+    fn maintenance_interval(&self) -> Option<Duration> {
+        Some(self.options.heartbeat)
+    }
+
+    async fn maintain(&self) -> StorageResult<()> {
+        let mut conn = self.conn();
+        let lock_ms = (self.options.heartbeat.as_millis() as u64).max(10);
+        let (locked,): (Option<String>,) = redis::pipe()
+            .cmd("ZADD")
+            .arg(&self.keys.consumers)
+            .arg(now_ms())
+            .arg(&self.consumer_id)
+            .ignore()
+            .cmd("SET")
+            .arg(&self.keys.reaper)
+            .arg(&self.consumer_id)
+            .arg("NX")
+            .arg("PX")
+            .arg(lock_ms)
+            .query_async(&mut conn)
+            .await
+            .map_err(backend)?;
+        self.return_orphans().await?;
+        if locked.is_none() {
+            return Ok(());
+        }
+        let cutoff = now_ms() - self.options.consumer_timeout.as_millis() as i64;
+        let moved: i64 = REAP
+            .key(&self.keys.consumers)
+            .key(&self.keys.queue)
+            .key(&self.keys.wake)
+            .arg(cutoff)
+            .arg(&self.keys.processing_prefix)
+            .arg(self.mode())
+            .arg("")
+            .invoke_async(&mut conn)
+            .await
+            .map_err(backend)?;
+        if moved > 0 {
+            tracing::warn!(
+                moved,
+                "put the claims of stopped consumers back on the queue"
+            );
+        }
+        Ok(())
+    }
+
+    async fn retire(&self) -> StorageResult<()> {
+        let moved: i64 = REAP
+            .key(&self.keys.consumers)
+            .key(&self.keys.queue)
+            .key(&self.keys.wake)
+            .arg("+inf")
+            .arg(&self.keys.processing_prefix)
+            .arg(self.mode())
+            .arg(&self.consumer_id)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        if moved > 0 {
+            tracing::info!(moved, "returned unfinished claims to the queue");
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ScheduleStorage for RedisStorage {
+    async fn add_to_schedule(
+        &self,
+        data: Vec<u8>,
+        at: DateTime<Utc>,
+        priority: i32,
+    ) -> StorageResult<()> {
+        let member = if self.options.priority {
+            schedule_member(priority, &data)
+        } else {
+            data
+        };
+        self.conn()
+            .zadd::<_, _, _, ()>(&self.keys.schedule, member, epoch_seconds(at))
+            .await
+            .map_err(backend)
+    }
+
+    async fn read_schedule(&self, now: DateTime<Utc>) -> StorageResult<Vec<Vec<u8>>> {
+        self.drain_due(|| {
+            let mut call = READ_SCHEDULE.key(&self.keys.schedule);
+            call.arg(epoch_seconds(now)).arg(BATCH);
+            call
+        })
+        .await
+    }
+
+    async fn promote_due(&self, now: DateTime<Utc>) -> StorageResult<Vec<Vec<u8>>> {
+        self.drain_due(|| {
+            let mut call = PROMOTE.key(&self.keys.schedule);
+            call.key(&self.keys.queue)
+                .key(&self.keys.wake)
+                .arg(epoch_seconds(now))
+                .arg(BATCH)
+                .arg(self.mode())
+                // A block of orders: the script numbers this batch base, base + 1, ...
+                .arg(next_orders(BATCH as u64));
+            call
+        })
+        .await
+    }
+
+    async fn schedule_size(&self) -> StorageResult<usize> {
+        self.conn()
+            .zcard(&self.keys.schedule)
+            .await
+            .map_err(backend)
+    }
+
+    async fn scheduled_items(&self, limit: Option<usize>) -> StorageResult<Vec<Vec<u8>>> {
+        if limit == Some(0) {
+            return Ok(Vec::new());
+        }
+        let stop = limit.map_or(-1, |n| n as isize - 1);
+        let members: Vec<Vec<u8>> = self
+            .conn()
+            .zrange(&self.keys.schedule, 0, stop)
+            .await
+            .map_err(backend)?;
+        Ok(members
+            .into_iter()
+            .map(|m| self.strip_schedule_member(m))
+            .collect())
+    }
+
+    async fn flush_schedule(&self) -> StorageResult<()> {
+        self.conn()
+            .del::<_, ()>(&self.keys.schedule)
+            .await
+            .map_err(backend)
+    }
+}
+
+#[async_trait]
+impl ResultStorage for RedisStorage {
+    async fn put_result(&self, key: &str, value: Vec<u8>) -> StorageResult<()> {
+        // Through the settle script, which wakes a registered waiter.
+        let settlement = Settlement::ack().result(key, value);
+        self.settle(None, settlement).await.map(drop)
+    }
+
+    async fn put_data(&self, key: &str, value: Vec<u8>) -> StorageResult<()> {
+        self.conn()
+            .hset::<_, _, _, ()>(&self.keys.results, key, value)
+            .await
+            .map_err(backend)
+    }
+
+    async fn peek_data(&self, key: &str) -> StorageResult<Option<Vec<u8>>> {
+        let (hashed, ttl): (Option<Vec<u8>>, Option<Vec<u8>>) = redis::pipe()
+            .hget(&self.keys.results, key)
+            .get(self.keys.kv(key))
+            .query_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        Ok(hashed.or(ttl))
+    }
+
+    async fn pop_data(&self, key: &str) -> StorageResult<Option<Vec<u8>>> {
+        let kv = self.keys.kv(key);
+        // Taking the value also takes its wake-up token, so no later waiter wakes for nothing.
+        let (hashed, _, ttl, _, _): (Option<Vec<u8>>, i64, Option<Vec<u8>>, i64, i64) =
+            redis::pipe()
+                .atomic()
+                .hget(&self.keys.results, key)
+                .hdel(&self.keys.results, key)
+                .get(&kv)
+                .del(&kv)
+                .del(self.keys.notify(key))
+                .query_async(&mut self.conn())
+                .await
+                .map_err(backend)?;
+        Ok(hashed.or(ttl))
+    }
+
+    async fn peek_many(&self, keys: &[&str]) -> StorageResult<Vec<Option<Vec<u8>>>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let kv: Vec<String> = keys.iter().map(|k| self.keys.kv(k)).collect();
+        let (hashed, ttl): (Vec<Option<Vec<u8>>>, Vec<Option<Vec<u8>>>) = redis::pipe()
+            .cmd("HMGET")
+            .arg(&self.keys.results)
+            .arg(keys)
+            .cmd("MGET")
+            .arg(&kv)
+            .query_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        Ok(hashed.into_iter().zip(ttl).map(|(h, t)| h.or(t)).collect())
+    }
+
+    async fn delete_data(&self, key: &str) -> StorageResult<bool> {
+        let (hashed, ttl): (i64, i64) = redis::pipe()
+            .atomic()
+            .hdel(&self.keys.results, key)
+            .del(self.keys.kv(key))
+            .query_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        Ok(hashed + ttl > 0)
+    }
+
+    async fn has_data_for_key(&self, key: &str) -> StorageResult<bool> {
+        let (hashed, ttl): (bool, bool) = redis::pipe()
+            .hexists(&self.keys.results, key)
+            .exists(self.keys.kv(key))
+            .query_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        Ok(hashed || ttl)
+    }
+
+    async fn wait_result(&self, key: &str, timeout: Duration) -> StorageResult<bool> {
+        if timeout.is_zero() {
+            return self.has_data_for_key(key).await;
+        }
+        // Say that someone waits (so the result's writer pushes a wake-up), then look: a result
+        // written before the interest is seen here, one written after wakes the wait below.
+        let interest_ms = (timeout + Duration::from_secs(1)).as_millis() as u64;
+        let (_, hashed, ttl): ((), bool, bool) = redis::pipe()
+            .cmd("SET")
+            .arg(self.keys.waiting(key))
+            .arg("1")
+            .arg("PX")
+            .arg(interest_ms)
+            .ignore()
+            .hexists(&self.keys.results, key)
+            .exists(self.keys.kv(key))
+            .query_async(&mut self.conn())
+            .await
+            .map(|(h, t): (bool, bool)| ((), h, t))
+            .map_err(backend)?;
+        if hashed || ttl {
+            return Ok(true);
+        }
+        // Rotating the token (source = destination) wakes every waiter in turn, not just one.
+        let notify = self.keys.notify(key);
+        let token: Option<Vec<u8>> = self
+            .blocking(
+                redis::cmd("BLMOVE")
+                    .arg(&notify)
+                    .arg(&notify)
+                    .arg("RIGHT")
+                    .arg("LEFT")
+                    .arg(timeout.as_secs_f64()),
+            )
+            .await
+            .map_err(backend)?;
+        match token {
+            // A token is pushed with the value and taken with it: the value is there.
+            Some(_) => Ok(true),
+            None => self.has_data_for_key(key).await,
+        }
+    }
+
+    async fn result_store_size(&self) -> StorageResult<usize> {
+        let hashed: usize = self
+            .conn()
+            .hlen(&self.keys.results)
+            .await
+            .map_err(backend)?;
+        Ok(hashed + self.kv_keys().await?.len())
+    }
+
+    async fn result_items(&self) -> StorageResult<HashMap<String, Vec<u8>>> {
+        let mut items: HashMap<String, Vec<u8>> = self
+            .conn()
+            .hgetall(&self.keys.results)
+            .await
+            .map_err(backend)?;
+        let kv = self.kv_keys().await?;
+        let prefix_len = self.keys.kv("").len();
+        for chunk in kv.chunks(BATCH) {
+            let values: Vec<Option<Vec<u8>>> = self.conn().mget(chunk).await.map_err(backend)?;
+            for (key, value) in chunk.iter().zip(values) {
+                if let Some(value) = value {
+                    items.insert(key[prefix_len..].to_owned(), value);
+                }
+            }
+        }
+        Ok(items)
+    }
+
+    async fn flush_results(&self) -> StorageResult<()> {
+        let mut doomed = self.kv_keys().await?;
+        doomed.extend(self.scan(&self.keys.semaphore("*")).await?);
+        doomed.push(self.keys.results.clone());
+        doomed.push(self.keys.revoked.clone());
+        for chunk in doomed.chunks(BATCH) {
+            self.conn().del::<_, ()>(chunk).await.map_err(backend)?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl CoordinationStorage for RedisStorage {
+    async fn incr(&self, key: &str, amount: i64) -> StorageResult<i64> {
+        self.conn()
+            .hincr(&self.keys.counters, key, amount)
+            .await
+            .map_err(backend)
+    }
+
+    async fn delete_counter(&self, key: &str) -> StorageResult<bool> {
+        self.conn()
+            .hdel(&self.keys.counters, key)
+            .await
+            .map_err(backend)
+    }
+
+    async fn flush_counters(&self) -> StorageResult<()> {
+        let mut keys = self.scan(&self.keys.chord("*")).await?;
+        keys.push(self.keys.counters.clone());
+        self.conn().del::<_, ()>(keys).await.map_err(backend)
+    }
+
+    async fn put_if_empty(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Option<Duration>,
+    ) -> StorageResult<bool> {
+        let stored: i64 = PUT_IF_EMPTY
+            .key(&self.keys.results)
+            .key(self.keys.kv(key))
+            .arg(key)
+            .arg(value)
+            .arg(ttl.map_or(0, |t| t.as_millis().max(1) as u64))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        Ok(stored == 1)
+    }
+
+    async fn delete_data_if(&self, key: &str, value: &[u8]) -> StorageResult<bool> {
+        let deleted: i64 = DELETE_IF
+            .key(&self.keys.results)
+            .key(self.keys.kv(key))
+            .arg(key)
+            .arg(value)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        Ok(deleted == 1)
+    }
+
+    async fn semaphore_acquire(
+        &self,
+        key: &str,
+        holder: &str,
+        value: u32,
+        ttl: Duration,
+    ) -> StorageResult<bool> {
+        let admitted: i64 = SEMAPHORE_ACQUIRE
+            .key(self.keys.semaphore(key))
+            .arg(holder)
+            .arg(value)
+            .arg(ttl_ms(ttl))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        Ok(admitted == 1)
+    }
+
+    async fn semaphore_renew(&self, key: &str, holder: &str, ttl: Duration) -> StorageResult<bool> {
+        let renewed: i64 = SEMAPHORE_RENEW
+            .key(self.keys.semaphore(key))
+            .arg(holder)
+            .arg(ttl_ms(ttl))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        Ok(renewed == 1)
+    }
+
+    async fn semaphore_release(&self, key: &str, holder: &str) -> StorageResult<bool> {
+        let released: i64 = SEMAPHORE_RELEASE
+            .key(self.keys.semaphore(key))
+            .arg(holder)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        Ok(released == 1)
+    }
+
+    async fn semaphore_holders(&self, key: &str) -> StorageResult<Vec<String>> {
+        SEMAPHORE_HOLDERS
+            .key(self.keys.semaphore(key))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(backend)
+    }
+
+    async fn chord_record(
+        &self,
+        chord: &str,
+        index: usize,
+        size: usize,
+        outcome: Vec<u8>,
+    ) -> StorageResult<Option<Vec<Vec<u8>>>> {
+        CHORD_RECORD
+            .key(self.keys.chord(chord))
+            .arg(index)
+            .arg(size)
+            .arg(outcome)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(backend)
+    }
+}
+
+#[async_trait]
+impl DeadLetterStorage for RedisStorage {
     async fn dead_letters(&self, limit: Option<usize>) -> StorageResult<Vec<DeadLetter>> {
         Ok(self
             .dead_records(limit)
@@ -1094,457 +1553,68 @@ impl Storage for RedisStorage {
         }
         Ok(deleted)
     }
+}
 
-    async fn queue_size(&self) -> StorageResult<usize> {
-        let mut conn = self.conn();
-        if self.options.priority {
-            conn.zcard(&self.keys.queue).await.map_err(backend)
-        } else {
-            conn.llen(&self.keys.queue).await.map_err(backend)
-        }
-    }
-
-    async fn enqueued_items(&self, limit: Option<usize>) -> StorageResult<Vec<Vec<u8>>> {
-        let mut conn = self.conn();
-        if limit == Some(0) {
-            return Ok(Vec::new());
-        }
-        if self.options.priority {
-            let stop = limit.map_or(-1, |n| n as isize - 1);
-            let members: Vec<Vec<u8>> = conn
-                .zrange(&self.keys.queue, 0, stop)
-                .await
-                .map_err(backend)?;
-            Ok(members
-                .into_iter()
-                .map(|m| parse_zset_member(&m).2)
-                .collect())
-        } else {
-            let start = limit.map_or(0, |n| -(n as isize));
-            let mut items: Vec<Vec<u8>> = conn
-                .lrange(&self.keys.queue, start, -1)
-                .await
-                .map_err(backend)?;
-            items.reverse();
-            Ok(items)
-        }
-    }
-
-    async fn flush_queue(&self) -> StorageResult<()> {
-        self.conn()
-            .del::<_, ()>(&[&self.keys.queue, &self.keys.wake])
-            .await
-            .map_err(backend)
-    }
-
-    async fn add_to_schedule(
+#[async_trait]
+impl RevocationStorage for RedisStorage {
+    async fn put_revocation(
         &self,
-        data: Vec<u8>,
-        at: DateTime<Utc>,
-        priority: i32,
+        target: RevocationTarget<'_>,
+        flag: Vec<u8>,
     ) -> StorageResult<()> {
-        let member = if self.options.priority {
-            schedule_member(priority, &data)
-        } else {
-            data
-        };
-        self.conn()
-            .zadd::<_, _, _, ()>(&self.keys.schedule, member, epoch_seconds(at))
-            .await
-            .map_err(backend)
-    }
-
-    async fn read_schedule(&self, now: DateTime<Utc>) -> StorageResult<Vec<Vec<u8>>> {
-        self.drain_due(|| {
-            let mut call = READ_SCHEDULE.key(&self.keys.schedule);
-            call.arg(epoch_seconds(now)).arg(BATCH);
-            call
-        })
-        .await
-    }
-
-    async fn promote_due(&self, now: DateTime<Utc>) -> StorageResult<Vec<Vec<u8>>> {
-        self.drain_due(|| {
-            let mut call = PROMOTE.key(&self.keys.schedule);
-            call.key(&self.keys.queue)
-                .key(&self.keys.wake)
-                .arg(epoch_seconds(now))
-                .arg(BATCH)
-                .arg(self.mode())
-                // A block of orders: the script numbers this batch base, base + 1, ...
-                .arg(next_orders(BATCH as u64));
-            call
-        })
-        .await
-    }
-
-    async fn schedule_size(&self) -> StorageResult<usize> {
-        self.conn()
-            .zcard(&self.keys.schedule)
-            .await
-            .map_err(backend)
-    }
-
-    async fn scheduled_items(&self, limit: Option<usize>) -> StorageResult<Vec<Vec<u8>>> {
-        if limit == Some(0) {
-            return Ok(Vec::new());
-        }
-        let stop = limit.map_or(-1, |n| n as isize - 1);
-        let members: Vec<Vec<u8>> = self
-            .conn()
-            .zrange(&self.keys.schedule, 0, stop)
-            .await
-            .map_err(backend)?;
-        Ok(members
-            .into_iter()
-            .map(|m| self.strip_schedule_member(m))
-            .collect())
-    }
-
-    async fn flush_schedule(&self) -> StorageResult<()> {
-        self.conn()
-            .del::<_, ()>(&self.keys.schedule)
-            .await
-            .map_err(backend)
-    }
-
-    async fn put_data(&self, key: &str, value: Vec<u8>) -> StorageResult<()> {
-        let mut pipe = redis::pipe();
-        pipe.hset(&self.keys.results, key, value).ignore();
-        if is_revoke_flag(key) {
-            pipe.sadd(&self.keys.revoked, key).ignore();
-        }
-        pipe.query_async::<()>(&mut self.conn())
-            .await
-            .map_err(backend)
-    }
-
-    async fn peek_data(&self, key: &str) -> StorageResult<Option<Vec<u8>>> {
-        let (hashed, ttl): (Option<Vec<u8>>, Option<Vec<u8>>) = redis::pipe()
-            .hget(&self.keys.results, key)
-            .get(self.keys.kv(key))
-            .query_async(&mut self.conn())
-            .await
-            .map_err(backend)?;
-        Ok(hashed.or(ttl))
-    }
-
-    async fn pop_data(&self, key: &str) -> StorageResult<Option<Vec<u8>>> {
-        let kv = self.keys.kv(key);
-        // Taking the value also takes its wake-up token, so no later waiter wakes for nothing.
-        let (hashed, _, ttl, _, _, _): (Option<Vec<u8>>, i64, Option<Vec<u8>>, i64, i64, i64) =
-            redis::pipe()
-                .atomic()
-                .hget(&self.keys.results, key)
-                .hdel(&self.keys.results, key)
-                .get(&kv)
-                .del(&kv)
-                .srem(&self.keys.revoked, key)
-                .del(self.keys.notify(key))
-                .query_async(&mut self.conn())
-                .await
-                .map_err(backend)?;
-        Ok(hashed.or(ttl))
-    }
-
-    async fn peek_many(&self, keys: &[&str]) -> StorageResult<Vec<Option<Vec<u8>>>> {
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        let kv: Vec<String> = keys.iter().map(|k| self.keys.kv(k)).collect();
-        let (hashed, ttl): (Vec<Option<Vec<u8>>>, Vec<Option<Vec<u8>>>) = redis::pipe()
-            .cmd("HMGET")
-            .arg(&self.keys.results)
-            .arg(keys)
-            .cmd("MGET")
-            .arg(&kv)
-            .query_async(&mut self.conn())
-            .await
-            .map_err(backend)?;
-        Ok(hashed.into_iter().zip(ttl).map(|(h, t)| h.or(t)).collect())
-    }
-
-    async fn delete_data(&self, key: &str) -> StorageResult<bool> {
-        let (hashed, ttl, _): (i64, i64, i64) = redis::pipe()
+        let field = flag_field(target);
+        // Indexed in a set as well, so a claim can tell that no flag exists at all.
+        redis::pipe()
             .atomic()
-            .hdel(&self.keys.results, key)
-            .del(self.keys.kv(key))
-            .srem(&self.keys.revoked, key)
+            .hset(&self.keys.results, &field, flag)
+            .ignore()
+            .sadd(&self.keys.revoked, &field)
+            .ignore()
+            .query_async::<()>(&mut self.conn())
+            .await
+            .map_err(backend)
+    }
+
+    async fn revocation(&self, target: RevocationTarget<'_>) -> StorageResult<Option<Vec<u8>>> {
+        self.conn()
+            .hget(&self.keys.results, flag_field(target))
+            .await
+            .map_err(backend)
+    }
+
+    async fn revocations(&self, id: &str, name: &str) -> StorageResult<[Option<Vec<u8>>; 2]> {
+        let fields = [
+            flag_field(RevocationTarget::Instance(id)),
+            flag_field(RevocationTarget::Type(name)),
+        ];
+        let (instance, of_type): (Option<Vec<u8>>, Option<Vec<u8>>) = redis::cmd("HMGET")
+            .arg(&self.keys.results)
+            .arg(&fields)
             .query_async(&mut self.conn())
             .await
             .map_err(backend)?;
-        Ok(hashed + ttl > 0)
+        Ok([instance, of_type])
     }
 
-    async fn delete_data_if(&self, key: &str, value: &[u8]) -> StorageResult<bool> {
-        let deleted: i64 = DELETE_IF
-            .key(&self.keys.results)
-            .key(self.keys.kv(key))
-            .key(&self.keys.revoked)
-            .arg(key)
-            .arg(value)
-            .invoke_async(&mut self.conn())
+    async fn delete_revocation(&self, target: RevocationTarget<'_>) -> StorageResult<bool> {
+        let field = flag_field(target);
+        let (deleted, _): (i64, i64) = redis::pipe()
+            .atomic()
+            .hdel(&self.keys.results, &field)
+            .srem(&self.keys.revoked, &field)
+            .query_async(&mut self.conn())
             .await
             .map_err(backend)?;
         Ok(deleted == 1)
     }
+}
 
-    async fn has_data_for_key(&self, key: &str) -> StorageResult<bool> {
-        let (hashed, ttl): (bool, bool) = redis::pipe()
-            .hexists(&self.keys.results, key)
-            .exists(self.keys.kv(key))
-            .query_async(&mut self.conn())
-            .await
-            .map_err(backend)?;
-        Ok(hashed || ttl)
-    }
-
-    async fn put_if_empty(
-        &self,
-        key: &str,
-        value: Vec<u8>,
-        ttl: Option<Duration>,
-    ) -> StorageResult<bool> {
-        let stored: i64 = PUT_IF_EMPTY
-            .key(&self.keys.results)
-            .key(self.keys.kv(key))
-            .arg(key)
-            .arg(value)
-            .arg(ttl.map_or(0, |t| t.as_millis().max(1) as u64))
-            .invoke_async(&mut self.conn())
-            .await
-            .map_err(backend)?;
-        Ok(stored == 1)
-    }
-
-    async fn wait_result(&self, key: &str, timeout: Duration) -> StorageResult<bool> {
-        if timeout.is_zero() {
-            return self.has_data_for_key(key).await;
-        }
-        // Say that someone waits (so the result's writer pushes a wake-up), then look: a result
-        // written before the interest is seen here, one written after wakes the wait below.
-        let interest_ms = (timeout + Duration::from_secs(1)).as_millis() as u64;
-        let (_, hashed, ttl): ((), bool, bool) = redis::pipe()
-            .cmd("SET")
-            .arg(self.keys.waiting(key))
-            .arg("1")
-            .arg("PX")
-            .arg(interest_ms)
-            .ignore()
-            .hexists(&self.keys.results, key)
-            .exists(self.keys.kv(key))
-            .query_async(&mut self.conn())
-            .await
-            .map(|(h, t): (bool, bool)| ((), h, t))
-            .map_err(backend)?;
-        if hashed || ttl {
-            return Ok(true);
-        }
-        // Rotating the token (source = destination) wakes every waiter in turn, not just one.
-        let notify = self.keys.notify(key);
-        let token: Option<Vec<u8>> = self
-            .blocking(
-                redis::cmd("BLMOVE")
-                    .arg(&notify)
-                    .arg(&notify)
-                    .arg("RIGHT")
-                    .arg("LEFT")
-                    .arg(timeout.as_secs_f64()),
-            )
-            .await
-            .map_err(backend)?;
-        match token {
-            // A token is pushed with the value and taken with it: the value is there.
-            Some(_) => Ok(true),
-            None => self.has_data_for_key(key).await,
-        }
-    }
-
-    async fn semaphore_acquire(
-        &self,
-        key: &str,
-        holder: &str,
-        value: u32,
-        ttl: Duration,
-    ) -> StorageResult<bool> {
-        let admitted: i64 = SEMAPHORE_ACQUIRE
-            .key(self.keys.semaphore(key))
-            .arg(holder)
-            .arg(value)
-            .arg(ttl_ms(ttl))
-            .invoke_async(&mut self.conn())
-            .await
-            .map_err(backend)?;
-        Ok(admitted == 1)
-    }
-
-    async fn semaphore_renew(&self, key: &str, holder: &str, ttl: Duration) -> StorageResult<bool> {
-        let renewed: i64 = SEMAPHORE_RENEW
-            .key(self.keys.semaphore(key))
-            .arg(holder)
-            .arg(ttl_ms(ttl))
-            .invoke_async(&mut self.conn())
-            .await
-            .map_err(backend)?;
-        Ok(renewed == 1)
-    }
-
-    async fn semaphore_release(&self, key: &str, holder: &str) -> StorageResult<bool> {
-        let released: i64 = SEMAPHORE_RELEASE
-            .key(self.keys.semaphore(key))
-            .arg(holder)
-            .invoke_async(&mut self.conn())
-            .await
-            .map_err(backend)?;
-        Ok(released == 1)
-    }
-
-    async fn semaphore_holders(&self, key: &str) -> StorageResult<Vec<String>> {
-        SEMAPHORE_HOLDERS
-            .key(self.keys.semaphore(key))
-            .invoke_async(&mut self.conn())
-            .await
-            .map_err(backend)
-    }
-
-    async fn result_store_size(&self) -> StorageResult<usize> {
-        let hashed: usize = self
-            .conn()
-            .hlen(&self.keys.results)
-            .await
-            .map_err(backend)?;
-        Ok(hashed + self.kv_keys().await?.len())
-    }
-
-    async fn result_items(&self) -> StorageResult<HashMap<String, Vec<u8>>> {
-        let mut items: HashMap<String, Vec<u8>> = self
-            .conn()
-            .hgetall(&self.keys.results)
-            .await
-            .map_err(backend)?;
-        let kv = self.kv_keys().await?;
-        let prefix_len = self.keys.kv("").len();
-        for chunk in kv.chunks(BATCH) {
-            let values: Vec<Option<Vec<u8>>> = self.conn().mget(chunk).await.map_err(backend)?;
-            for (key, value) in chunk.iter().zip(values) {
-                if let Some(value) = value {
-                    items.insert(key[prefix_len..].to_owned(), value);
-                }
-            }
-        }
-        Ok(items)
-    }
-
-    async fn flush_results(&self) -> StorageResult<()> {
-        let mut doomed = self.kv_keys().await?;
-        doomed.extend(self.scan(&self.keys.semaphore("*")).await?);
-        doomed.push(self.keys.results.clone());
-        doomed.push(self.keys.revoked.clone());
-        for chunk in doomed.chunks(BATCH) {
-            self.conn().del::<_, ()>(chunk).await.map_err(backend)?;
-        }
-        Ok(())
-    }
-
-    async fn incr(&self, key: &str, amount: i64) -> StorageResult<i64> {
-        self.conn()
-            .hincr(&self.keys.counters, key, amount)
-            .await
-            .map_err(backend)
-    }
-
-    async fn delete_counter(&self, key: &str) -> StorageResult<bool> {
-        self.conn()
-            .hdel(&self.keys.counters, key)
-            .await
-            .map_err(backend)
-    }
-
-    async fn flush_counters(&self) -> StorageResult<()> {
-        let mut keys = self.scan(&self.keys.chord("*")).await?;
-        keys.push(self.keys.counters.clone());
-        self.conn().del::<_, ()>(keys).await.map_err(backend)
-    }
-
-    async fn chord_record(
-        &self,
-        chord: &str,
-        index: usize,
-        size: usize,
-        outcome: Vec<u8>,
-    ) -> StorageResult<Option<Vec<Vec<u8>>>> {
-        CHORD_RECORD
-            .key(self.keys.chord(chord))
-            .arg(index)
-            .arg(size)
-            .arg(outcome)
-            .invoke_async(&mut self.conn())
-            .await
-            .map_err(backend)
-    }
-
-    fn maintenance_interval(&self) -> Option<Duration> {
-        Some(self.options.heartbeat)
-    }
-
-    async fn maintain(&self) -> StorageResult<()> {
-        let mut conn = self.conn();
-        let lock_ms = (self.options.heartbeat.as_millis() as u64).max(10);
-        let (locked,): (Option<String>,) = redis::pipe()
-            .cmd("ZADD")
-            .arg(&self.keys.consumers)
-            .arg(now_ms())
-            .arg(&self.consumer_id)
-            .ignore()
-            .cmd("SET")
-            .arg(&self.keys.reaper)
-            .arg(&self.consumer_id)
-            .arg("NX")
-            .arg("PX")
-            .arg(lock_ms)
-            .query_async(&mut conn)
-            .await
-            .map_err(backend)?;
-        self.return_orphans().await?;
-        if locked.is_none() {
-            return Ok(());
-        }
-        let cutoff = now_ms() - self.options.consumer_timeout.as_millis() as i64;
-        let moved: i64 = REAP
-            .key(&self.keys.consumers)
-            .key(&self.keys.queue)
-            .key(&self.keys.wake)
-            .arg(cutoff)
-            .arg(&self.keys.processing_prefix)
-            .arg(self.mode())
-            .arg("")
-            .invoke_async(&mut conn)
-            .await
-            .map_err(backend)?;
-        if moved > 0 {
-            tracing::warn!(
-                moved,
-                "put the claims of stopped consumers back on the queue"
-            );
-        }
-        Ok(())
-    }
-
-    async fn retire(&self) -> StorageResult<()> {
-        let moved: i64 = REAP
-            .key(&self.keys.consumers)
-            .key(&self.keys.queue)
-            .key(&self.keys.wake)
-            .arg("+inf")
-            .arg(&self.keys.processing_prefix)
-            .arg(self.mode())
-            .arg(&self.consumer_id)
-            .invoke_async(&mut self.conn())
-            .await
-            .map_err(backend)?;
-        if moved > 0 {
-            tracing::info!(moved, "returned unfinished claims to the queue");
-        }
-        Ok(())
+/// Huey's field for a revocation flag in the results hash: `r:<id>` or `rt:<name>`.
+fn flag_field(target: RevocationTarget<'_>) -> String {
+    match target {
+        RevocationTarget::Instance(id) => format!("r:{id}"),
+        RevocationTarget::Type(name) => format!("rt:{name}"),
+        // A target this build does not know applies to nothing it stores.
+        _ => String::new(),
     }
 }

@@ -43,7 +43,7 @@ impl Backend {
         match &self.server {
             None => builder.build(MemoryStorage::new()),
             Some(server) => {
-                let storage = RedisStorage::connect(&server.url())
+                let storage = RedisStorage::connect(name, &server.url())
                     .await
                     .expect("connect to the test server");
                 builder.build(storage)

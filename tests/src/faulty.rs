@@ -3,14 +3,15 @@
 //! to stop an attempt at each step between its body's end and its settlement.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use huey_core::async_trait;
+use huey_core::storage::prelude::*;
 use huey_core::storage::{
-    DeadLetter, DeadLetterSelection, Delivery, Settled, Settlement, StorageResult,
+    DeadLetter, DeadLetterSelection, Delivery, RevocationTarget, Settled, Settlement, StorageResult,
 };
-use huey_core::{Storage, async_trait};
 
 /// A storage call at which [`Faulty`] can die.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,17 +34,16 @@ pub enum When {
 /// Wraps a storage; [`die_at`](Self::die_at) arms one fault.
 #[derive(Debug)]
 pub struct Faulty {
-    inner: Box<dyn Storage>,
+    inner: Arc<dyn Storage>,
     fault: Mutex<Option<(Step, When)>>,
     claims: Mutex<Vec<Delivery>>,
 }
 
 impl Faulty {
-    /// `inner`, namespaced as `name`, with no fault armed.
-    pub fn new(mut inner: impl Storage, name: &str) -> Faulty {
-        inner.set_namespace(name);
+    /// `inner`, with no fault armed.
+    pub fn new(inner: impl Storage) -> Faulty {
         Faulty {
-            inner: Box::new(inner),
+            inner: Arc::new(inner),
             fault: Mutex::new(None),
             claims: Mutex::new(Vec::new()),
         }
@@ -90,7 +90,59 @@ impl Faulty {
 }
 
 #[async_trait]
-impl Storage for Faulty {
+impl QueueStorage for Faulty {
+    fn supports_priority(&self) -> bool {
+        self.inner.supports_priority()
+    }
+
+    fn shared_between_processes(&self) -> bool {
+        self.inner.shared_between_processes()
+    }
+
+    async fn enqueue(&self, data: Vec<u8>, priority: i32) -> StorageResult<()> {
+        self.inner.enqueue(data, priority).await
+    }
+
+    async fn enqueue_many(&self, items: Vec<(Vec<u8>, i32)>) -> StorageResult<()> {
+        self.inner.enqueue_many(items).await
+    }
+
+    async fn ack(&self, delivery: &Delivery) -> StorageResult<()> {
+        self.inner.ack(delivery).await
+    }
+
+    async fn requeue(&self, delivery: &Delivery) -> StorageResult<()> {
+        self.inner.requeue(delivery).await
+    }
+
+    async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> StorageResult<()> {
+        self.inner.dead_letter(delivery, reason).await
+    }
+
+    async fn queue_size(&self) -> StorageResult<usize> {
+        self.inner.queue_size().await
+    }
+
+    async fn enqueued_items(&self, limit: Option<usize>) -> StorageResult<Vec<Vec<u8>>> {
+        self.inner.enqueued_items(limit).await
+    }
+
+    async fn flush_queue(&self) -> StorageResult<()> {
+        self.inner.flush_queue().await
+    }
+
+    fn maintenance_interval(&self) -> Option<Duration> {
+        self.inner.maintenance_interval()
+    }
+
+    async fn maintain(&self) -> StorageResult<()> {
+        self.inner.maintain().await
+    }
+
+    async fn retire(&self) -> StorageResult<()> {
+        self.inner.retire().await
+    }
+
     async fn dequeue(&self, max: usize, wait: Duration) -> StorageResult<Vec<Delivery>> {
         let claimed = self.inner.dequeue(max, wait).await?;
         self.claims.lock().unwrap().extend(claimed.iter().cloned());
@@ -110,79 +162,10 @@ impl Storage for Faulty {
         self.die_if_armed(Step::Settle, When::After);
         Ok(settled)
     }
+}
 
-    async fn chord_record(
-        &self,
-        chord: &str,
-        index: usize,
-        size: usize,
-        outcome: Vec<u8>,
-    ) -> StorageResult<Option<Vec<Vec<u8>>>> {
-        self.die_if_armed(Step::ChordRecord, When::Before);
-        let recorded = self.inner.chord_record(chord, index, size, outcome).await?;
-        self.die_if_armed(Step::ChordRecord, When::After);
-        Ok(recorded)
-    }
-
-    fn supports_priority(&self) -> bool {
-        self.inner.supports_priority()
-    }
-
-    fn shared_between_processes(&self) -> bool {
-        self.inner.shared_between_processes()
-    }
-
-    fn maintenance_interval(&self) -> Option<Duration> {
-        self.inner.maintenance_interval()
-    }
-
-    async fn maintain(&self) -> StorageResult<()> {
-        self.inner.maintain().await
-    }
-
-    async fn retire(&self) -> StorageResult<()> {
-        self.inner.retire().await
-    }
-
-    async fn enqueue(&self, data: Vec<u8>, priority: i32) -> StorageResult<()> {
-        self.inner.enqueue(data, priority).await
-    }
-
-    async fn enqueue_many(&self, items: Vec<(Vec<u8>, i32)>) -> StorageResult<()> {
-        self.inner.enqueue_many(items).await
-    }
-
-    async fn dead_letters(&self, limit: Option<usize>) -> StorageResult<Vec<DeadLetter>> {
-        self.inner.dead_letters(limit).await
-    }
-
-    async fn dead_letter_count(&self) -> StorageResult<usize> {
-        self.inner.dead_letter_count().await
-    }
-
-    async fn requeue_dead_letters(
-        &self,
-        which: DeadLetterSelection<'_>,
-    ) -> StorageResult<Vec<DeadLetter>> {
-        self.inner.requeue_dead_letters(which).await
-    }
-
-    async fn delete_dead_letters(&self, which: DeadLetterSelection<'_>) -> StorageResult<usize> {
-        self.inner.delete_dead_letters(which).await
-    }
-
-    async fn queue_size(&self) -> StorageResult<usize> {
-        self.inner.queue_size().await
-    }
-
-    async fn enqueued_items(&self, limit: Option<usize>) -> StorageResult<Vec<Vec<u8>>> {
-        self.inner.enqueued_items(limit).await
-    }
-
-    async fn flush_queue(&self) -> StorageResult<()> {
-        self.inner.flush_queue().await
-    }
-
+#[async_trait]
+impl ScheduleStorage for Faulty {
     async fn add_to_schedule(
         &self,
         data: Vec<u8>,
@@ -211,7 +194,10 @@ impl Storage for Faulty {
     async fn flush_schedule(&self) -> StorageResult<()> {
         self.inner.flush_schedule().await
     }
+}
 
+#[async_trait]
+impl ResultStorage for Faulty {
     async fn put_data(&self, key: &str, value: Vec<u8>) -> StorageResult<()> {
         self.inner.put_data(key, value).await
     }
@@ -236,12 +222,39 @@ impl Storage for Faulty {
         self.inner.delete_data(key).await
     }
 
-    async fn delete_data_if(&self, key: &str, value: &[u8]) -> StorageResult<bool> {
-        self.inner.delete_data_if(key, value).await
-    }
-
     async fn has_data_for_key(&self, key: &str) -> StorageResult<bool> {
         self.inner.has_data_for_key(key).await
+    }
+
+    async fn wait_result(&self, key: &str, timeout: Duration) -> StorageResult<bool> {
+        self.inner.wait_result(key, timeout).await
+    }
+
+    async fn result_store_size(&self) -> StorageResult<usize> {
+        self.inner.result_store_size().await
+    }
+
+    async fn result_items(&self) -> StorageResult<HashMap<String, Vec<u8>>> {
+        self.inner.result_items().await
+    }
+
+    async fn flush_results(&self) -> StorageResult<()> {
+        self.inner.flush_results().await
+    }
+}
+
+#[async_trait]
+impl CoordinationStorage for Faulty {
+    async fn incr(&self, key: &str, amount: i64) -> StorageResult<i64> {
+        self.inner.incr(key, amount).await
+    }
+
+    async fn delete_counter(&self, key: &str) -> StorageResult<bool> {
+        self.inner.delete_counter(key).await
+    }
+
+    async fn flush_counters(&self) -> StorageResult<()> {
+        self.inner.flush_counters().await
     }
 
     async fn put_if_empty(
@@ -253,8 +266,8 @@ impl Storage for Faulty {
         self.inner.put_if_empty(key, value, ttl).await
     }
 
-    async fn wait_result(&self, key: &str, timeout: Duration) -> StorageResult<bool> {
-        self.inner.wait_result(key, timeout).await
+    async fn delete_data_if(&self, key: &str, value: &[u8]) -> StorageResult<bool> {
+        self.inner.delete_data_if(key, value).await
     }
 
     async fn semaphore_acquire(
@@ -279,31 +292,61 @@ impl Storage for Faulty {
         self.inner.semaphore_holders(key).await
     }
 
-    async fn result_store_size(&self) -> StorageResult<usize> {
-        self.inner.result_store_size().await
+    async fn chord_record(
+        &self,
+        chord: &str,
+        index: usize,
+        size: usize,
+        outcome: Vec<u8>,
+    ) -> StorageResult<Option<Vec<Vec<u8>>>> {
+        self.die_if_armed(Step::ChordRecord, When::Before);
+        let recorded = self.inner.chord_record(chord, index, size, outcome).await?;
+        self.die_if_armed(Step::ChordRecord, When::After);
+        Ok(recorded)
+    }
+}
+
+#[async_trait]
+impl DeadLetterStorage for Faulty {
+    async fn dead_letters(&self, limit: Option<usize>) -> StorageResult<Vec<DeadLetter>> {
+        self.inner.dead_letters(limit).await
     }
 
-    async fn result_items(&self) -> StorageResult<HashMap<String, Vec<u8>>> {
-        self.inner.result_items().await
+    async fn dead_letter_count(&self) -> StorageResult<usize> {
+        self.inner.dead_letter_count().await
     }
 
-    async fn flush_results(&self) -> StorageResult<()> {
-        self.inner.flush_results().await
+    async fn requeue_dead_letters(
+        &self,
+        which: DeadLetterSelection<'_>,
+    ) -> StorageResult<Vec<DeadLetter>> {
+        self.inner.requeue_dead_letters(which).await
     }
 
-    async fn incr(&self, key: &str, amount: i64) -> StorageResult<i64> {
-        self.inner.incr(key, amount).await
+    async fn delete_dead_letters(&self, which: DeadLetterSelection<'_>) -> StorageResult<usize> {
+        self.inner.delete_dead_letters(which).await
+    }
+}
+
+#[async_trait]
+impl RevocationStorage for Faulty {
+    async fn put_revocation(
+        &self,
+        target: RevocationTarget<'_>,
+        flag: Vec<u8>,
+    ) -> StorageResult<()> {
+        self.inner.put_revocation(target, flag).await
     }
 
-    async fn delete_counter(&self, key: &str) -> StorageResult<bool> {
-        self.inner.delete_counter(key).await
+    async fn revocation(&self, target: RevocationTarget<'_>) -> StorageResult<Option<Vec<u8>>> {
+        self.inner.revocation(target).await
     }
 
-    async fn flush_counters(&self) -> StorageResult<()> {
-        self.inner.flush_counters().await
+    async fn revocations(&self, id: &str, name: &str) -> StorageResult<[Option<Vec<u8>>; 2]> {
+        self.inner.revocations(id, name).await
     }
 
-    async fn flush_all(&self) -> StorageResult<()> {
-        self.inner.flush_all().await
+    async fn delete_revocation(&self, target: RevocationTarget<'_>) -> StorageResult<bool> {
+        self.inner.delete_revocation(target).await
     }
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
-use huey_core::storage::{Delivery, Settled, Settlement};
+use huey_core::storage::{Delivery, RevocationTarget, Settled, Settlement};
 use huey_core::{DeadLetterSelection, Storage};
 
 /// Defines one `#[tokio::test]` per behaviour for the storage that `$make` builds (an
@@ -25,7 +25,7 @@ macro_rules! storage_suite {
             test_settle_retry_without_delay, test_settle_retry_with_delay,
             test_settle_chord_member_fires_once, test_settle_dead_letter, test_settle_requeue,
             test_settle_not_held_writes_nothing, test_settle_without_claim,
-            test_settle_wakes_result_waiter
+            test_settle_wakes_result_waiter, test_revocation_methods
         );
     };
     (@tests $make:expr; $($name:ident),*) => {
@@ -449,7 +449,7 @@ pub async fn test_flush_all(s: &dyn Storage) {
     s.add_to_schedule(b("s"), Utc::now(), 0).await.unwrap();
     s.put_data("k", b("v")).await.unwrap();
     s.incr("c", 5).await.unwrap();
-    s.flush_all().await.unwrap();
+    flush_all(s).await;
     assert_eq!(s.queue_size().await.unwrap(), 0);
     assert_eq!(s.schedule_size().await.unwrap(), 0);
     assert_eq!(s.result_store_size().await.unwrap(), 0);
@@ -532,7 +532,7 @@ pub async fn test_semaphore_methods(s: &dyn Storage) {
         "a value of 0 admits nobody"
     );
 
-    s.flush_all().await.unwrap();
+    flush_all(s).await;
     assert!(s.semaphore_holders("sem").await.unwrap().is_empty());
     assert!(s.semaphore_holders("other").await.unwrap().is_empty());
 }
@@ -553,6 +553,14 @@ pub async fn test_semaphore_expiry(s: &dyn Storage) {
     assert!(!s.semaphore_renew("sem", "a", long).await.unwrap());
     assert!(!s.semaphore_release("sem", "a").await.unwrap());
     assert!(s.semaphore_acquire("sem", "c", 2, long).await.unwrap());
+}
+
+/// Empties everything a `Huey::flush` empties.
+async fn flush_all(s: &dyn Storage) {
+    s.flush_queue().await.unwrap();
+    s.flush_schedule().await.unwrap();
+    s.flush_results().await.unwrap();
+    s.flush_counters().await.unwrap();
 }
 
 /// Enqueues `data` and claims it, as a worker's fetcher does.
@@ -577,17 +585,18 @@ async fn assert_claim_gone(s: &dyn Storage, claim: &Delivery) {
 /// arrived while the task ran land together with the acknowledgement.
 pub async fn test_settle_success_with_next_stage(s: &dyn Storage) {
     let job = claim(s, "stage-1", 0).await;
-    s.put_data("r:t1", b("flag")).await.unwrap();
+    let revoked = RevocationTarget::Instance("t1");
+    s.put_revocation(revoked, b("flag")).await.unwrap();
     let settlement = Settlement::ack()
         .result("t1", b("one"))
-        .clear_revocation("r:t1")
+        .clear_revocation("t1")
         .enqueue(b("stage-2"), 0);
     assert_eq!(
         s.settle(Some(&job), settlement).await.unwrap(),
         Settled::Applied
     );
     assert_eq!(s.peek_data("t1").await.unwrap(), Some(b("one")));
-    assert!(!s.has_data_for_key("r:t1").await.unwrap(), "flag removed");
+    assert_eq!(s.revocation(revoked).await.unwrap(), None, "flag removed");
     assert_eq!(s.enqueued_items(None).await.unwrap(), [b("stage-2")]);
     assert_claim_gone(s, &job).await;
     assert_eq!(drain(s).await, [b("stage-2")]);
@@ -762,4 +771,28 @@ pub async fn test_settle_wakes_result_waiter(s: &dyn Storage) {
     });
     assert_eq!(settled.unwrap(), Settled::Applied);
     assert!(woken.unwrap(), "the waiter saw the result");
+}
+
+/// Revocation flags: per instance and per type, read together, deleted once, cleared by a
+/// flush of the results (as in Huey, whose flags live in the result store).
+pub async fn test_revocation_methods(s: &dyn Storage) {
+    let instance = RevocationTarget::Instance("t1");
+    let of_type = RevocationTarget::Type("app::send");
+    assert_eq!(s.revocation(instance).await.unwrap(), None);
+    s.put_revocation(instance, b("once")).await.unwrap();
+    s.put_revocation(of_type, b("forever")).await.unwrap();
+    let [by_id, by_name] = s.revocations("t1", "app::send").await.unwrap();
+    assert_eq!((by_id, by_name), (Some(b("once")), Some(b("forever"))));
+    let [other, _] = s.revocations("t2", "app::send").await.unwrap();
+    assert_eq!(other, None, "flags are per instance");
+    s.put_revocation(instance, b("until")).await.unwrap();
+    assert_eq!(
+        s.revocation(instance).await.unwrap(),
+        Some(b("until")),
+        "replaced"
+    );
+    assert!(s.delete_revocation(instance).await.unwrap());
+    assert!(!s.delete_revocation(instance).await.unwrap());
+    s.flush_results().await.unwrap();
+    assert_eq!(s.revocation(of_type).await.unwrap(), None);
 }

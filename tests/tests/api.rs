@@ -1200,28 +1200,19 @@ async fn test_put_get() {
     h.put("m", &HashMap::from([("k".to_string(), 1)]))
         .await
         .unwrap();
+    assert_eq!(h.get::<String>("s").await.unwrap(), Some("text".into()));
+    assert_eq!(h.peek::<i64>("i").await.unwrap(), Some(42));
+    assert_eq!(h.get::<i64>("i").await.unwrap(), Some(42));
+    assert_eq!(h.get::<i64>("i").await.unwrap(), None);
+    assert_eq!(h.get::<f64>("f").await.unwrap(), Some(1.5));
+    assert_eq!(h.get::<Option<i32>>("n").await.unwrap(), Some(None));
+    assert_eq!(h.get::<Vec<i32>>("l").await.unwrap(), Some(vec![1, 2, 3]));
     assert_eq!(
-        h.get::<String>("s", false).await.unwrap(),
-        Some("text".into())
-    );
-    assert_eq!(h.get::<i64>("i", true).await.unwrap(), Some(42));
-    assert_eq!(h.get::<i64>("i", false).await.unwrap(), Some(42));
-    assert_eq!(h.get::<i64>("i", false).await.unwrap(), None);
-    assert_eq!(h.get::<f64>("f", false).await.unwrap(), Some(1.5));
-    assert_eq!(h.get::<Option<i32>>("n", false).await.unwrap(), Some(None));
-    assert_eq!(
-        h.get::<Vec<i32>>("l", false).await.unwrap(),
-        Some(vec![1, 2, 3])
-    );
-    assert_eq!(
-        h.get::<(i32, String)>("t", false).await.unwrap(),
+        h.get::<(i32, String)>("t").await.unwrap(),
         Some((1, "a".into()))
     );
     assert_eq!(
-        h.get::<HashMap<String, i32>>("m", false)
-            .await
-            .unwrap()
-            .unwrap()["k"],
+        h.get::<HashMap<String, i32>>("m").await.unwrap().unwrap()["k"],
         1
     );
 }

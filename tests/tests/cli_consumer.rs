@@ -16,7 +16,10 @@ const WAIT: Duration = Duration::from_secs(30);
 const EXE: &str = env!("CARGO_BIN_EXE_test_consumer");
 
 async fn huey_on(server: &RedisServer, name: &str) -> Huey {
-    Huey::new(name, RedisStorage::connect(&server.url()).await.unwrap())
+    Huey::new(
+        name,
+        RedisStorage::connect(name, &server.url()).await.unwrap(),
+    )
 }
 
 async fn raw(server: &RedisServer) -> redis::aio::MultiplexedConnection {

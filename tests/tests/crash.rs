@@ -56,15 +56,15 @@ async fn faulty_huey(
     counted: &'static str,
 ) -> (Huey, Arc<Faulty>, Arc<AtomicUsize>) {
     let faulty = Arc::new(match backend.server() {
-        None => Faulty::new(MemoryStorage::new(), name),
+        None => Faulty::new(MemoryStorage::new()),
         Some(server) => {
-            let storage = RedisStorage::connect(&server.url())
+            let storage = RedisStorage::connect(name, &server.url())
                 .await
                 .expect("connect to the test server");
-            Faulty::new(storage, name)
+            Faulty::new(storage)
         }
     });
-    let huey = Huey::new(name, Arc::clone(&faulty));
+    let huey = Huey::builder(name).build_shared(Arc::clone(&faulty) as Arc<dyn Storage>);
     let runs = Arc::new(AtomicUsize::new(0));
     let seen = Arc::clone(&runs);
     huey.connect_signal(&[Signal::Complete], move |_, task, _| {
@@ -184,5 +184,5 @@ huey_tests::on_both_backends!(
 #[test]
 fn faulty_storage_is_a_storage() {
     fn takes(_: &dyn Storage) {}
-    takes(&Faulty::new(MemoryStorage::new(), "x"));
+    takes(&Faulty::new(MemoryStorage::new()));
 }

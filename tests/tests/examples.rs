@@ -121,7 +121,9 @@ async fn each_worker_holds_its_own_connection(kind: &str) {
     let server = RedisServer::start();
     let huey = Huey::new(
         "shared-resources",
-        RedisStorage::connect(&server.url()).await.unwrap(),
+        RedisStorage::connect("shared-resources", &server.url())
+            .await
+            .unwrap(),
     );
     for i in 0..16 {
         enqueue(

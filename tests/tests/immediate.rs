@@ -1,9 +1,10 @@
 //! Huey's `test_immediate.py` behaviours: tasks run inside `enqueue`.
 
+use huey_core::storage::prelude::*;
 use std::time::Duration;
 
+use huey_core::Reschedule;
 use huey_core::prelude::*;
-use huey_core::{Reschedule, Storage};
 use std::sync::Arc;
 
 #[task]
@@ -119,7 +120,7 @@ async fn test_immediate_storage() {
     let real = Arc::new(MemoryStorage::new());
     let h = Huey::builder("untouched")
         .immediate(true)
-        .build(real.clone());
+        .build_shared(real.clone());
     add::enqueue(&h, 1, 1).await.unwrap();
     assert_eq!(real.result_store_size().await.unwrap(), 0);
 }
@@ -130,7 +131,7 @@ async fn test_immediate_real_storage() {
     let h = Huey::builder("real")
         .immediate(true)
         .immediate_use_memory(false)
-        .build(real.clone());
+        .build_shared(real.clone());
     add::enqueue(&h, 1, 1).await.unwrap();
     assert_eq!(real.result_store_size().await.unwrap(), 1);
 }

@@ -114,7 +114,7 @@ fn memory(name: &str) -> Fixture {
 
 async fn redis(name: &str) -> Fixture {
     let server = huey_tests::redis_server::RedisServer::start();
-    let storage = huey_redis::RedisStorage::connect(&server.url())
+    let storage = huey_redis::RedisStorage::connect(name, &server.url())
         .await
         .expect("connect to the test server");
     Fixture {

@@ -16,7 +16,9 @@ use redis::AsyncCommands;
 const WAIT: Duration = Duration::from_secs(60);
 
 async fn huey_on(server: &RedisServer, name: &str) -> Huey {
-    let storage = RedisStorage::connect(&server.url()).await.expect("connect");
+    let storage = RedisStorage::connect(name, &server.url())
+        .await
+        .expect("connect");
     Huey::new(name, storage)
 }
 
@@ -128,7 +130,9 @@ static DRAINED: AtomicUsize = AtomicUsize::new(0);
 async fn test_backlog_of_500k_drains() {
     const N: u64 = 500_000;
     let server = RedisServer::start();
-    let storage = RedisStorage::connect(&server.url()).await.unwrap();
+    let storage = RedisStorage::connect("backlog", &server.url())
+        .await
+        .unwrap();
     let huey = Huey::builder("backlog").results(false).build(storage);
 
     let started = Instant::now();

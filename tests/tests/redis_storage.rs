@@ -1,6 +1,7 @@
 //! The generic storage suite against `RedisStorage` on a test-started `redis-server`, in its
 //! three layouts (list queue, priority queue, results with a TTL), plus Redis specifics.
 
+use huey_core::storage::prelude::*;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -22,10 +23,9 @@ impl huey_tests::storage_suite::StorageFixture for Fixture {
 
 async fn fixture(options: RedisOptions) -> Fixture {
     let server = RedisServer::start();
-    let mut storage = RedisStorage::connect_with(&server.url(), options)
+    let storage = RedisStorage::connect_with("test-suite", &server.url(), options)
         .await
         .expect("connect to the test server");
-    storage.set_namespace("test-suite");
     Fixture {
         storage,
         _server: server,
@@ -58,11 +58,9 @@ async fn raw(server: &RedisServer) -> redis::aio::MultiplexedConnection {
 }
 
 async fn storage_on(server: &RedisServer, name: &str, options: RedisOptions) -> RedisStorage {
-    let mut storage = RedisStorage::connect_with(&server.url(), options)
+    RedisStorage::connect_with(name, &server.url(), options)
         .await
-        .unwrap();
-    storage.set_namespace(name);
-    storage
+        .unwrap()
 }
 
 #[tokio::test]
@@ -200,8 +198,7 @@ async fn test_url_with_password_and_database() {
     let server = RedisServer::start_tcp_with_password("s3cret");
     let port = server.port().unwrap();
     let url = format!("redis://:s3cret@127.0.0.1:{port}/3");
-    let mut storage = RedisStorage::connect(&url).await.unwrap();
-    storage.set_namespace("auth");
+    let storage = RedisStorage::connect("auth", &url).await.unwrap();
     storage.put_data("k", b"v".to_vec()).await.unwrap();
 
     let admin = redis::Client::open(format!("redis://:s3cret@127.0.0.1:{port}/3")).unwrap();
@@ -220,14 +217,13 @@ async fn test_url_with_password_and_database() {
         .query_async(&mut conn)
         .await
         .unwrap();
-    let mut as_user = RedisStorage::connect(&format!("redis://worker:pw@127.0.0.1:{port}/3"))
+    let as_user = RedisStorage::connect("auth", &format!("redis://worker:pw@127.0.0.1:{port}/3"))
         .await
         .unwrap();
-    as_user.set_namespace("auth");
     assert_eq!(as_user.peek_data("k").await.unwrap(), Some(b"v".to_vec()));
 
     assert!(
-        RedisStorage::connect(&format!("redis://:wrong@127.0.0.1:{port}/0"))
+        RedisStorage::connect("auth", &format!("redis://:wrong@127.0.0.1:{port}/0"))
             .await
             .is_err()
     );

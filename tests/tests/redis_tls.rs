@@ -1,11 +1,11 @@
 //! `rediss://` with the `tls` feature: a test-made CA and server certificate (openssl), a
 //! `redis-server` listening with TLS on a free loopback port.
 
+use huey_core::storage::prelude::*;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use huey_core::Storage;
 use huey_redis::{RedisOptions, RedisStorage};
 
 fn openssl(dir: &Path, args: &[&str]) {
@@ -134,8 +134,9 @@ async fn test_rediss_url_with_a_private_ca() {
     let url = format!("rediss://localhost:{port}/0");
     // The server needs a moment to listen; retry the connection until it does.
     let deadline = Instant::now() + Duration::from_secs(10);
-    let mut storage = loop {
+    let storage = loop {
         match RedisStorage::connect_with(
+            "tls",
             &url,
             RedisOptions::default().tls_root_certificate(ca.clone()),
         )
@@ -149,7 +150,6 @@ async fn test_rediss_url_with_a_private_ca() {
             Err(e) => panic!("could not connect over TLS: {e}"),
         }
     };
-    storage.set_namespace("tls");
     storage.put_data("k", b"over tls".to_vec()).await.unwrap();
     assert_eq!(
         storage.peek_data("k").await.unwrap(),
@@ -157,5 +157,5 @@ async fn test_rediss_url_with_a_private_ca() {
     );
 
     // Without the private CA, the server's certificate is not trusted.
-    assert!(RedisStorage::connect(&url).await.is_err());
+    assert!(RedisStorage::connect("tls", &url).await.is_err());
 }

@@ -335,19 +335,16 @@ async fn test_results_are_compressed_and_read_back() {
 
     h.put("kv", &vec![1, 2, 3]).await.unwrap();
     assert_eq!(&h.all_results().await.unwrap()["kv"][..2], &[0x1f, 0x8b]);
-    assert_eq!(
-        h.get::<Vec<i32>>("kv", false).await.unwrap(),
-        Some(vec![1, 2, 3])
-    );
+    assert_eq!(h.get::<Vec<i32>>("kv").await.unwrap(), Some(vec![1, 2, 3]));
 }
 
 #[tokio::test]
 async fn test_results_written_before_compression_still_read() {
     let storage = Arc::new(MemoryStorage::new());
-    let before = Huey::new("switch", Arc::clone(&storage));
+    let before = Huey::builder("switch").build_shared(storage.clone());
     let after = builder("switch")
         .compression(Compression::Zlib { level: 6 })
-        .build(Arc::clone(&storage));
+        .build_shared(storage.clone());
     let r = add::enqueue(&before, 1, 1).await.unwrap();
     assert_eq!(run(&before).await, Some(Executed::Completed));
     assert_eq!(after.result::<i64>(r.id()).get().await.unwrap(), Some(2));
@@ -535,7 +532,9 @@ async fn test_bad_signature_is_dead_lettered_and_never_runs() {
 }
 
 async fn redis_huey(server: &RedisServer, name: &str, secret: &str) -> Huey {
-    let storage = RedisStorage::connect(&server.url()).await.expect("connect");
+    let storage = RedisStorage::connect(name, &server.url())
+        .await
+        .expect("connect");
     builder(name)
         .compression(Compression::Zlib { level: 6 })
         .signing_secret(secret)
@@ -614,10 +613,10 @@ async fn test_dead_letter_requeue_then_runs() {
     let storage = Arc::new(MemoryStorage::new());
     let misconfigured = builder("requeue")
         .signing_secret("the old secret")
-        .build(Arc::clone(&storage));
+        .build_shared(storage.clone());
     let fixed = builder("requeue")
         .signing_secret(SECRET)
-        .build(Arc::clone(&storage));
+        .build_shared(storage.clone());
     requeue_after_fixing_the_secret(&misconfigured, &fixed, "requeue-memory").await;
 }
 

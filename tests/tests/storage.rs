@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use huey_core::{MemoryStorage, Storage};
+use huey_core::MemoryStorage;
+use huey_core::storage::prelude::*;
 
 huey_tests::storage_suite!(MemoryStorage::new());
 

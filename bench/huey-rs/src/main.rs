@@ -218,7 +218,7 @@ async fn huey(codec: &Codec) -> Result<Huey, HueyError> {
         std::env::var("HUEY_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/14".to_owned());
     Ok(codec
         .apply(Huey::builder("bench"))
-        .build(RedisStorage::connect(&url).await?))
+        .build(RedisStorage::connect("bench", &url).await?))
 }
 
 // As the consumer example: async workers on one runtime thread.

@@ -25,18 +25,34 @@ impl Huey {
         Ok(())
     }
 
-    /// Reads the value under `key`, removing it unless `peek` (Huey's `huey.get`).
-    pub async fn get<T: DeserializeOwned>(
+    /// Takes the value under `key`: reads and removes it (Huey's `huey.get(key)`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), huey_core::HueyError> {
+    /// let huey = huey_core::Huey::memory("docs");
+    /// huey.put("answer", &42).await?;
+    /// assert_eq!(huey.peek::<i32>("answer").await?, Some(42));
+    /// assert_eq!(huey.get::<i32>("answer").await?, Some(42));
+    /// assert_eq!(huey.get::<i32>("answer").await?, None, "taken");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, HueyError> {
+        let bytes = self.storage().pop_data(key).await?;
+        self.read_value(bytes)
+    }
+
+    /// Reads the value under `key` and leaves it there (Huey's `huey.get(key, peek=True)`).
+    pub async fn peek<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, HueyError> {
+        let bytes = self.storage().peek_data(key).await?;
+        self.read_value(bytes)
+    }
+
+    fn read_value<T: DeserializeOwned>(
         &self,
-        key: &str,
-        peek: bool,
+        bytes: Option<Vec<u8>>,
     ) -> Result<Option<T>, HueyError> {
-        let storage = self.storage();
-        let bytes = if peek {
-            storage.peek_data(key).await?
-        } else {
-            storage.pop_data(key).await?
-        };
         bytes
             .map(|b| serde_json::from_slice(&self.decode_value(&b)?))
             .transpose()
@@ -253,7 +269,12 @@ impl Huey {
     /// # Ok::<(), huey_core::HueyError>(())
     /// ```
     pub async fn flush(&self) -> Result<(), HueyError> {
-        Ok(self.storage().flush_all().await?)
+        let storage = self.storage();
+        storage.flush_queue().await?;
+        storage.flush_schedule().await?;
+        storage.flush_results().await?;
+        storage.flush_counters().await?;
+        Ok(())
     }
 
     /// Runs `f` with this handle to completion from sync code, with no runtime of the caller's.

@@ -141,13 +141,10 @@ impl HueyBuilder {
 
     /// Builds the handle on `storage`.
     pub fn build(self, storage: impl Storage) -> Huey {
-        let mut storage = storage;
-        storage.set_namespace(&self.name);
         self.build_shared(Arc::new(storage))
     }
 
-    /// Builds the handle on a storage that other handles (or the application) share. The
-    /// storage keeps the namespace it was given when it was made.
+    /// Builds the handle on a storage that other handles (or the application) share.
     ///
     /// ```
     /// use huey_core::{Huey, MemoryStorage, Storage};

@@ -16,7 +16,7 @@ use super::hooks::{PostHook, PreHook};
 use super::huey::Huey;
 use super::registry::TaskDescriptor;
 use super::retry::{RetryPlan, plan_retry};
-use super::revocation::Revocation;
+use super::revocation::{Read, Revocation};
 use crate::error::{HueyError, StorageError, TaskError, TaskFailure};
 use crate::storage::{Delivery, Settled, Settlement};
 use crate::task::message::Message;
@@ -147,7 +147,7 @@ pub(crate) async fn execute(
     }
     let revocations = claim.delivery.revocations;
     let revocation = if revocations {
-        huey.revocation(&task, now, false)
+        huey.revocation(&task, now, Read::Consume)
             .await
             .map_err(|e| Unsettled::BeforeRun(storage_error(e)))?
     } else {
@@ -185,9 +185,7 @@ pub(crate) async fn execute(
     let mut outcome = Finished::new();
     // A revoke that arrived while the task ran is cleaned up, as in Huey.
     if !task.is_periodic() {
-        outcome.settlement = outcome
-            .settlement
-            .clear_revocation(format!("r:{}", task.id()));
+        outcome.settlement = outcome.settlement.clear_revocation(task.id());
     }
     match result {
         Ok(value) => complete(huey, claim, &task, value, outcome).await,

@@ -46,7 +46,8 @@ pub struct Outgoing {
 /// Everything that must happen to a finished attempt; see the [module docs](self).
 ///
 /// ```
-/// use huey_core::storage::{MemoryStorage, Settled, Settlement, Storage};
+/// use huey_core::storage::prelude::*;
+/// use huey_core::storage::{MemoryStorage, Settled, Settlement};
 /// use std::time::Duration;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
@@ -75,7 +76,8 @@ pub struct Outgoing {
 pub struct Settlement {
     /// Results to store, by key; each wakes whoever waits for it.
     pub results: Vec<(String, Vec<u8>)>,
-    /// A revocation flag (its stored key) to remove: a revoke that arrived while the task ran.
+    /// The task id whose instance revocation flag to remove: a revoke that arrived while the
+    /// task ran.
     pub clear_revocation: Option<String>,
     /// Messages to enqueue or schedule.
     pub messages: Vec<Outgoing>,
@@ -116,9 +118,9 @@ impl Settlement {
         self
     }
 
-    /// Also removes the revocation flag stored under `key`.
-    pub fn clear_revocation(mut self, key: impl Into<String>) -> Settlement {
-        self.clear_revocation = Some(key.into());
+    /// Also removes the revocation flag of task instance `id`.
+    pub fn clear_revocation(mut self, id: impl Into<String>) -> Settlement {
+        self.clear_revocation = Some(id.into());
         self
     }
 

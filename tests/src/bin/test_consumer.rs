@@ -12,7 +12,7 @@ async fn main() -> Result<(), HueyError> {
     let url = std::env::var("HUEY_REDIS_URL")
         .map_err(|_| HueyError::Configuration("HUEY_REDIS_URL is not set".into()))?;
     let name = std::env::var("HUEY_TEST_NAME").unwrap_or_else(|_| "test".into());
-    let storage = RedisStorage::connect(&url).await?;
+    let storage = RedisStorage::connect(&name, &url).await?;
     if std::env::var_os("HUEY_CONSUMER_WORKER").is_none() {
         println!("ready {}", storage.consumer_id());
     }

@@ -1,0 +1,101 @@
+//! The queue and its claims, and the upkeep of a consumer's view of them.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::settlement::{Settled, Settlement};
+use super::{Delivery, StorageResult};
+
+/// The queue and its claims. Required: `enqueue`, `dequeue`, `settle`, `queue_size`,
+/// `enqueued_items`, `flush_queue`; the rest have defaults.
+///
+/// A dequeue **claims** messages; each claim is settled once with [`settle`](Self::settle),
+/// in one atomic step together with everything its attempt produced (see
+/// [`settlement`](super::settlement)). A backend shared between processes notices consumers
+/// that stopped and returns their claims, which is what makes delivery at-least-once.
+#[async_trait]
+pub trait QueueStorage: Send + Sync + std::fmt::Debug + 'static {
+    /// Whether the queue honours priorities.
+    fn supports_priority(&self) -> bool {
+        true
+    }
+
+    /// Whether several processes can share this storage (process workers need it).
+    fn shared_between_processes(&self) -> bool {
+        true
+    }
+
+    /// Adds a message to the queue.
+    async fn enqueue(&self, data: Vec<u8>, priority: i32) -> StorageResult<()>;
+
+    /// Adds many messages; a backend may batch them.
+    async fn enqueue_many(&self, items: Vec<(Vec<u8>, i32)>) -> StorageResult<()> {
+        for (data, priority) in items {
+            self.enqueue(data, priority).await?;
+        }
+        Ok(())
+    }
+
+    /// Claims up to `max` messages, highest priority first and FIFO within a priority, waiting up
+    /// to `wait` for the first one. Returns an empty list when nothing arrived in time.
+    async fn dequeue(&self, max: usize, wait: Duration) -> StorageResult<Vec<Delivery>>;
+
+    /// Applies `settlement` together with the disposition of `claim`, atomically: all of it
+    /// happens, or none of it. With a claim, it applies only while the claim is still held
+    /// (not settled already, not taken over by another consumer), and otherwise writes nothing
+    /// and returns [`Settled::NotHeld`]. Without one (immediate mode, a bare result write) it
+    /// always applies, and the disposition is ignored. See [`settlement`] for the contract.
+    async fn settle(
+        &self,
+        claim: Option<&Delivery>,
+        settlement: Settlement,
+    ) -> StorageResult<Settled>;
+
+    /// Acknowledges a claim: the message is done and forgotten.
+    async fn ack(&self, delivery: &Delivery) -> StorageResult<()> {
+        self.settle(Some(delivery), Settlement::ack())
+            .await
+            .map(drop)
+    }
+
+    /// Gives a claim back: the message returns to the queue.
+    async fn requeue(&self, delivery: &Delivery) -> StorageResult<()> {
+        self.settle(Some(delivery), Settlement::requeue())
+            .await
+            .map(drop)
+    }
+
+    /// Moves a claimed message to the dead-letter list with a reason.
+    async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> StorageResult<()> {
+        self.settle(Some(delivery), Settlement::dead_letter(reason))
+            .await
+            .map(drop)
+    }
+
+    /// Messages waiting in the queue (claimed ones excluded).
+    async fn queue_size(&self) -> StorageResult<usize>;
+
+    /// The next `limit` messages to be dequeued, in order.
+    async fn enqueued_items(&self, limit: Option<usize>) -> StorageResult<Vec<Vec<u8>>>;
+
+    /// Empties the queue.
+    async fn flush_queue(&self) -> StorageResult<()>;
+
+    /// How often a running consumer must call [`maintain`](Self::maintain); `None` (the
+    /// default) when the backend needs no upkeep.
+    fn maintenance_interval(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Periodic upkeep while a consumer runs: for a shared backend, a heartbeat that keeps this
+    /// consumer's claims its own, and recovery of the claims of consumers that stopped beating.
+    async fn maintain(&self) -> StorageResult<()> {
+        Ok(())
+    }
+
+    /// Called when a consumer stops: give back any claim still held and unregister.
+    async fn retire(&self) -> StorageResult<()> {
+        Ok(())
+    }
+}
