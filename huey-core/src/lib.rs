@@ -63,8 +63,9 @@ pub use async_trait::async_trait;
 pub use codec::Compression;
 pub use consumer::{Backoff, Consumer, ConsumerBuilder, WorkerKind};
 pub use error::{
-    BoxError, CancelExecution, HueyError, RateLimitExceeded, RegistryError, ResultError, RetryTask,
-    StorageError, TaskError, TaskFailure, TaskLocked, TaskTimeout,
+    BoxError, CancelExecution, ErrorChain, HueyError, RateLimitExceeded, RegistryError,
+    ResultError, RetryTask, StorageError, TaskError, TaskFailure, TaskLocked, TaskTimeout,
+    error_chain,
 };
 pub use huey_crontab::{Crontab, CrontabError, CrontabSpec};
 pub use huey_macros::{

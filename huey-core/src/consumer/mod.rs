@@ -32,6 +32,7 @@ use crate::storage::Delivery;
 /// How workers run tasks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+#[non_exhaustive]
 pub enum WorkerKind {
     /// Tokio tasks on the consumer's runtime; sync bodies on the blocking pool (the default).
     #[default]
@@ -413,7 +414,7 @@ async fn maintain(
             _ = ticker.tick() => {}
         }
         if let Err(error) = storage.maintain().await {
-            tracing::warn!(%error, "storage maintenance failed; will retry");
+            tracing::warn!(error = %crate::error_chain(&error), "storage maintenance failed; will retry");
         }
     }
 }

@@ -43,7 +43,7 @@ pub(super) async fn run(
         if last_tick != Some(tick) {
             last_tick = Some(tick);
             if let Err(error) = enqueue_periodic(&huey, registry, now, tick_length, &zone).await {
-                tracing::error!(%error, "could not enqueue periodic tasks");
+                tracing::error!(error = %crate::error_chain(&error), "could not enqueue periodic tasks");
             }
         }
     }
@@ -58,7 +58,9 @@ async fn promote_due(huey: &Huey, now: DateTime<Utc>) {
                 }
             }
         }
-        Err(error) => tracing::error!(%error, "could not read the schedule"),
+        Err(error) => {
+            tracing::error!(error = %crate::error_chain(&error), "could not read the schedule")
+        }
     }
 }
 

@@ -77,6 +77,7 @@ pub trait TaskDef: Send + Sync + 'static {
 
 /// How a revocation applies (Huey's `revoke_once` and `revoke_until`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Revoke {
     /// Until restored.
     #[default]
