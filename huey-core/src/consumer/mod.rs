@@ -28,6 +28,7 @@ use crate::error::{HueyError, RegistryError};
 use crate::runtime::Huey;
 use crate::runtime::registry::Registry;
 use crate::storage::Delivery;
+use crate::task::TimeZone;
 
 /// How workers run tasks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -120,7 +121,7 @@ pub struct ConsumerBuilder {
     pub(crate) first_worker_id: usize,
     pub(crate) process_args: Vec<String>,
     pub(crate) graceful_term: bool,
-    pub(crate) time_zone: jiff::tz::TimeZone,
+    pub(crate) time_zone: TimeZone,
     pub(crate) prefetch: Option<usize>,
 }
 
@@ -167,7 +168,7 @@ impl ConsumerBuilder {
     /// let builder = huey_core::Consumer::builder(&huey).periodic_time_zone(paris);
     /// # let _ = builder;
     /// ```
-    pub fn periodic_time_zone(mut self, zone: jiff::tz::TimeZone) -> Self {
+    pub fn periodic_time_zone(mut self, zone: TimeZone) -> Self {
         self.time_zone = zone;
         self
     }
@@ -282,7 +283,7 @@ impl Consumer {
             first_worker_id: 0,
             process_args: Vec::new(),
             graceful_term: false,
-            time_zone: jiff::tz::TimeZone::UTC,
+            time_zone: TimeZone::UTC,
             prefetch: None,
         }
     }
