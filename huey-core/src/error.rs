@@ -32,6 +32,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// assert!(matches!(flaky(1), Err(TaskError::Retry(_))));
 /// ```
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TaskError {
     /// The body returned an error.
     #[error("{message}")]
@@ -92,8 +93,8 @@ impl TaskError {
         }
         let detail = if let Some(e) = any.downcast_ref::<anyhow::Error>() {
             format!("{e:?}")
-        } else if let Some(e) = any.downcast_ref::<BoxError>() {
-            chain(e.as_ref())
+        } else if let Some(e) = as_std_error(any) {
+            error_chain(e).to_string()
         } else {
             error.to_string()
         };
@@ -137,15 +138,72 @@ impl TaskError {
     }
 }
 
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = error.to_string();
-    let mut source = error.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
+/// The errors whose source chain [`TaskError::from_error`] can walk for the detail.
+fn as_std_error(any: &dyn Any) -> Option<&dyn std::error::Error> {
+    if let Some(e) = any.downcast_ref::<BoxError>() {
+        return Some(e.as_ref());
     }
-    out
+    if let Some(e) = any.downcast_ref::<HueyError>() {
+        return Some(e);
+    }
+    if let Some(e) = any.downcast_ref::<StorageError>() {
+        return Some(e);
+    }
+    if let Some(e) = any.downcast_ref::<ResultError>() {
+        return Some(e);
+    }
+    None
+}
+
+/// Renders an error with its whole source chain, each cause once: `outer: middle: inner`.
+///
+/// The errors of this crate follow the usual convention: `Display` shows only the error's own
+/// message and the cause is reached through [`source`](std::error::Error::source). Use this
+/// where the full story must be logged or stored in one line.
+///
+/// ```
+/// use huey_core::{HueyError, error_chain};
+///
+/// let cause = serde_json::from_str::<u32>("x").unwrap_err();
+/// let error = HueyError::from(cause);
+/// assert_eq!(error.to_string(), "serialization failed");
+/// assert_eq!(
+///     error_chain(&error).to_string(),
+///     "serialization failed: expected value at line 1 column 1"
+/// );
+/// ```
+pub fn error_chain<'a>(error: &'a (dyn std::error::Error + 'a)) -> ErrorChain<'a> {
+    ErrorChain { error }
+}
+
+/// An error shown with its source chain; made by [`error_chain`].
+#[derive(Clone, Copy)]
+pub struct ErrorChain<'a> {
+    error: &'a (dyn std::error::Error + 'a),
+}
+
+impl fmt::Debug for ErrorChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut shown = self.error.to_string();
+        f.write_str(&shown)?;
+        let mut source = self.error.source();
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            // Errors from other crates may print their cause too: don't repeat it.
+            if !shown.ends_with(&text) {
+                write!(f, ": {text}")?;
+            }
+            shown = text;
+            source = cause.source();
+        }
+        Ok(())
+    }
 }
 
 fn special_from_any(any: &dyn Any) -> Option<TaskError> {
@@ -401,10 +459,14 @@ pub struct TaskFailure {
 }
 
 /// A storage backend failed.
+///
+/// As with every error of this crate, `Display` shows this error's own message only; the
+/// backend's error is its [`source`](std::error::Error::source) ([`error_chain`] shows both).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StorageError {
     /// The backend reported an error.
-    #[error("storage error: {0}")]
+    #[error("storage error")]
     Backend(#[source] BoxError),
     /// The backend does not support this operation.
     #[error("storage does not support {0}")]
@@ -413,12 +475,13 @@ pub enum StorageError {
 
 /// An error from the library's API: enqueueing, revoking, reading state.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum HueyError {
     /// The storage failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
     /// Arguments or a result could not be encoded or decoded.
-    #[error("serialization failed: {0}")]
+    #[error("serialization failed")]
     Serde(#[from] serde_json::Error),
     /// The task registry is invalid (for example two tasks share one name).
     #[error(transparent)]
@@ -439,6 +502,7 @@ pub enum HueyError {
 
 /// Why reading a result failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ResultError {
     /// No result arrived in time (Huey's `ResultTimeout`).
     #[error("no result for task {id} within {waited:?}")]
@@ -452,7 +516,7 @@ pub enum ResultError {
     #[error(transparent)]
     Failed(#[from] TaskFailure),
     /// The stored value is not of the handle's type.
-    #[error("stored result does not decode: {0}")]
+    #[error("stored result does not decode")]
     Decode(#[from] serde_json::Error),
     /// The storage failed.
     #[error(transparent)]
@@ -463,20 +527,27 @@ pub enum ResultError {
     /// A blocking call could not run its future.
     #[error("blocking call failed: {0}")]
     Blocking(String),
+    /// Another library error while reading the result, kept whole.
+    #[error(transparent)]
+    Huey(HueyError),
 }
 
+/// Storage, decoding and blocking errors map to their own variants; any other error is
+/// [`ResultError::Huey`].
 impl From<HueyError> for ResultError {
     fn from(e: HueyError) -> Self {
         match e {
             HueyError::Storage(s) => ResultError::Storage(s),
             HueyError::Serde(s) => ResultError::Decode(s),
-            other => ResultError::Blocking(other.to_string()),
+            HueyError::Blocking(s) => ResultError::Blocking(s),
+            other => ResultError::Huey(other),
         }
     }
 }
 
 /// The registered tasks cannot form a registry.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RegistryError {
     /// Two tasks were registered under one name.
     #[error(
@@ -529,6 +600,65 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    /// An error's `Display` never repeats its source's text: a reporter walking the chain
+    /// would print the cause twice.
+    #[test]
+    fn display_does_not_repeat_the_source() {
+        fn json() -> serde_json::Error {
+            serde_json::from_str::<u32>("x").unwrap_err()
+        }
+        fn backend() -> StorageError {
+            StorageError::Backend("connection refused".into())
+        }
+        let errors: Vec<Box<dyn std::error::Error>> = vec![
+            Box::new(backend()),
+            Box::new(HueyError::Serde(json())),
+            Box::new(HueyError::Storage(backend())),
+            Box::new(ResultError::Decode(json())),
+            Box::new(ResultError::Storage(backend())),
+            Box::new(ResultError::from(HueyError::Storage(backend()))),
+            Box::new(ResultError::Huey(HueyError::Configuration("bad".into()))),
+        ];
+        for error in &errors {
+            let shown = error.to_string();
+            if let Some(source) = error.source() {
+                assert!(
+                    !shown.contains(&source.to_string()),
+                    "{shown:?} repeats its source {source:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn error_chain_shows_each_cause_once() {
+        let error = HueyError::Storage(StorageError::Backend(Box::new(Outer(
+            std::io::Error::other("inner"),
+        ))));
+        assert_eq!(error.to_string(), "storage error");
+        assert_eq!(
+            error_chain(&error).to_string(),
+            "storage error: outer: inner"
+        );
+        // A cause that an outside error already printed is not printed again.
+        #[derive(Debug, thiserror::Error)]
+        #[error("loud: {0}")]
+        struct Loud(#[source] std::io::Error);
+        let loud = Loud(std::io::Error::other("inner"));
+        assert_eq!(error_chain(&loud).to_string(), "loud: inner");
+    }
+
+    #[test]
+    fn result_error_keeps_a_huey_error_whole() {
+        let error = ResultError::from(HueyError::Locked(TaskLocked::new("l")));
+        assert!(
+            matches!(error, ResultError::Huey(HueyError::Locked(_))),
+            "{error:?}"
+        );
+        let error = ResultError::from(HueyError::Storage(StorageError::Unsupported("x")));
+        assert!(matches!(error, ResultError::Storage(_)), "{error:?}");
     }
 
     #[test]

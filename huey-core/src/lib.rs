@@ -63,16 +63,15 @@ pub use async_trait::async_trait;
 pub use codec::Compression;
 pub use consumer::{Backoff, Consumer, ConsumerBuilder, WorkerKind};
 pub use error::{
-    BoxError, CancelExecution, HueyError, RateLimitExceeded, RegistryError, ResultError, RetryTask,
-    StorageError, TaskError, TaskFailure, TaskLocked, TaskTimeout,
+    BoxError, CancelExecution, ErrorChain, HueyError, RateLimitExceeded, RegistryError,
+    ResultError, RetryTask, StorageError, TaskError, TaskFailure, TaskLocked, TaskTimeout,
+    error_chain,
 };
 pub use huey_crontab::{Crontab, CrontabError, CrontabSpec};
 pub use huey_macros::{
     closing_task, context_task, on_shutdown, on_startup, periodic_task, post_execute, pre_execute,
     signal, task,
 };
-/// A time zone for periodic tasks ([`ConsumerBuilder::periodic_time_zone`]).
-pub use jiff::tz::TimeZone;
 pub use limits::{
     LockSpec, RateLimit, RateLimitSpec, SemaphoreGuard, SemaphoreSpec, TaskLock, TaskLockGuard,
     TaskSemaphore,
@@ -84,7 +83,7 @@ pub use runtime::{
 pub use storage::{DeadLetterSelection, MemoryStorage, Storage};
 pub use task::{
     ContextManager, Resource, Revoke, Signal, State, SyncResource, Task, TaskDef, TaskOptions,
-    TaskValue, WorkerState,
+    TaskValue, TimeZone, UnknownTimeZone, WorkerState,
 };
 pub use workflow::call::{PartialCall, TaskCall};
 pub use workflow::group::{Group, ResultGroup, group};

@@ -913,6 +913,39 @@ async fn test_read_periodic() {
     assert!(names(midnight + secs(60)).is_empty());
 }
 
+/// Crontabs read in a named zone follow its daylight saving time: the daily midnight task runs
+/// at 23:00 UTC in Paris's winter and at 22:00 UTC in its summer.
+#[tokio::test]
+async fn test_read_periodic_in_a_time_zone() {
+    let registry = Registry::global().unwrap();
+    let paris = huey_core::TimeZone::get("Europe/Paris").unwrap();
+    let names = |at: &str| -> Vec<&str> {
+        let at = at.parse::<DateTime<Utc>>().unwrap();
+        registry
+            .read_periodic_in(at, &paris)
+            .iter()
+            .map(|d| d.name)
+            .collect()
+    };
+    assert_eq!(
+        names("2026-01-04T23:00:00Z"),
+        [daily_value::NAME, every_five::NAME]
+    );
+    assert_eq!(names("2026-01-05T00:00:00Z"), [every_five::NAME]);
+    assert_eq!(
+        names("2026-07-05T22:00:00Z"),
+        [daily_value::NAME, every_five::NAME]
+    );
+    assert_eq!(names("2026-07-05T23:00:00Z"), [every_five::NAME]);
+    let utc = huey_core::TimeZone::UTC;
+    let midnight = "2026-01-05T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
+    assert_eq!(
+        registry.read_periodic_in(midnight, &utc).len(),
+        registry.read_periodic(midnight).len(),
+        "UTC is the default zone"
+    );
+}
+
 #[tokio::test]
 async fn test_task_decorator() {
     let message = add::call(1, 2).into_message().unwrap();

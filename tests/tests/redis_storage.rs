@@ -324,7 +324,8 @@ async fn test_bulk_enqueue_reports_exactly_what_it_did() {
         Ok(()) => assert_eq!(queued, 200_000, "reported done: everything landed"),
         Err(error) => {
             assert_eq!(queued, 0, "reported failed: nothing landed");
-            assert!(error.to_string().contains("none of its 200000"), "{error}");
+            let shown = huey_core::error_chain(&error).to_string();
+            assert!(shown.contains("none of its 200000"), "{shown}");
         }
     }
     println!("bulk enqueue under a 1 ms reply timeout: {queued} queued");

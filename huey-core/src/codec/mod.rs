@@ -86,6 +86,7 @@ const TRAILER: usize = 65;
 /// # let _ = huey;
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Compression {
     /// Stored as plain JSON (the default).
     #[default]

@@ -179,8 +179,8 @@ pub async fn run_cli_with(huey: Huey, cli: Cli) -> Result<(), HueyError> {
         .health_check((!cli.disable_health_check).then(|| seconds(cli.health_check_interval)))
         .max_tasks(cli.max_tasks);
     if let Some(name) = &cli.timezone {
-        let zone = jiff::tz::TimeZone::get(name)
-            .map_err(|e| HueyError::Configuration(format!("unknown time zone {name:?}: {e}")))?;
+        let zone = crate::TimeZone::get(name)
+            .map_err(|e| HueyError::Configuration(crate::error_chain(&e).to_string()))?;
         builder = builder.periodic_time_zone(zone);
     }
     if let Some(tick) = cli.periodic_tick_ms {

@@ -51,7 +51,7 @@ pub(super) async fn run(
             }
             Err(error) => {
                 idle.add_permits(wanted);
-                tracing::error!(%error, ?backoff, "dequeue failed; retrying");
+                tracing::error!(error = %crate::error_chain(&error), ?backoff, "dequeue failed; retrying");
                 tokio::select! {
                     _ = stopped(&mut stop, Stop::Graceful) => return,
                     _ = tokio::time::sleep(backoff) => {}

@@ -28,10 +28,12 @@ use crate::error::{HueyError, RegistryError};
 use crate::runtime::Huey;
 use crate::runtime::registry::Registry;
 use crate::storage::Delivery;
+use crate::task::TimeZone;
 
 /// How workers run tasks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+#[non_exhaustive]
 pub enum WorkerKind {
     /// Tokio tasks on the consumer's runtime; sync bodies on the blocking pool (the default).
     #[default]
@@ -119,7 +121,7 @@ pub struct ConsumerBuilder {
     pub(crate) first_worker_id: usize,
     pub(crate) process_args: Vec<String>,
     pub(crate) graceful_term: bool,
-    pub(crate) time_zone: jiff::tz::TimeZone,
+    pub(crate) time_zone: TimeZone,
     pub(crate) prefetch: Option<usize>,
 }
 
@@ -166,7 +168,7 @@ impl ConsumerBuilder {
     /// let builder = huey_core::Consumer::builder(&huey).periodic_time_zone(paris);
     /// # let _ = builder;
     /// ```
-    pub fn periodic_time_zone(mut self, zone: jiff::tz::TimeZone) -> Self {
+    pub fn periodic_time_zone(mut self, zone: TimeZone) -> Self {
         self.time_zone = zone;
         self
     }
@@ -281,7 +283,7 @@ impl Consumer {
             first_worker_id: 0,
             process_args: Vec::new(),
             graceful_term: false,
-            time_zone: jiff::tz::TimeZone::UTC,
+            time_zone: TimeZone::UTC,
             prefetch: None,
         }
     }
@@ -413,7 +415,7 @@ async fn maintain(
             _ = ticker.tick() => {}
         }
         if let Err(error) = storage.maintain().await {
-            tracing::warn!(%error, "storage maintenance failed; will retry");
+            tracing::warn!(error = %crate::error_chain(&error), "storage maintenance failed; will retry");
         }
     }
 }

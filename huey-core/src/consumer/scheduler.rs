@@ -12,7 +12,7 @@ use crate::runtime::Huey;
 use crate::runtime::registry::{Registry, TaskDescriptor};
 use crate::task::message::{MESSAGE_VERSION, Message, NoArgs};
 use crate::task::signal::Signal;
-use crate::task::{Task, chrono_duration, new_task_id};
+use crate::task::{Task, TimeZone, chrono_duration, new_task_id};
 
 /// How long a periodic tick's claim is kept; far longer than any clock skew between consumers.
 const TICK_CLAIM_TTL: Duration = Duration::from_secs(2 * 60 * 60);
@@ -22,7 +22,7 @@ pub(super) async fn run(
     registry: &'static Registry,
     interval: Duration,
     periodic_tick: Option<Duration>,
-    zone: jiff::tz::TimeZone,
+    zone: TimeZone,
     mut stop: watch::Receiver<Stop>,
 ) {
     let mut ticker = tokio::time::interval(interval);
@@ -43,7 +43,7 @@ pub(super) async fn run(
         if last_tick != Some(tick) {
             last_tick = Some(tick);
             if let Err(error) = enqueue_periodic(&huey, registry, now, tick_length, &zone).await {
-                tracing::error!(%error, "could not enqueue periodic tasks");
+                tracing::error!(error = %crate::error_chain(&error), "could not enqueue periodic tasks");
             }
         }
     }
@@ -58,7 +58,9 @@ async fn promote_due(huey: &Huey, now: DateTime<Utc>) {
                 }
             }
         }
-        Err(error) => tracing::error!(%error, "could not read the schedule"),
+        Err(error) => {
+            tracing::error!(error = %crate::error_chain(&error), "could not read the schedule")
+        }
     }
 }
 
@@ -75,7 +77,7 @@ pub(crate) async fn enqueue_periodic(
     registry: &Registry,
     at: DateTime<Utc>,
     tick_length: Duration,
-    zone: &jiff::tz::TimeZone,
+    zone: &TimeZone,
 ) -> Result<Vec<String>, crate::HueyError> {
     let tick = tick_number(at, tick_length);
     let mut enqueued = Vec::new();
@@ -135,7 +137,7 @@ impl Huey {
             Registry::global()?,
             at,
             std::time::Duration::from_secs(60),
-            &jiff::tz::TimeZone::UTC,
+            &TimeZone::UTC,
         )
         .await
     }

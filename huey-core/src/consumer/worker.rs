@@ -144,7 +144,9 @@ pub(crate) async fn handle(
     let message = match huey.decode_message(&delivery.data) {
         Ok(message) => message,
         Err(error) => {
-            dead_letter(huey, delivery, &error.to_string()).await;
+            // The reason is kept with its cause: the decoder's message says what is wrong.
+            let reason = crate::error_chain(&error).to_string();
+            dead_letter(huey, delivery, &reason).await;
             return None;
         }
     };
@@ -166,7 +168,7 @@ pub(crate) async fn handle(
         }
         Err(Unsettled::BeforeRun(error)) => {
             span.in_scope(|| {
-                tracing::error!(%error, "storage failed before the task ran; returning it to the queue")
+                tracing::error!(error = %crate::error_chain(&error), "storage failed before the task ran; returning it to the queue")
             });
             persist("return the task to the queue", || storage.requeue(delivery))
                 .instrument(span)
@@ -204,7 +206,7 @@ async fn interrupt(huey: &Huey, delivery: &Delivery) {
         huey.emit(Signal::Interrupted, &Task::from_message(message), None);
     }
     if let Err(error) = huey.storage().requeue(delivery).await {
-        tracing::error!(%error, "could not return an interrupted task to the queue");
+        tracing::error!(error = %crate::error_chain(&error), "could not return an interrupted task to the queue");
     }
 }
 

@@ -272,7 +272,7 @@ impl TaskLockGuard {
     pub(crate) async fn release_logged(self) {
         let name = self.name().to_owned();
         if let Err(error) = self.release().await {
-            tracing::error!(lock = %name, %error, "could not release a task lock; it stays until its ttl or flush_locks");
+            tracing::error!(lock = %name, error = %crate::error_chain(&error), "could not release a task lock; it stays until its ttl or flush_locks");
         }
     }
 }

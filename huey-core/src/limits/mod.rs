@@ -83,7 +83,7 @@ where
         Ok(runtime) => {
             runtime.spawn(async move {
                 if let Err(error) = release.await {
-                    tracing::error!(%name, %error, "could not release a dropped {what}");
+                    tracing::error!(%name, error = %crate::error_chain(&error), "could not release a dropped {what}");
                 }
             });
         }

@@ -425,7 +425,7 @@ impl SemaphoreGuard {
                     }
                     Err(error) => tracing::warn!(
                         semaphore = %slot.name,
-                        %error,
+                        error = %crate::error_chain(&error),
                         "could not renew a semaphore slot; trying again"
                     ),
                 }
@@ -466,7 +466,7 @@ impl SemaphoreGuard {
     pub(crate) async fn release_logged(self) {
         let name = self.name().to_owned();
         if let Err(error) = self.release().await {
-            tracing::error!(semaphore = %name, %error, "could not release a semaphore slot; it stays until it expires");
+            tracing::error!(semaphore = %name, error = %crate::error_chain(&error), "could not release a semaphore slot; it stays until it expires");
         }
     }
 }

@@ -306,7 +306,7 @@ impl Huey {
                     None
                 }
                 Err(error) => {
-                    tracing::warn!(%error, "skipping a message that does not decode");
+                    tracing::warn!(error = %crate::error_chain(&error), "skipping a message that does not decode");
                     None
                 }
             })

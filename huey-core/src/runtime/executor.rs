@@ -253,11 +253,11 @@ where
         match op().await {
             Ok(value) => return Ok(value),
             Err(error) if attempt == SETTLE_ATTEMPTS => {
-                tracing::error!(%error, "could not {what}; giving up (the claim stays with this consumer and returns to the queue when it stops)");
+                tracing::error!(error = %crate::error_chain(&error), "could not {what}; giving up (the claim stays with this consumer and returns to the queue when it stops)");
                 return Err(Unsettled::Settling(error));
             }
             Err(error) => {
-                tracing::warn!(%error, ?backoff, "could not {what}; retrying");
+                tracing::warn!(error = %crate::error_chain(&error), ?backoff, "could not {what}; retrying");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(5));
                 attempt += 1;

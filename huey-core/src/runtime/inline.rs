@@ -135,7 +135,7 @@ impl Inline {
                 // Encoded by this queue a moment ago, so it decodes.
                 let message = huey
                     .decode_message(&data)
-                    .map_err(|e| HueyError::Configuration(e.to_string()))?;
+                    .map_err(|e| HueyError::Configuration(crate::error_chain(&e).to_string()))?;
                 self.run(huey, message, data).await?;
             }
             Ok(())

@@ -14,7 +14,7 @@ use crate::limits::SemaphoreSpec;
 use crate::limits::{LockSpec, RateLimitSpec};
 use crate::task::signal::Signal;
 use crate::task::state::WorkerState;
-use crate::task::{Task, TaskOptions, TaskValue};
+use crate::task::{Task, TaskOptions, TaskValue, TimeZone};
 
 /// A boxed, sendable future.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -200,14 +200,14 @@ impl Registry {
     /// The periodic tasks whose crontab matches `at` (in UTC), in name order (Huey's
     /// `read_periodic`).
     pub fn read_periodic(&self, at: DateTime<Utc>) -> Vec<&'static TaskDescriptor> {
-        self.read_periodic_in(at, &jiff::tz::TimeZone::UTC)
+        self.read_periodic_in(at, &TimeZone::UTC)
     }
 
     /// The periodic tasks whose crontab matches `at` read as wall-clock time in `zone`.
     pub fn read_periodic_in(
         &self,
         at: DateTime<Utc>,
-        zone: &jiff::tz::TimeZone,
+        zone: &TimeZone,
     ) -> Vec<&'static TaskDescriptor> {
         self.tasks()
             .filter(|d| d.periodic.is_some_and(|c| crontab_matches_in(&c, at, zone)))
@@ -221,28 +221,27 @@ impl Registry {
 /// use huey_core::{Crontab, CrontabSpec, crontab_matches_in};
 /// let nine = Crontab::parse(&CrontabSpec { minute: "0", hour: "9", ..Default::default() })?;
 /// let at = "2026-01-05T08:00:00Z".parse().unwrap(); // 09:00 in Paris (winter)
-/// let paris = jiff::tz::TimeZone::get("Europe/Paris").unwrap();
+/// let paris = huey_core::TimeZone::get("Europe/Paris").unwrap();
 /// assert!(crontab_matches_in(&nine, at, &paris));
-/// assert!(!crontab_matches_in(&nine, at, &jiff::tz::TimeZone::UTC));
+/// assert!(!crontab_matches_in(&nine, at, &huey_core::TimeZone::UTC));
 /// # Ok::<(), huey_core::CrontabError>(())
 /// ```
-pub fn crontab_matches_in(crontab: &Crontab, at: DateTime<Utc>, zone: &jiff::tz::TimeZone) -> bool {
-    let Ok(timestamp) = jiff::Timestamp::from_millisecond(at.timestamp_millis()) else {
+pub fn crontab_matches_in(crontab: &Crontab, at: DateTime<Utc>, zone: &TimeZone) -> bool {
+    let Some(local) = zone.wall_clock(at) else {
         return false;
     };
-    let local = zone.to_datetime(timestamp);
     crontab.matches(
-        u32::try_from(local.minute()).unwrap_or(u32::MAX),
-        u32::try_from(local.hour()).unwrap_or(u32::MAX),
-        u32::try_from(local.day()).unwrap_or(u32::MAX),
-        u32::try_from(local.month()).unwrap_or(u32::MAX),
-        u32::from(local.weekday().to_sunday_zero_offset().unsigned_abs()),
+        local.minute,
+        local.hour,
+        local.day,
+        local.month,
+        local.weekday,
     )
 }
 
 /// Whether `crontab` matches the minute of `at`.
 pub fn crontab_matches(crontab: &Crontab, at: DateTime<Utc>) -> bool {
-    crontab_matches_in(crontab, at, &jiff::tz::TimeZone::UTC)
+    crontab_matches_in(crontab, at, &TimeZone::UTC)
 }
 
 /// The hooks registered by macros, sorted by where they were declared (module, then line), so

@@ -143,20 +143,24 @@ fn append_arg(args: &RawValue, value: &RawValue) -> Result<Box<RawValue>, serde_
 }
 
 /// A stored message that cannot be turned into a task call.
+///
+/// `Display` shows this error's own message; the cause is its
+/// [`source`](std::error::Error::source) ([`error_chain`](crate::error_chain) shows both).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum DecodeError {
     /// Not a JSON message envelope.
-    #[error("malformed message: {0}")]
+    #[error("malformed message")]
     Malformed(#[source] serde_json::Error),
     /// A message envelope of a version this build does not read.
     #[error("unsupported message version {0} (this build reads version {MESSAGE_VERSION})")]
     Version(u32),
     /// A signature that is missing or wrong (see [`crate::codec`]). A
     /// consumer dead-letters such a message; it never runs.
-    #[error("rejected signature: {0}")]
+    #[error("rejected signature")]
     Signature(#[from] SignatureError),
     /// A compressed body that does not decompress.
-    #[error("compressed message does not decompress: {0}")]
+    #[error("compressed message does not decompress")]
     Decompress(#[source] std::io::Error),
 }
 
@@ -173,6 +177,7 @@ pub enum DecodeError {
 /// assert!(matches!(err, DecodeError::Signature(SignatureError::Missing)));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SignatureError {
     /// The message carries no signature, but this reader requires one.
     #[error("the message is not signed, and this huey requires signed messages")]
@@ -222,6 +227,27 @@ impl<'de> Deserialize<'de> for NoArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `Display` never repeats the source's text (see `error.rs`).
+    #[test]
+    fn decode_error_display_does_not_repeat_the_source() {
+        let errors = [
+            DecodeError::Malformed(serde_json::from_str::<u32>("x").unwrap_err()),
+            DecodeError::Signature(SignatureError::Mismatch),
+            DecodeError::Decompress(std::io::Error::other("corrupt deflate stream")),
+        ];
+        for error in &errors {
+            let source = std::error::Error::source(error).expect("wraps a cause");
+            assert!(
+                !error.to_string().contains(&source.to_string()),
+                "{error:?}"
+            );
+        }
+        assert_eq!(
+            crate::error_chain(&errors[0]).to_string(),
+            "malformed message: expected value at line 1 column 1"
+        );
+    }
 
     fn sample() -> Message {
         Message {

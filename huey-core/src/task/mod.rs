@@ -15,12 +15,14 @@ pub(crate) mod outcome;
 pub(crate) mod resource;
 pub(crate) mod signal;
 pub(crate) mod state;
+pub(crate) mod time_zone;
 
 pub use outcome::MemberResult;
 pub(crate) use outcome::StoredResult;
 pub use resource::{ContextManager, Resource, SyncResource};
 pub use signal::Signal;
 pub use state::{State, WorkerState};
+pub use time_zone::{TimeZone, UnknownTimeZone};
 
 use crate::error::TaskTimeout;
 use message::{MESSAGE_VERSION, Message, NoArgs};
@@ -77,6 +79,7 @@ pub trait TaskDef: Send + Sync + 'static {
 
 /// How a revocation applies (Huey's `revoke_once` and `revoke_until`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Revoke {
     /// Until restored.
     #[default]

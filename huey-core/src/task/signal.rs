@@ -5,6 +5,7 @@ use std::fmt;
 /// What happened to a task. Handlers registered with `#[signal(...)]` or
 /// [`Huey::connect_signal`](crate::Huey::connect_signal) receive it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Signal {
     /// Put on the queue (by a producer, a retry, the scheduler or the periodic scheduler).
     Enqueued,

@@ -217,12 +217,18 @@ impl<O> Group<O> {
         mut self,
         handler: PartialCall<H, P, TaskFailure>,
     ) -> Self {
-        let handler = handler.into_stage_message();
-        for member in &mut self.members {
-            let Ok(plan) = member else { continue };
-            match &handler {
-                Ok(handler) => plan.set_error_handler(handler),
-                Err(error) => *member = Err(HueyError::Configuration(error.to_string())),
+        match handler.into_stage_message() {
+            Ok(handler) => {
+                for plan in self.members.iter_mut().flatten() {
+                    plan.set_error_handler(&handler);
+                }
+            }
+            // Enqueueing reports the first bad member, so the first good one carrying the
+            // error fails the group as marking them all would, with the error kept whole.
+            Err(error) => {
+                if let Some(member) = self.members.iter_mut().find(|m| m.is_ok()) {
+                    *member = Err(error);
+                }
             }
         }
         self

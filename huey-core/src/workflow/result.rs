@@ -245,7 +245,7 @@ impl<O: DeserializeOwned> TaskResult<O> {
                 // The storage may come back before the deadline (a server restart, a network
                 // blip): retry rather than fail a wait that still has time.
                 Err(error) if tokio::time::Instant::now() + backoff < deadline => {
-                    tracing::debug!(%error, id = %self.id, "result wait interrupted; retrying");
+                    tracing::debug!(error = %crate::error_chain(&error), id = %self.id, "result wait interrupted; retrying");
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(1));
                 }
