@@ -407,7 +407,7 @@ fn banner(huey: &Huey, cli: &Cli) -> Result<(), HueyError> {
         }
     );
     tracing::info!("Queue {:?} on {:?}", huey.name(), huey.storage());
-    tracing::info!("Messages are {}", huey.describe_serializer());
+    tracing::info!("Messages are {}", huey.describe_codec());
     tracing::info!("The following tasks are available:");
     for task in registry.tasks() {
         tracing::info!("+ {}{}", task.name, describe(task));

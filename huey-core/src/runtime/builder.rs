@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 use super::engine::Queued;
 use super::hooks::Hooks;
 use super::huey::{Huey, Inner};
-use crate::codec::{Compression, Serializer, Signer};
+use crate::codec::{Codec, Compressed, Compression, JsonCodec, Signed};
 use crate::storage::{MemoryStorage, Storage};
 
 /// Builds a [`Huey`] with options other than the defaults.
@@ -21,6 +21,7 @@ pub struct HueyBuilder {
     immediate: bool,
     immediate_use_memory: bool,
     registered_hooks: bool,
+    codec: Arc<dyn Codec>,
     compression: Compression,
     signing_secret: Option<Secret>,
     signing_salt: Vec<u8>,
@@ -74,6 +75,21 @@ impl HueyBuilder {
     /// the hooks connected to it at run time.
     pub fn registered_hooks(mut self, on: bool) -> Self {
         self.registered_hooks = on;
+        self
+    }
+
+    /// The format of stored messages and values (default [`JsonCodec`]). The compression and
+    /// signing options layer over it.
+    ///
+    /// ```
+    /// use huey_core::codec::JsonCodec;
+    /// use huey_core::{Huey, MemoryStorage};
+    ///
+    /// let huey = Huey::builder("docs").codec(JsonCodec).build(MemoryStorage::new());
+    /// # let _ = huey;
+    /// ```
+    pub fn codec(mut self, codec: impl Codec) -> Self {
+        self.codec = Arc::new(codec);
         self
     }
 
@@ -156,12 +172,16 @@ impl HueyBuilder {
     /// # let _ = (producer, consumer);
     /// ```
     pub fn build_shared(self, storage: Arc<dyn Storage>) -> Huey {
-        let signer = self.signing_secret.map(|Secret(secret)| {
-            if secret.is_empty() {
-                tracing::error!(huey = %self.name, "the signing secret is empty: anyone can sign messages");
+        let compressed = Compressed::new(self.codec, self.compression);
+        let codec: Arc<dyn Codec> = match self.signing_secret {
+            Some(Secret(secret)) => {
+                if secret.is_empty() {
+                    tracing::error!(huey = %self.name, "the signing secret is empty: anyone can sign messages");
+                }
+                Arc::new(Signed::new(compressed, &secret, &self.signing_salt))
             }
-            Signer::new(&secret, &self.signing_salt)
-        });
+            None => Arc::new(Signed::unsigned(compressed)),
+        };
         let huey = Huey::from_inner(Inner {
             name: self.name,
             engine: RwLock::new(Arc::new(Queued::new(Arc::clone(&storage)))),
@@ -172,10 +192,7 @@ impl HueyBuilder {
             store_none: self.store_none,
             store_intermediate_errors: self.store_intermediate_errors,
             hooks: Hooks::new(self.registered_hooks),
-            serializer: Serializer {
-                compression: self.compression,
-                signer,
-            },
+            codec,
         });
         if self.immediate {
             super::inline::switch(&huey, true);
@@ -205,6 +222,7 @@ impl Huey {
             immediate: false,
             immediate_use_memory: true,
             registered_hooks: true,
+            codec: Arc::new(JsonCodec),
             compression: Compression::None,
             signing_secret: None,
             signing_salt: b"huey".to_vec(),

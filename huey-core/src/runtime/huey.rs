@@ -13,7 +13,7 @@ use std::sync::{Arc, RwLock, Weak};
 
 use super::engine::Engine;
 use super::hooks::{HandlerId, Hooks};
-use crate::codec::Serializer;
+use crate::codec::Codec;
 use crate::error::TaskError;
 use crate::storage::{Delivery, Settled, Settlement, Storage, StorageResult};
 use crate::task::message::{DecodeError, Message};
@@ -59,7 +59,8 @@ pub(crate) struct Inner {
     pub(crate) store_none: bool,
     pub(crate) store_intermediate_errors: bool,
     pub(crate) hooks: Hooks,
-    pub(crate) serializer: Serializer,
+    /// The queue's codec, with its compression and signing layers.
+    pub(crate) codec: Arc<dyn Codec>,
 }
 
 impl std::fmt::Debug for Huey {
@@ -207,26 +208,25 @@ impl Huey {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn encode_message(&self, message: &Message) -> Vec<u8> {
-        self.inner.serializer.seal(message.encode(), true)
+        self.inner.codec.encode_message(message)
     }
 
-    /// Reads stored bytes back into a message: checks the signature when a secret is set,
-    /// decompresses when the bytes are compressed, then decodes the JSON. The worker, the
+    /// Reads stored bytes back into a message through the queue's codec: checks the signature
+    /// when a secret is set, decompresses when the bytes are compressed, then decodes. The worker, the
     /// scheduler and [`pending`](Self::pending)/[`scheduled`](Self::scheduled) all read
     /// through this. See [`encode_message`](Self::encode_message) for an example.
     pub fn decode_message(&self, bytes: &[u8]) -> Result<Message, DecodeError> {
-        let json = self.inner.serializer.open(bytes, true)?;
-        Message::decode(&json)
+        self.inner.codec.decode_message(bytes)
     }
 
     /// How this queue stores messages, in words (for the consumer's banner).
-    pub(crate) fn describe_serializer(&self) -> String {
-        self.inner.serializer.describe()
+    pub(crate) fn describe_codec(&self) -> String {
+        self.inner.codec.describe()
     }
 
     /// Stored bytes for a result or a `put` value: compressed as configured, never signed.
     pub(crate) fn encode_value(&self, json: Vec<u8>) -> Vec<u8> {
-        self.inner.serializer.seal(json, false)
+        self.inner.codec.encode_value(json)
     }
 
     /// Reads a value written by [`encode_value`](Self::encode_value) (or plain JSON), as JSON.
@@ -235,8 +235,8 @@ impl Huey {
         bytes: &'a [u8],
     ) -> Result<std::borrow::Cow<'a, [u8]>, serde_json::Error> {
         self.inner
-            .serializer
-            .open(bytes, false)
+            .codec
+            .decode_value(bytes)
             .map_err(|error| serde_json::Error::io(std::io::Error::other(error)))
     }
 }

@@ -130,7 +130,7 @@ pub trait CoordinationStorage: Send + Sync {
     /// the last one, and again to any later call for that same member (a re-run after a crash
     /// must still be able to enqueue the callback). Every other call returns `None`, so
     /// recording twice for one member never completes a chord early. Once a settlement has
-    /// fired the chord ([`Settlement::chord_fired`]), every call returns `None`: the callback
+    /// fired the chord ([`Settlement::chord_fired`](super::Settlement::chord_fired)), every call returns `None`: the callback
     /// was enqueued in that same step, exactly once.
     async fn chord_record(
         &self,

@@ -1,7 +1,7 @@
 //! The storage contract, modelled on Huey's storage API and extended for reliable delivery.
 //!
-//! A consumer never *pops* a message: [`Storage::dequeue`] **claims** it, and the consumer later
-//! [`settle`](Storage::settle)s it: one call that writes the attempt's whole outcome (results,
+//! A consumer never *pops* a message: [`QueueStorage::dequeue`] **claims** it, and the consumer later
+//! [`settle`](QueueStorage::settle)s it: one call that writes the attempt's whole outcome (results,
 //! follow-up messages, a retry copy) together with the claim's disposition (acknowledged,
 //! requeued at an immediate shutdown, or dead-lettered when it cannot run). See
 //! [`settlement`]. A backend that also notices dead consumers and puts their claims back can
@@ -85,8 +85,8 @@ pub struct Delivery {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeadLetter {
-    /// Identifies the entry for [`Storage::requeue_dead_letters`] and
-    /// [`Storage::delete_dead_letters`]: a UUID given when the message was set aside.
+    /// Identifies the entry for [`DeadLetterStorage::requeue_dead_letters`] and
+    /// [`DeadLetterStorage::delete_dead_letters`]: a UUID given when the message was set aside.
     pub id: String,
     /// The message bytes, exactly as they were dequeued.
     pub data: Vec<u8>,

@@ -45,7 +45,7 @@ pub trait QueueStorage: Send + Sync + std::fmt::Debug + 'static {
     /// happens, or none of it. With a claim, it applies only while the claim is still held
     /// (not settled already, not taken over by another consumer), and otherwise writes nothing
     /// and returns [`Settled::NotHeld`]. Without one (immediate mode, a bare result write) it
-    /// always applies, and the disposition is ignored. See [`settlement`] for the contract.
+    /// always applies, and the disposition is ignored. See [`settlement`](super::settlement) for the contract.
     async fn settle(
         &self,
         claim: Option<&Delivery>,
