@@ -137,5 +137,5 @@ fn report_failures(task: &Task, _value: Option<&TaskValue>, error: Option<&TaskE
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), HueyError> {
     let huey = Huey::new("shared-resources", RedisStorage::from_env().await?);
-    huey_core::consumer::run_cli(huey).await
+    huey_cli::run_cli(huey).await
 }

@@ -219,8 +219,8 @@ impl Huey {
         Message::decode(&json)
     }
 
-    /// How this queue stores messages, in words (for the consumer's banner).
-    pub(crate) fn describe_serializer(&self) -> String {
+    /// How this queue stores messages, in words (for the command-line consumer's banner).
+    pub fn describe_serializer(&self) -> String {
         self.inner.serializer.describe()
     }
 
