@@ -154,3 +154,57 @@ fn parse_interval(text: &str) -> Result<u64, String> {
 pub(crate) fn seconds(value: f64) -> Duration {
     Duration::try_from_secs_f64(value.max(0.0)).unwrap_or(Duration::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::{Cli, GracefulSignal, WorkerType};
+
+    #[test]
+    fn test_the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn test_defaults_are_huey_consumers_but_async() {
+        let cli = Cli::try_parse_from(["consumer"]).unwrap();
+        assert_eq!(cli.workers, 1);
+        assert_eq!(cli.worker_type, WorkerType::Async);
+        assert_eq!(cli.graceful_signal, GracefulSignal::Int);
+        assert_eq!(cli.scheduler_interval, 1);
+        assert!(!cli.no_periodic && !cli.flush_locks);
+    }
+
+    #[test]
+    fn test_worker_types_and_flags_parse() {
+        let cli = Cli::try_parse_from([
+            "consumer", "-w", "4", "-k", "process", "-g", "term", "-L", "a,b", "-t", "2.5",
+        ])
+        .unwrap();
+        assert_eq!(cli.workers, 4);
+        assert_eq!(cli.worker_type, WorkerType::Process);
+        assert_eq!(cli.graceful_signal, GracefulSignal::Term);
+        assert_eq!(cli.extra_locks, ["a", "b"]);
+        assert_eq!(cli.shutdown_timeout, Some(2.5));
+        assert_eq!(
+            Cli::try_parse_from(["consumer", "-k", "thread"])
+                .unwrap()
+                .worker_type
+                .to_string(),
+            "thread"
+        );
+    }
+
+    #[test]
+    fn test_bad_values_are_refused() {
+        for args in [
+            ["consumer", "-s", "7"],
+            ["consumer", "-b", "0.5"],
+            ["consumer", "-k", "fiber"],
+        ] {
+            assert!(Cli::try_parse_from(args).is_err(), "{args:?}");
+        }
+        assert!(Cli::try_parse_from(["consumer", "-v", "-q"]).is_err());
+    }
+}
