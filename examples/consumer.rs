@@ -1,4 +1,4 @@
-//! The consumer binary to copy: `run_cli` gives it `huey_consumer`'s flags.
+//! The consumer binary to copy: `huey_cli::run_cli` gives it `huey_consumer`'s flags.
 //!
 //! ```text
 //! HUEY_REDIS_URL=redis://127.0.0.1:6379/0 cargo run --example consumer -- -w 4 -k thread
@@ -21,5 +21,5 @@ async fn main() -> Result<(), HueyError> {
     let huey = Huey::builder("example")
         .store_intermediate_errors(false)
         .build(RedisStorage::from_env("example").await?);
-    huey_core::consumer::run_cli(huey).await
+    huey_cli::run_cli(huey).await
 }

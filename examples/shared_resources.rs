@@ -140,5 +140,5 @@ async fn main() -> Result<(), HueyError> {
         "shared-resources",
         RedisStorage::from_env("shared-resources").await?,
     );
-    huey_core::consumer::run_cli(huey).await
+    huey_cli::run_cli(huey).await
 }

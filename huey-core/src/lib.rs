@@ -4,7 +4,9 @@
 //! [Huey](https://huey.readthedocs.io): annotate ordinary functions with `#[task]`, enqueue typed
 //! calls, get typed results, and run a consumer. This crate holds the runtime, the storage
 //! contract, the embedded [`MemoryStorage`] and the in-process [`Consumer`]; `huey-redis` adds
-//! the production backend.
+//! the production backend, and `huey-cli` the command-line consumer (Huey's `huey_consumer`:
+//! flags, logging, signals, process workers), so this crate has no features and pulls in neither
+//! clap nor a log subscriber.
 //!
 //! ```
 //! use huey_core::prelude::*;

@@ -1,4 +1,4 @@
-//! The command-line consumer (`run_cli`) as a separate process against a test-started Redis:
+//! The command-line consumer (`huey_cli::run_cli`) as a separate process against a test-started Redis:
 //! worker types, per-worker start-up hooks, signals, health checks, periodic ticks across
 //! consumers.
 

@@ -335,3 +335,49 @@ async fn test_every_worker_state_holds_the_queue() {
     let mut next: TaskResult<i64> = immediate.result(next_id);
     assert_eq!(next.get().await.unwrap(), Some(4));
 }
+
+#[tokio::test]
+async fn test_consumer_without_workers_only_schedules() {
+    let h = queue("schedule-only");
+    let scheduler = Consumer::builder(&h)
+        .workers(0)
+        .scheduler_interval(Duration::from_millis(20))
+        .start()
+        .unwrap();
+    let mut r = add::call(2, 3)
+        .delay(Duration::from_millis(50))
+        .enqueue(&h)
+        .await
+        .unwrap();
+    // The scheduler has no event to await from here: poll until it moved the task.
+    let deadline = std::time::Instant::now() + WAIT;
+    while h.scheduled_count().await.unwrap() > 0 {
+        assert!(std::time::Instant::now() < deadline, "never moved");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        h.pending_count().await.unwrap(),
+        1,
+        "moved, and run by no one"
+    );
+    assert_eq!(r.get().await.unwrap(), None);
+
+    let workers = Consumer::builder(&h).scheduler(false).start().unwrap();
+    assert_eq!(
+        r.wait(WAIT).await.unwrap(),
+        5,
+        "a worker-only consumer runs it"
+    );
+    workers.shutdown().await.unwrap();
+    scheduler.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn test_consumer_with_nothing_to_run_is_refused() {
+    let h = queue("nothing-to-run");
+    let refused = Consumer::builder(&h).workers(0).scheduler(false).start();
+    assert!(
+        matches!(refused, Err(HueyError::Configuration(_))),
+        "no workers and no scheduler"
+    );
+}

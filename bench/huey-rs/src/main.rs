@@ -229,8 +229,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Command::Consumer { flags } => {
             let mut argv = vec!["huey-bench consumer".to_owned()];
             argv.extend(flags);
-            let cli = huey_core::consumer::Cli::parse_from(argv);
-            huey_core::consumer::run_cli_with(huey(&Codec::default()).await?, cli).await?;
+            let cli = huey_cli::Cli::parse_from(argv);
+            huey_cli::run_cli_with(huey(&Codec::default()).await?, cli).await?;
         }
         Command::Enqueue { n, codec } => {
             let huey = huey(&codec).await?;

@@ -3,14 +3,11 @@
 //! periodic tasks; a supervisor replaces workers that stopped. Data flows one way:
 //! storage → fetcher → workers → executor → storage.
 //!
-//! [`Consumer`] runs in-process with async or thread workers; [`run_cli`] is the command-line
-//! consumer (Huey's `huey_consumer`), which adds process workers and signal handling.
+//! [`Consumer`] runs in-process with async or thread workers. The command-line consumer (Huey's
+//! `huey_consumer`: flags, logging, signals, process workers) is the `huey-cli` crate, built on
+//! this one's public API, so a library user links neither clap nor a log subscriber.
 
-#[cfg(feature = "cli")]
-mod cli;
 mod fetcher;
-#[cfg(unix)]
-mod process;
 pub(crate) mod scheduler;
 mod supervisor;
 pub(crate) mod worker;
@@ -21,9 +18,6 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
-#[cfg(feature = "cli")]
-pub use cli::{Cli, run_cli, run_cli_with};
-
 use crate::error::{HueyError, RegistryError};
 use crate::runtime::Huey;
 use crate::runtime::registry::Registry;
@@ -31,8 +25,12 @@ use crate::storage::Delivery;
 use crate::task::TimeZone;
 
 /// How workers run tasks.
+///
+/// Process workers (one child process per worker, re-running the consumer binary) are not a kind
+/// here: only a binary with a command-line entry point can be re-run as a worker, so they belong
+/// to `huey-cli` (`-k process`), which runs them over [`ConsumerBuilder::workers`]`(0)` in the
+/// parent and [`ConsumerBuilder::first_worker_id`] in each child.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[non_exhaustive]
 pub enum WorkerKind {
     /// Tokio tasks on the consumer's runtime; sync bodies on the blocking pool (the default).
@@ -41,10 +39,6 @@ pub enum WorkerKind {
     /// One OS thread per worker, each with a single-threaded runtime of its own, one task at a
     /// time.
     Thread,
-    /// One child process per worker, re-running the consumer binary; the parent schedules and
-    /// supervises. Needs a storage shared between processes (Redis) and a binary that calls
-    /// [`run_cli`].
-    Process,
 }
 
 impl std::fmt::Display for WorkerKind {
@@ -52,7 +46,6 @@ impl std::fmt::Display for WorkerKind {
         f.write_str(match self {
             WorkerKind::Async => "async",
             WorkerKind::Thread => "thread",
-            WorkerKind::Process => "process",
         })
     }
 }
@@ -119,8 +112,6 @@ pub struct ConsumerBuilder {
     pub(crate) health_check: Option<Duration>,
     pub(crate) max_tasks: Option<usize>,
     pub(crate) first_worker_id: usize,
-    pub(crate) process_args: Vec<String>,
-    pub(crate) graceful_term: bool,
     pub(crate) time_zone: TimeZone,
     pub(crate) prefetch: Option<usize>,
 }
@@ -128,8 +119,26 @@ pub struct ConsumerBuilder {
 impl ConsumerBuilder {
     /// Number of workers (default 1). Each runs one task at a time and has its own
     /// [`WorkerState`](crate::WorkerState).
+    ///
+    /// Zero runs no worker and claims nothing: the consumer only schedules (moves due tasks to
+    /// the queue, enqueues periodic ones), as the parent of `huey-cli`'s process workers does.
     pub fn workers(mut self, n: usize) -> Self {
-        self.workers = n.max(1);
+        self.workers = n;
+        self
+    }
+
+    /// The id of the first worker (default 0); the others follow. Each worker's
+    /// [`WorkerState::worker_id`](crate::WorkerState::worker_id) is its id, so consumers that
+    /// split one pool between them (a process per worker) give each a distinct range.
+    pub fn first_worker_id(mut self, id: usize) -> Self {
+        self.first_worker_id = id;
+        self
+    }
+
+    /// Whether this consumer runs the scheduler (default true). Turn it off in a consumer that
+    /// only works while another one schedules; periodic ticks are claimed in storage either way.
+    pub fn scheduler(mut self, on: bool) -> Self {
+        self.scheduler = on;
         self
     }
 
@@ -218,7 +227,8 @@ impl ConsumerBuilder {
     /// Starts the consumer on the current tokio runtime.
     ///
     /// Fails when immediate mode is on, when no task is registered, when two tasks share a
-    /// name, or when the options contradict each other.
+    /// name, or when the options contradict each other (no workers and no scheduler; a task
+    /// limit without health checks).
     pub fn start(self) -> Result<Consumer, HueyError> {
         if self.huey.is_immediate() {
             return Err(HueyError::Configuration(
@@ -230,9 +240,9 @@ impl ConsumerBuilder {
                 "max_tasks recycles workers through the health check, which is disabled".into(),
             ));
         }
-        if self.kind == WorkerKind::Process && !self.huey.storage().shared_between_processes() {
+        if self.workers == 0 && !self.scheduler {
             return Err(HueyError::Configuration(
-                "process workers need a storage shared between processes, such as Redis".into(),
+                "a consumer with no workers and no scheduler has nothing to do".into(),
             ));
         }
         let registry = Registry::global()?;
@@ -281,8 +291,6 @@ impl Consumer {
             health_check: Some(Duration::from_secs(10)),
             max_tasks: None,
             first_worker_id: 0,
-            process_args: Vec::new(),
-            graceful_term: false,
             time_zone: TimeZone::UTC,
             prefetch: None,
         }
@@ -291,7 +299,8 @@ impl Consumer {
     fn spawn(config: ConsumerBuilder, registry: &'static Registry) -> Consumer {
         let (stop, stop_rx) = watch::channel(Stop::Run);
         let prefetch = config.prefetch.unwrap_or(config.workers);
-        let (sender, receiver) = async_channel::bounded(config.workers + prefetch);
+        // A bounded channel needs room for one message, even when no worker will take it.
+        let (sender, receiver) = async_channel::bounded((config.workers + prefetch).max(1));
         let mut tasks = JoinSet::new();
         tracing::info!(
             huey = config.huey.name(),
@@ -303,7 +312,8 @@ impl Consumer {
         // Permits count the messages the fetcher may claim: one per idle worker, plus the
         // prefetch, so a worker that finishes finds its next message already claimed.
         let idle = Arc::new(Semaphore::new(prefetch));
-        let local_workers = config.kind != WorkerKind::Process;
+        // With no worker nothing is claimed: no fetcher, and no claims for upkeep to keep alive.
+        let local_workers = config.workers > 0;
         if local_workers {
             tasks.spawn(fetcher::run(
                 config.huey.storage(),
@@ -362,23 +372,30 @@ impl Consumer {
         self.finish().await
     }
 
-    /// Asks for a graceful stop without waiting; `shutdown` or `stop_now` then finishes it.
-    pub(crate) fn begin_shutdown(&self) {
+    /// Asks for a graceful stop without waiting, for a caller that decides itself when to
+    /// escalate (a second signal, its own timeout): then [`wait_stopped`](Self::wait_stopped),
+    /// maybe [`interrupt`](Self::interrupt), and [`complete_stop`](Self::complete_stop).
+    /// [`shutdown`](Self::shutdown) is all of this with the shutdown timeout.
+    pub fn begin_shutdown(&self) {
         let _ = self.stop.send(Stop::Graceful);
     }
 
-    /// Escalates a graceful stop in progress to an immediate one.
-    pub(crate) fn interrupt(&self) {
+    /// Escalates a stop in progress to an immediate one: running tasks are interrupted and put
+    /// back on the queue.
+    pub fn interrupt(&self) {
         let _ = self.stop.send(Stop::Immediate);
     }
 
-    /// Waits for the consumer's parts to finish after a stop was asked for.
-    pub(crate) async fn wait_stopped(&mut self) {
+    /// Waits for the workers and the scheduler to finish after a stop was asked for; without
+    /// one it waits as long as the consumer runs.
+    pub async fn wait_stopped(&mut self) {
         join_all(&mut self.tasks).await;
     }
 
-    /// Completes a stop begun with `begin_shutdown` (and maybe `interrupt`).
-    pub(crate) async fn complete_stop(mut self) -> Result<(), HueyError> {
+    /// Completes a stop begun with [`begin_shutdown`](Self::begin_shutdown) (and maybe
+    /// [`interrupt`](Self::interrupt)): waits for the consumer's parts, puts back what was claimed
+    /// but not started, and retires from the storage.
+    pub async fn complete_stop(mut self) -> Result<(), HueyError> {
         self.finish().await
     }
 

@@ -1,6 +1,5 @@
 //! The supervisor: starts the workers and the scheduler, replaces those that stopped at each
-//! health check, and on shutdown waits for them (process workers: signals and waits for the
-//! child processes).
+//! health check, and on shutdown waits for them.
 
 use std::sync::Arc;
 
@@ -33,25 +32,6 @@ pub(super) async fn run(
         })
     };
     let mut scheduler = spawn_scheduler();
-
-    #[cfg(unix)]
-    if config.kind == WorkerKind::Process {
-        let mut pool = super::process::ProcessPool::start(&config);
-        loop {
-            tokio::select! {
-                biased;
-                _ = stopped(&mut stop, Stop::Graceful) => break,
-                _ = health_tick(&config) => {}
-            }
-            pool.replace_exited();
-            replace_finished(&mut scheduler, &spawn_scheduler, "scheduler");
-        }
-        pool.stop(stop.clone()).await;
-        if let Some(handle) = scheduler {
-            let _ = handle.await;
-        }
-        return;
-    }
 
     let context = WorkerContext {
         huey: config.huey.clone(),
@@ -138,6 +118,6 @@ fn spawn(kind: WorkerKind, id: usize, context: WorkerContext) -> JoinHandle<()> 
                 let _ = finished.await;
             })
         }
-        _ => tokio::spawn(worker::run(id, context)),
+        WorkerKind::Async => tokio::spawn(worker::run(id, context)),
     }
 }

@@ -219,8 +219,8 @@ impl Huey {
         self.inner.codec.decode_message(bytes)
     }
 
-    /// How this queue stores messages, in words (for the consumer's banner).
-    pub(crate) fn describe_codec(&self) -> String {
+    /// How this queue stores messages, in words (for the command-line consumer's banner).
+    pub fn describe_codec(&self) -> String {
         self.inner.codec.describe()
     }
 

@@ -1,4 +1,4 @@
-//! The consumer binary of the cross-process tests: `run_cli` over the tasks of
+//! The consumer binary of the cross-process tests: `huey_cli::run_cli` over the tasks of
 //! `huey_tests::tasks`, on the Redis at `HUEY_REDIS_URL`, queue `HUEY_TEST_NAME`. It prints
 //! `ready <consumer id>` first (the parent of process workers only).
 
@@ -16,5 +16,5 @@ async fn main() -> Result<(), HueyError> {
     if std::env::var_os("HUEY_CONSUMER_WORKER").is_none() {
         println!("ready {}", storage.consumer_id());
     }
-    huey_core::consumer::run_cli(Huey::new(name, storage)).await
+    huey_cli::run_cli(Huey::new(name, storage)).await
 }

@@ -1,48 +1,64 @@
-//! Process workers: child processes that run the same consumer binary as one worker each. The
-//! parent keeps the scheduler, replaces children that exit at each health check, and relays
-//! stop requests as signals. Children live in their own process group, so a terminal's Ctrl-C
-//! reaches only the parent, which decides what the children are told.
+//! Process workers (unix): child processes that run the same consumer binary as one worker
+//! each. The parent runs a consumer with no worker (the scheduler), replaces children that exit
+//! at each health check, and relays stop requests as signals. Children live in their own process
+//! group, so a terminal's Ctrl-C reaches only the parent, which decides what the children are
+//! told.
 
 use std::time::Duration;
 
 use nix::sys::signal::{Signal as UnixSignal, kill};
 use nix::unistd::Pid;
 use tokio::process::{Child, Command};
-use tokio::sync::watch;
-
-use super::{ConsumerBuilder, Stop, stopped};
 
 /// Set in a child's environment to the worker id it runs.
 pub(crate) const WORKER_ENV: &str = "HUEY_CONSUMER_WORKER";
 
+/// The worker id this process runs, when it is a process worker started by a parent.
+pub(crate) fn worker_id() -> Option<usize> {
+    std::env::var(WORKER_ENV).ok()?.parse().ok()
+}
+
+/// In a process worker: stop (and give back the claims) if the parent dies without telling us,
+/// by asking the kernel for the immediate signal then (Linux only; elsewhere the child runs on).
+pub(crate) fn stop_with_parent(graceful_term: bool) {
+    #[cfg(target_os = "linux")]
+    {
+        let immediate = if graceful_term {
+            UnixSignal::SIGINT
+        } else {
+            UnixSignal::SIGTERM
+        };
+        let _ = nix::sys::prctl::set_pdeathsig(immediate);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = graceful_term;
+}
+
 /// How long children get to stop after an immediate stop before they are killed.
 const KILL_AFTER: Duration = Duration::from_secs(2);
 
-pub(super) struct ProcessPool {
+pub(crate) struct ProcessPool {
     children: Vec<Option<Child>>,
     args: Vec<String>,
-    first_id: usize,
     graceful: UnixSignal,
     immediate: UnixSignal,
 }
 
 impl ProcessPool {
-    pub(super) fn start(config: &ConsumerBuilder) -> ProcessPool {
-        let (graceful, immediate) = if config.graceful_term {
+    /// Starts `workers` children with ids from 0, each running this binary with `args`.
+    pub(crate) fn start(workers: usize, args: Vec<String>, graceful_term: bool) -> ProcessPool {
+        let (graceful, immediate) = if graceful_term {
             (UnixSignal::SIGTERM, UnixSignal::SIGINT)
         } else {
             (UnixSignal::SIGINT, UnixSignal::SIGTERM)
         };
         let mut pool = ProcessPool {
             children: Vec::new(),
-            args: config.process_args.clone(),
-            first_id: config.first_worker_id,
+            args,
             graceful,
             immediate,
         };
-        pool.children = (0..config.workers)
-            .map(|i| pool.spawn(config.first_worker_id + i))
-            .collect();
+        pool.children = (0..workers).map(|id| pool.spawn(id)).collect();
         pool
     }
 
@@ -72,10 +88,9 @@ impl ProcessPool {
     }
 
     /// The health check: a child that exited is replaced.
-    pub(super) fn replace_exited(&mut self) {
-        for i in 0..self.children.len() {
-            let id = self.first_id + i;
-            let exited = match &mut self.children[i] {
+    pub(crate) fn replace_exited(&mut self) {
+        for id in 0..self.children.len() {
+            let exited = match &mut self.children[id] {
                 Some(child) => match child.try_wait() {
                     Ok(Some(status)) => {
                         tracing::warn!(worker = id, %status, "worker process died; restarting it");
@@ -90,7 +105,7 @@ impl ProcessPool {
                 None => true,
             };
             if exited {
-                self.children[i] = self.spawn(id);
+                self.children[id] = self.spawn(id);
             }
         }
     }
@@ -103,35 +118,29 @@ impl ProcessPool {
         }
     }
 
-    async fn wait_all(children: &mut [Option<Child>]) {
-        for child in children.iter_mut().flatten() {
+    /// Waits for every child to exit.
+    pub(crate) async fn wait_all(&mut self) {
+        for child in self.children.iter_mut().flatten() {
             let _ = child.wait().await;
         }
     }
 
-    /// Relays the stop to the children and waits for them; an immediate stop (asked for now or
-    /// later) is relayed too, and children that still run after it are killed.
-    pub(super) async fn stop(mut self, mut stop: watch::Receiver<Stop>) {
-        let immediate = *stop.borrow() == Stop::Immediate;
-        self.signal(if immediate {
-            self.immediate
-        } else {
-            self.graceful
-        });
-        if !immediate {
-            tokio::select! {
-                _ = ProcessPool::wait_all(&mut self.children) => return,
-                _ = stopped(&mut stop, Stop::Immediate) => {}
-            }
-            self.signal(self.immediate);
-        }
-        if tokio::time::timeout(KILL_AFTER, ProcessPool::wait_all(&mut self.children))
+    /// Relays a graceful stop to the children; [`wait_all`](Self::wait_all) waits for them.
+    pub(crate) fn stop_gracefully(&self) {
+        self.signal(self.graceful);
+    }
+
+    /// Relays an immediate stop (now, or to escalate a graceful one) and waits for the children;
+    /// those that still run after [`KILL_AFTER`] are killed.
+    pub(crate) async fn stop_now(&mut self) {
+        self.signal(self.immediate);
+        if tokio::time::timeout(KILL_AFTER, self.wait_all())
             .await
             .is_err()
         {
             tracing::warn!("worker processes did not stop; killing them");
             self.signal(UnixSignal::SIGKILL);
-            ProcessPool::wait_all(&mut self.children).await;
+            self.wait_all().await;
         }
     }
 }

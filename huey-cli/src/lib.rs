@@ -1,0 +1,43 @@
+//! # huey-cli
+//!
+//! The command-line consumer of huey-rs, as Huey's `huey_consumer`: a binary that calls
+//! [`run_cli`] gets its flags (`-w -k -d -m -b -c -C -f -L -M -t -g -s -n -l -v -q -S`), log
+//! set-up, signal handling and process workers. It is a crate of its own so that a library that
+//! only enqueues, or embeds [`huey_core::Consumer`], links neither clap nor tracing-subscriber.
+//!
+//! ```no_run
+//! use huey_core::Huey;
+//!
+//! # #[huey_core::task] fn ping() {}
+//! #[tokio::main(flavor = "current_thread")]
+//! async fn main() -> Result<(), huey_core::HueyError> {
+//!     let huey = Huey::memory("my-app"); // in production: huey_redis::RedisStorage
+//!     huey_cli::run_cli(huey).await
+//! }
+//! ```
+//!
+//! `my-consumer -w 4 -k thread -v` then logs its configuration and every registered task, and
+//! works until a signal stops it; `--help` lists the flags (see [`Cli`]).
+//!
+//! ## Signals and platforms
+//!
+//! On unix the graceful signal (SIGINT, or SIGTERM with `-g term`) stops fetching and lets
+//! running tasks finish; sending it again, or the other signal, stops at once and puts running
+//! tasks back on the queue. SIGHUP stops gracefully and execs the binary afresh. Process workers
+//! (`-k process`) are children that re-run the binary, each as one worker, while the parent
+//! schedules and supervises them.
+//!
+//! Elsewhere only Ctrl-C exists: it stops gracefully, and a second one stops at once. `-k process`
+//! and `-g term` are refused with an error there rather than ignored.
+#![warn(missing_docs)]
+
+mod banner;
+mod cli;
+mod logging;
+#[cfg(unix)]
+mod process;
+mod run;
+mod signals;
+
+pub use cli::{Cli, GracefulSignal, WorkerType};
+pub use run::{run_cli, run_cli_with};
