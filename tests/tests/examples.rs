@@ -117,7 +117,22 @@ async fn result(huey: &Huey, id: &str) -> serde_json::Value {
         .unwrap()
 }
 
+/// These tests use the machine's PostgreSQL; without one they fail, saying so, rather than
+/// pass without having run.
+async fn require_postgres() {
+    let url = database_url();
+    if let Err(error) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await {
+        panic!(
+            "the shared_resources example tests need PostgreSQL at DATABASE_URL={url}, and it \
+             is not reachable: {error}. Start it (the CI machine runs one on 127.0.0.1:5432) \
+             or point DATABASE_URL at one.",
+            error = huey_core::error_chain(&error)
+        );
+    }
+}
+
 async fn each_worker_holds_its_own_connection(kind: &str) {
+    require_postgres().await;
     let server = RedisServer::start();
     let huey = Huey::new(
         "shared-resources",
