@@ -6,9 +6,13 @@
 #   bench/compare.sh              # ~15 min on 2 cores (the first run also builds apalis)
 #   ROUNDS=1 bench/compare.sh     # one round
 #
-# Needs Redis on 127.0.0.1:6379. Uses db 14 (Python Huey and huey-rs, through the Python
-# harness) and db 13 (apalis) only, flushing them before every run. Installs what is missing:
-# huey and redis-py with pip; apalis builds with cargo into $OUT/apalis-target.
+#   HUEY_BENCH=/path/to/huey-bench bench/compare.sh   # measure another build of huey-rs
+#                                                     # (e.g. an earlier commit's)
+#
+# Starts a redis-server of its own on a free loopback port (it flushes the databases it measures
+# before every run, so it never uses the machine's Redis) and stops it at the end: db 14 for
+# Python Huey and huey-rs (through the Python harness), db 13 for apalis. Installs what is
+# missing: huey and redis-py with pip; apalis builds with cargo into $OUT/apalis-target.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SHARED=${SHARED:-$ROOT/../shared/bench}
@@ -21,11 +25,21 @@ python_deps() {
     $PY -c 'import huey, redis' 2>/dev/null || $PY -m pip install -q 'huey==3.5.4' redis
 }
 python_deps
-redis-cli -n 14 ping >/dev/null
+
+PORT=$($PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+redis-server --port "$PORT" --bind 127.0.0.1 --save "" --appendonly no --logfile "$OUT/redis.log" &
+REDIS_PID=$!
+trap 'kill $REDIS_PID 2>/dev/null; wait $REDIS_PID 2>/dev/null || true' EXIT
+until redis-cli -p "$PORT" ping >/dev/null 2>&1; do sleep 0.05; done
+rcli() { redis-cli -p "$PORT" "$@"; }
+export BENCH_REDIS_PORT=$PORT HUEY_REDIS_URL=redis://127.0.0.1:$PORT/14
+APALIS_URL=redis://127.0.0.1:$PORT/13
 
 echo "building huey-rs and the apalis harness (release)" >&2
-cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml" -p huey-bench
-HB=$ROOT/target/release/huey-bench
+if [[ -z ${HUEY_BENCH:-} ]]; then
+    cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml" -p huey-bench
+fi
+HB=${HUEY_BENCH:-$ROOT/target/release/huey-bench}
 CARGO_TARGET_DIR=$OUT/apalis-target cargo build --release --quiet \
     --manifest-path "$SHARED/apalis/Cargo.toml"
 AB=$OUT/apalis-target/release/apalis-bench
@@ -59,19 +73,19 @@ for r in $(seq 1 "$ROUNDS"); do
     harness "$PYRES" io $R --n 2000 --ms 10 --workers 64 --kind thread
 
     # apalis 1.0.0 (defaults)
-    redis-cli -n 13 FLUSHDB >/dev/null
-    $AB enqueue --n 20000 --rep "$r" --out "$APRES" >/dev/null
-    $AB bulk --n 200000 --chunk 1000 --rep "$r" --out "$APRES" >/dev/null
-    $AB drain --n 20000 --concurrency 8 --rep "$r" --out "$APRES" >/dev/null
-    $AB drain --n 20000 --concurrency 64 --rep "$r" --out "$APRES" >/dev/null
-    $AB latency --n 500 --warmup 20 --concurrency 4 --client notify --poll-ms 10 --rep "$r" --out "$APRES" >/dev/null
-    $AB drain --workload W4 --n 2000 --ms 10 --concurrency 64 --rep "$r" --out "$APRES" >/dev/null
-    $AB drain --workload W4 --n 20000 --ms 10 --concurrency 1000 --rep "$r" --out "$APRES" >/dev/null
-    $AB sleepcal --ms 10 --concurrency 64 --rep "$r" --out "$APRES" >/dev/null
+    rcli -n 13 FLUSHDB >/dev/null
+    $AB enqueue --url "$APALIS_URL" --n 20000 --rep "$r" --out "$APRES" >/dev/null
+    $AB bulk --url "$APALIS_URL" --n 200000 --chunk 1000 --rep "$r" --out "$APRES" >/dev/null
+    $AB drain --url "$APALIS_URL" --n 20000 --concurrency 8 --rep "$r" --out "$APRES" >/dev/null
+    $AB drain --url "$APALIS_URL" --n 20000 --concurrency 64 --rep "$r" --out "$APRES" >/dev/null
+    $AB latency --url "$APALIS_URL" --n 500 --warmup 20 --concurrency 4 --client notify --poll-ms 10 --rep "$r" --out "$APRES" >/dev/null
+    $AB drain --url "$APALIS_URL" --workload W4 --n 2000 --ms 10 --concurrency 64 --rep "$r" --out "$APRES" >/dev/null
+    $AB drain --url "$APALIS_URL" --workload W4 --n 20000 --ms 10 --concurrency 1000 --rep "$r" --out "$APRES" >/dev/null
+    $AB sleepcal --url "$APALIS_URL" --ms 10 --concurrency 64 --rep "$r" --out "$APRES" >/dev/null
 
     # huey-rs (async workers)
     huey_rs enqueue $R --n 20000
-    redis-cli -n 14 FLUSHDB >/dev/null
+    rcli -n 14 FLUSHDB >/dev/null
     $HB bulk --n 200000 --chunk 0 --rep "$r" --out "$RSRES" >/dev/null
     huey_rs drain $R --n 20000 --workers 8 --kind thread
     huey_rs drain $R --n 20000 --workers 64 --kind thread
@@ -80,11 +94,11 @@ for r in $(seq 1 "$ROUNDS"); do
     huey_rs io $R --n 2000 --ms 10 --workers 64 --kind thread
     huey_rs io $R --n 20000 --ms 10 --workers 1000 --kind thread
     $HB sleepcal --ms 10 --concurrency 64 --rep "$r" --out "$RSRES" >/dev/null
-    redis-cli -n 14 FLUSHDB >/dev/null
+    rcli -n 14 FLUSHDB >/dev/null
     $HB consumer -w 4 -q -n & PICKUP=$!
     $HB pickup --n 200 --rep "$r" --out "$RSRES" >/dev/null
     kill -INT $PICKUP; wait $PICKUP || true
-    redis-cli -n 14 FLUSHDB >/dev/null
+    rcli -n 14 FLUSHDB >/dev/null
 done
 
 $PY "$ROOT/bench/report.py" "$PYRES" "$APRES" "$RSRES" | tee "$OUT/compare.md"
