@@ -43,6 +43,23 @@
 //! ```
 //!
 //! A consumer refuses to start with no registered task, naming this rule.
+//!
+//! ## Layers
+//!
+//! The crate is built in layers, each importing only from those below it:
+//!
+//! | layer | holds |
+//! | --- | --- |
+//! | [`task`](mod@task) (data) | [`TaskDef`], [`TaskOptions`], the running [`Task`] and its [`TaskValue`], the [`message`] envelope, stored outcomes, [`Signal`], [`WorkerState`], resources, [`TimeZone`]; errors beside it |
+//! | [`codec`] | [`Codec`](codec::Codec): messages and stored values to bytes, with compression and signing layered over it |
+//! | [`storage`] | the storage contract by concern, the one [`Settlement`](storage::Settlement) of a claim, [`MemoryStorage`] |
+//! | coordination | [`TaskLock`], [`RateLimit`], [`TaskSemaphore`], on the storage alone |
+//! | runtime | [`Huey`] and [`HueyBuilder`], dispatch through an engine (the storage, or immediate mode's inline engine), the executor, retries, revocation, admin, hooks and signals, the [`Registry`] |
+//! | workflows | [`TaskCall`], [`PartialCall`], [`pipeline`], [`group`](mod@group) and chords, [`TaskResult`], [`ResultGroup`] |
+//! | [`consumer`] | [`Consumer`]: fetcher, workers, scheduler, supervisor |
+//!
+//! The command-line consumer is the `huey-cli` crate, the Redis backend `huey-redis`, and the
+//! conformance suite every backend runs `huey-conformance`.
 #![warn(missing_docs)]
 
 extern crate self as huey_core;
