@@ -80,14 +80,55 @@
 //!
 //! [`CASES`] lists them all; by the part of the contract they pin:
 //!
-//! - [`queue`] (`QueueStorage`): [`test_queue_methods`](queue::test_queue_methods), [`test_priority`](queue::test_priority), [`test_claim_ack_contract`](queue::test_claim_ack_contract), [`test_requeue_returns_claim`](queue::test_requeue_returns_claim), [`test_dequeue_batch`](queue::test_dequeue_batch), [`test_dequeue_wakes_on_enqueue`](queue::test_dequeue_wakes_on_enqueue), [`test_enqueue_many`](queue::test_enqueue_many), [`test_maintain_keeps_own_claims`](queue::test_maintain_keeps_own_claims), [`test_retire_gives_claims_back`](queue::test_retire_gives_claims_back)
-//! - [`schedule`] (`ScheduleStorage`): [`test_schedule_methods`](schedule::test_schedule_methods), [`test_read_schedule`](schedule::test_read_schedule), [`test_promote_due`](schedule::test_promote_due), [`test_promote_due_large_batch`](schedule::test_promote_due_large_batch)
-//! - [`results`] (`ResultStorage`): [`test_result_store_methods`](results::test_result_store_methods), [`test_peek_many`](results::test_peek_many), [`test_wait_result`](results::test_wait_result), [`test_result_store_holds_values_only`](results::test_result_store_holds_values_only)
-//! - [`coordination`] (`CoordinationStorage`): [`test_counter`](coordination::test_counter), [`test_put_if_empty_ttl`](coordination::test_put_if_empty_ttl), [`test_delete_data_if`](coordination::test_delete_data_if), [`test_chord_record`](coordination::test_chord_record), [`test_semaphore_methods`](coordination::test_semaphore_methods), [`test_semaphore_expiry`](coordination::test_semaphore_expiry)
-//! - [`dead_letters`] (`DeadLetterStorage`): [`test_dead_letter_keeps_message`](dead_letters::test_dead_letter_keeps_message), [`test_dead_letter_requeue_selected`](dead_letters::test_dead_letter_requeue_selected), [`test_dead_letter_requeue_all`](dead_letters::test_dead_letter_requeue_all), [`test_dead_letter_delete`](dead_letters::test_dead_letter_delete)
-//! - [`revocation`] (`RevocationStorage`): [`test_revocation_methods`](revocation::test_revocation_methods), [`test_claim_reports_revocations`](revocation::test_claim_reports_revocations)
-//! - [`settlement`] (`QueueStorage::settle`): [`test_settle_success_with_next_stage`](settlement::test_settle_success_with_next_stage), [`test_settle_final_failure_with_error_handler`](settlement::test_settle_final_failure_with_error_handler), [`test_settle_retry_without_delay`](settlement::test_settle_retry_without_delay), [`test_settle_retry_with_delay`](settlement::test_settle_retry_with_delay), [`test_settle_chord_member_fires_once`](settlement::test_settle_chord_member_fires_once), [`test_settle_dead_letter`](settlement::test_settle_dead_letter), [`test_settle_requeue`](settlement::test_settle_requeue), [`test_settle_not_held_writes_nothing`](settlement::test_settle_not_held_writes_nothing), [`test_settle_without_claim`](settlement::test_settle_without_claim), [`test_settle_wakes_result_waiter`](settlement::test_settle_wakes_result_waiter)
-//! - [`flush`] (every trait's flush): [`test_flush_all`](flush::test_flush_all), [`test_flushes_are_independent`](flush::test_flushes_are_independent)
+//! - [`queue`] (`QueueStorage`):
+//!   - [`test_queue_methods`](queue::test_queue_methods)
+//!   - [`test_priority`](queue::test_priority)
+//!   - [`test_claim_ack_contract`](queue::test_claim_ack_contract)
+//!   - [`test_requeue_returns_claim`](queue::test_requeue_returns_claim)
+//!   - [`test_dequeue_batch`](queue::test_dequeue_batch)
+//!   - [`test_dequeue_wakes_on_enqueue`](queue::test_dequeue_wakes_on_enqueue)
+//!   - [`test_enqueue_many`](queue::test_enqueue_many)
+//!   - [`test_maintain_keeps_own_claims`](queue::test_maintain_keeps_own_claims)
+//!   - [`test_retire_gives_claims_back`](queue::test_retire_gives_claims_back)
+//! - [`schedule`] (`ScheduleStorage`):
+//!   - [`test_schedule_methods`](schedule::test_schedule_methods)
+//!   - [`test_read_schedule`](schedule::test_read_schedule)
+//!   - [`test_promote_due`](schedule::test_promote_due)
+//!   - [`test_promote_due_large_batch`](schedule::test_promote_due_large_batch)
+//! - [`results`] (`ResultStorage`):
+//!   - [`test_result_store_methods`](results::test_result_store_methods)
+//!   - [`test_peek_many`](results::test_peek_many)
+//!   - [`test_wait_result`](results::test_wait_result)
+//!   - [`test_result_store_holds_values_only`](results::test_result_store_holds_values_only)
+//! - [`coordination`] (`CoordinationStorage`):
+//!   - [`test_counter`](coordination::test_counter)
+//!   - [`test_put_if_empty_ttl`](coordination::test_put_if_empty_ttl)
+//!   - [`test_delete_data_if`](coordination::test_delete_data_if)
+//!   - [`test_chord_record`](coordination::test_chord_record)
+//!   - [`test_semaphore_methods`](coordination::test_semaphore_methods)
+//!   - [`test_semaphore_expiry`](coordination::test_semaphore_expiry)
+//! - [`dead_letters`] (`DeadLetterStorage`):
+//!   - [`test_dead_letter_keeps_message`](dead_letters::test_dead_letter_keeps_message)
+//!   - [`test_dead_letter_requeue_selected`](dead_letters::test_dead_letter_requeue_selected)
+//!   - [`test_dead_letter_requeue_all`](dead_letters::test_dead_letter_requeue_all)
+//!   - [`test_dead_letter_delete`](dead_letters::test_dead_letter_delete)
+//! - [`revocation`] (`RevocationStorage`):
+//!   - [`test_revocation_methods`](revocation::test_revocation_methods)
+//!   - [`test_claim_reports_revocations`](revocation::test_claim_reports_revocations)
+//! - [`settlement`] (`QueueStorage::settle`):
+//!   - [`test_settle_success_with_next_stage`](settlement::test_settle_success_with_next_stage)
+//!   - [`test_settle_final_failure_with_error_handler`](settlement::test_settle_final_failure_with_error_handler)
+//!   - [`test_settle_retry_without_delay`](settlement::test_settle_retry_without_delay)
+//!   - [`test_settle_retry_with_delay`](settlement::test_settle_retry_with_delay)
+//!   - [`test_settle_chord_member_fires_once`](settlement::test_settle_chord_member_fires_once)
+//!   - [`test_settle_dead_letter`](settlement::test_settle_dead_letter)
+//!   - [`test_settle_requeue`](settlement::test_settle_requeue)
+//!   - [`test_settle_not_held_writes_nothing`](settlement::test_settle_not_held_writes_nothing)
+//!   - [`test_settle_without_claim`](settlement::test_settle_without_claim)
+//!   - [`test_settle_wakes_result_waiter`](settlement::test_settle_wakes_result_waiter)
+//! - [`flush`] (every trait's flush):
+//!   - [`test_flush_all`](flush::test_flush_all)
+//!   - [`test_flushes_are_independent`](flush::test_flushes_are_independent)
 //!
 //! No case sleeps to wait for an event: a case that races two calls interleaves them with
 //! `yield_now`. Only the expiry cases (a put-if-empty TTL, a semaphore slot's TTL) wait, for
@@ -129,14 +170,40 @@ macro_rules! conformance_suite {
     // stands as items (the tests) and as an expression (`CASES`).
     (@cases @$then:ident $args:tt) => {
         $crate::conformance_suite! { @$then $args;
-            queue: [test_queue_methods, test_priority, test_claim_ack_contract, test_requeue_returns_claim, test_dequeue_batch, test_dequeue_wakes_on_enqueue, test_enqueue_many, test_maintain_keeps_own_claims, test_retire_gives_claims_back],
-            schedule: [test_schedule_methods, test_read_schedule, test_promote_due, test_promote_due_large_batch],
-            results: [test_result_store_methods, test_peek_many, test_wait_result, test_result_store_holds_values_only],
-            coordination: [test_counter, test_put_if_empty_ttl, test_delete_data_if, test_chord_record, test_semaphore_methods, test_semaphore_expiry],
-            dead_letters: [test_dead_letter_keeps_message, test_dead_letter_requeue_selected, test_dead_letter_requeue_all, test_dead_letter_delete],
-            revocation: [test_revocation_methods, test_claim_reports_revocations],
-            settlement: [test_settle_success_with_next_stage, test_settle_final_failure_with_error_handler, test_settle_retry_without_delay, test_settle_retry_with_delay, test_settle_chord_member_fires_once, test_settle_dead_letter, test_settle_requeue, test_settle_not_held_writes_nothing, test_settle_without_claim, test_settle_wakes_result_waiter],
-            flush: [test_flush_all, test_flushes_are_independent],
+            queue: [
+                test_queue_methods, test_priority, test_claim_ack_contract,
+                test_requeue_returns_claim, test_dequeue_batch, test_dequeue_wakes_on_enqueue,
+                test_enqueue_many, test_maintain_keeps_own_claims, test_retire_gives_claims_back,
+            ],
+            schedule: [
+                test_schedule_methods, test_read_schedule, test_promote_due,
+                test_promote_due_large_batch,
+            ],
+            results: [
+                test_result_store_methods, test_peek_many, test_wait_result,
+                test_result_store_holds_values_only,
+            ],
+            coordination: [
+                test_counter, test_put_if_empty_ttl, test_delete_data_if, test_chord_record,
+                test_semaphore_methods, test_semaphore_expiry,
+            ],
+            dead_letters: [
+                test_dead_letter_keeps_message, test_dead_letter_requeue_selected,
+                test_dead_letter_requeue_all, test_dead_letter_delete,
+            ],
+            revocation: [
+                test_revocation_methods, test_claim_reports_revocations,
+            ],
+            settlement: [
+                test_settle_success_with_next_stage, test_settle_final_failure_with_error_handler,
+                test_settle_retry_without_delay, test_settle_retry_with_delay,
+                test_settle_chord_member_fires_once, test_settle_dead_letter, test_settle_requeue,
+                test_settle_not_held_writes_nothing, test_settle_without_claim,
+                test_settle_wakes_result_waiter,
+            ],
+            flush: [
+                test_flush_all, test_flushes_are_independent,
+            ],
         }
     };
     (@tests ($make:expr); $($module:ident: [$($name:ident),* $(,)?]),* $(,)?) => {
