@@ -1,11 +1,11 @@
-//! Shared test code for huey-rs: the [`storage_suite!`] macro runs the generic storage behaviour
-//! suite (Huey's `test_storage.py` plus the claim/ack contract) against any backend,
-//! [`redis_server::RedisServer`] gives a test its own `redis-server`, and [`tasks`] holds the
-//! tasks that the `test_consumer` binary runs for the cross-process tests.
+//! Shared test code for huey-rs: [`redis_server::RedisServer`] gives a test its own
+//! `redis-server`, [`backend`] runs a test body on both backends, [`faulty`] is a storage that
+//! dies on cue, [`consumer_process`] runs a consumer as a separate process, and [`tasks`] holds
+//! the tasks that the `test_consumer` binary runs for the cross-process tests. The storage
+//! behaviour suite is the `huey-conformance` crate.
 
 pub mod backend;
 pub mod consumer_process;
 pub mod faulty;
 pub mod redis_server;
-pub mod storage_suite;
 pub mod tasks;

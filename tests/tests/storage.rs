@@ -1,11 +1,9 @@
-//! The generic storage suite against `MemoryStorage`, plus its own specifics.
+//! `MemoryStorage` specifics. The conformance suite runs on it from `huey-conformance`.
 
 use std::sync::Arc;
 
 use huey_core::MemoryStorage;
 use huey_core::storage::prelude::*;
-
-huey_tests::storage_suite!(MemoryStorage::new());
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn test_put_if_empty_is_atomic_under_threads() {

@@ -1,0 +1,179 @@
+//! [`QueueStorage`](huey_core::storage::QueueStorage): the queue, claims, and upkeep.
+
+use std::time::Duration;
+
+use huey_core::Storage;
+use huey_core::storage::{Settled, Settlement};
+
+use crate::support::{NOW, assert_claim_gone, b, claim, drain};
+
+/// FIFO order, `enqueued_items(limit)` without claiming, empty dequeue, `flush_queue`.
+pub async fn test_queue_methods(s: &dyn Storage) {
+    for item in ["a", "b", "c"] {
+        s.enqueue(b(item), 0).await.unwrap();
+    }
+    assert_eq!(s.queue_size().await.unwrap(), 3);
+    assert_eq!(s.enqueued_items(Some(2)).await.unwrap(), [b("a"), b("b")]);
+    assert_eq!(s.enqueued_items(None).await.unwrap().len(), 3);
+    assert!(s.enqueued_items(Some(0)).await.unwrap().is_empty());
+    assert_eq!(s.queue_size().await.unwrap(), 3, "listing claims nothing");
+    assert_eq!(drain(s).await, [b("a"), b("b"), b("c")]);
+    assert!(s.dequeue(1, NOW).await.unwrap().is_empty());
+    s.enqueue(b("x"), 0).await.unwrap();
+    s.flush_queue().await.unwrap();
+    assert_eq!(s.queue_size().await.unwrap(), 0);
+}
+
+/// Higher priority first, FIFO within a priority (Huey: 9, 7, 5, 3, 1, then 0s in order).
+pub async fn test_priority(s: &dyn Storage) {
+    if !s.supports_priority() {
+        return;
+    }
+    for (item, priority) in [
+        ("p1", 1),
+        ("z1", 0),
+        ("p5", 5),
+        ("p9", 9),
+        ("z2", 0),
+        ("p3", 3),
+        ("p7", 7),
+        ("n", -1),
+    ] {
+        s.enqueue(b(item), priority).await.unwrap();
+    }
+    assert_eq!(s.enqueued_items(Some(2)).await.unwrap(), [b("p9"), b("p7")]);
+    assert_eq!(
+        drain(s).await,
+        [
+            b("p9"),
+            b("p7"),
+            b("p5"),
+            b("p3"),
+            b("p1"),
+            b("z1"),
+            b("z2"),
+            b("n")
+        ]
+    );
+}
+
+/// A dequeue claims: the message leaves the queue, and an ack forgets it.
+pub async fn test_claim_ack_contract(s: &dyn Storage) {
+    s.enqueue(b("job"), 0).await.unwrap();
+    let claimed = s.dequeue(1, NOW).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].data, b("job"));
+    assert_eq!(s.queue_size().await.unwrap(), 0);
+    assert!(
+        s.dequeue(1, NOW).await.unwrap().is_empty(),
+        "a claim is not handed out twice"
+    );
+    s.ack(&claimed[0]).await.unwrap();
+    assert_eq!(s.queue_size().await.unwrap(), 0);
+}
+
+/// `requeue` gives a claim back to the queue.
+pub async fn test_requeue_returns_claim(s: &dyn Storage) {
+    s.enqueue(b("job"), 3).await.unwrap();
+    let claimed = s.dequeue(1, NOW).await.unwrap();
+    s.requeue(&claimed[0]).await.unwrap();
+    assert_eq!(s.queue_size().await.unwrap(), 1);
+    let again = s.dequeue(1, NOW).await.unwrap();
+    assert_eq!(again[0].data, b("job"));
+    if s.supports_priority() {
+        assert_eq!(again[0].priority, 3);
+    }
+    s.ack(&again[0]).await.unwrap();
+}
+
+/// One dequeue can claim several messages, in queue order.
+pub async fn test_dequeue_batch(s: &dyn Storage) {
+    for item in ["1", "2", "3"] {
+        s.enqueue(b(item), 0).await.unwrap();
+    }
+    let batch = s.dequeue(2, NOW).await.unwrap();
+    let data: Vec<_> = batch.iter().map(|d| d.data.clone()).collect();
+    assert_eq!(data, [b("1"), b("2")]);
+    let rest = s.dequeue(5, NOW).await.unwrap();
+    assert_eq!(rest.len(), 1);
+    for d in batch.iter().chain(&rest) {
+        s.ack(d).await.unwrap();
+    }
+}
+
+/// A waiting dequeue returns as soon as a message arrives, not at its timeout.
+pub async fn test_dequeue_wakes_on_enqueue(s: &dyn Storage) {
+    let started = std::time::Instant::now();
+    let (claimed, ()) = tokio::join!(s.dequeue(1, Duration::from_secs(30)), async {
+        tokio::task::yield_now().await;
+        s.enqueue(b("wake"), 0).await.unwrap();
+    });
+    let claimed = claimed.unwrap();
+    assert_eq!(claimed[0].data, b("wake"));
+    assert!(started.elapsed() < Duration::from_secs(30));
+    s.ack(&claimed[0]).await.unwrap();
+}
+
+/// `enqueue_many` queues every message, in order and with its priority; an empty batch is a
+/// no-op.
+pub async fn test_enqueue_many(s: &dyn Storage) {
+    s.enqueue_many(Vec::new()).await.unwrap();
+    assert_eq!(s.queue_size().await.unwrap(), 0);
+    let items: Vec<_> = (0..5).map(|i| (b(&format!("m{i}")), 0)).collect();
+    s.enqueue_many(items).await.unwrap();
+    s.enqueue_many(vec![(b("urgent"), 8)]).await.unwrap();
+    assert_eq!(s.queue_size().await.unwrap(), 6);
+    let mut expected: Vec<_> = (0..5).map(|i| b(&format!("m{i}"))).collect();
+    if s.supports_priority() {
+        expected.insert(0, b("urgent"));
+        let first = s.dequeue(1, NOW).await.unwrap().remove(0);
+        assert_eq!(first.priority, 8, "the batch keeps each message's priority");
+        s.requeue(&first).await.unwrap();
+    } else {
+        expected.push(b("urgent"));
+    }
+    assert_eq!(drain(s).await, expected);
+}
+
+/// Upkeep never takes a live consumer's own claims away: after `maintain` (twice, as a
+/// backend may need two beats to judge a claim), a claim handed out is still held.
+pub async fn test_maintain_keeps_own_claims(s: &dyn Storage) {
+    let job = claim(s, "held", 0).await;
+    s.maintain().await.unwrap();
+    s.maintain().await.unwrap();
+    assert_eq!(s.queue_size().await.unwrap(), 0, "the claim stayed claimed");
+    assert_eq!(
+        s.settle(Some(&job), Settlement::ack()).await.unwrap(),
+        Settled::Applied,
+        "and is still this consumer's to settle"
+    );
+}
+
+/// `retire` gives every claim still held back to the queue, with its priority, and those
+/// claims can no longer be settled. A backend without upkeep (no
+/// [`maintenance_interval`](huey_core::storage::QueueStorage::maintenance_interval)) has no
+/// consumers to retire, and this case does not apply to it.
+pub async fn test_retire_gives_claims_back(s: &dyn Storage) {
+    if s.maintenance_interval().is_none() {
+        return;
+    }
+    let first = claim(s, "a", 7).await;
+    let second = claim(s, "b", 1).await;
+    s.retire().await.unwrap();
+    assert_eq!(s.queue_size().await.unwrap(), 2, "both claims came back");
+    assert_claim_gone(s, &first).await;
+    assert_claim_gone(s, &second).await;
+    let mut back: Vec<_> = s
+        .dequeue(2, NOW)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.data, d.priority))
+        .collect();
+    back.sort();
+    let mut expected = vec![(b("a"), 7), (b("b"), 1)];
+    if !s.supports_priority() {
+        expected = vec![(b("a"), 0), (b("b"), 0)];
+    }
+    assert_eq!(back, expected);
+}
