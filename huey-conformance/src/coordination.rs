@@ -78,7 +78,7 @@ pub async fn test_chord_record(s: &dyn Storage) {
         s.chord_record("c2", 0, 1, b("x")).await.unwrap(),
         Some(vec![b("x")])
     );
-    let fired = s.settle(None, Settlement::ack().chord_fired("c1")).await;
+    let fired = s.settle(None, &Settlement::ack().chord_fired("c1")).await;
     assert_eq!(fired.unwrap(), Settled::Applied);
     assert_eq!(s.chord_record("c1", 1, 3, b("b")).await.unwrap(), None);
     s.flush_counters().await.unwrap();

@@ -143,7 +143,7 @@ pub async fn test_maintain_keeps_own_claims(s: &dyn Storage) {
     s.maintain().await.unwrap();
     assert_eq!(s.queue_size().await.unwrap(), 0, "the claim stayed claimed");
     assert_eq!(
-        s.settle(Some(&job), Settlement::ack()).await.unwrap(),
+        s.settle(Some(&job), &Settlement::ack()).await.unwrap(),
         Settled::Applied,
         "and is still this consumer's to settle"
     );

@@ -20,7 +20,7 @@ pub async fn test_settle_success_with_next_stage(s: &dyn Storage) {
         .clear_revocation("t1")
         .enqueue(b("stage-2"), 0);
     assert_eq!(
-        s.settle(Some(&job), settlement).await.unwrap(),
+        s.settle(Some(&job), &settlement).await.unwrap(),
         Settled::Applied
     );
     assert_eq!(s.peek_data("t1").await.unwrap(), Some(b("one")));
@@ -40,7 +40,7 @@ pub async fn test_settle_final_failure_with_error_handler(s: &dyn Storage) {
         .result("t3", b("failure"))
         .enqueue(b("handler"), 0);
     assert_eq!(
-        s.settle(Some(&job), settlement).await.unwrap(),
+        s.settle(Some(&job), &settlement).await.unwrap(),
         Settled::Applied
     );
     let stored = s.peek_many(&["t1", "t2", "t3"]).await.unwrap();
@@ -56,7 +56,7 @@ pub async fn test_settle_retry_without_delay(s: &dyn Storage) {
         .result("t1", b("error"))
         .enqueue(b("attempt-2"), 5);
     assert_eq!(
-        s.settle(Some(&job), settlement).await.unwrap(),
+        s.settle(Some(&job), &settlement).await.unwrap(),
         Settled::Applied
     );
     let copy = s.dequeue(1, NOW).await.unwrap();
@@ -74,7 +74,7 @@ pub async fn test_settle_retry_with_delay(s: &dyn Storage) {
     let eta = Utc::now() + TimeDelta::seconds(30);
     let settlement = Settlement::ack().schedule(b("attempt-2"), 2, eta);
     assert_eq!(
-        s.settle(Some(&job), settlement).await.unwrap(),
+        s.settle(Some(&job), &settlement).await.unwrap(),
         Settled::Applied
     );
     assert_eq!(s.queue_size().await.unwrap(), 0);
@@ -104,7 +104,7 @@ pub async fn test_settle_chord_member_fires_once(s: &dyn Storage) {
         .enqueue(b("callback"), 0)
         .chord_fired("ch");
     assert_eq!(
-        s.settle(Some(&job), settlement).await.unwrap(),
+        s.settle(Some(&job), &settlement).await.unwrap(),
         Settled::Applied
     );
     assert_eq!(s.enqueued_items(None).await.unwrap(), [b("callback")]);
@@ -120,7 +120,7 @@ pub async fn test_settle_dead_letter(s: &dyn Storage) {
     let job = claim(s, "poison", 4).await;
     let settlement = Settlement::dead_letter("cannot decode");
     assert_eq!(
-        s.settle(Some(&job), settlement).await.unwrap(),
+        s.settle(Some(&job), &settlement).await.unwrap(),
         Settled::Applied
     );
     let dead = s.dead_letters(None).await.unwrap();
@@ -148,7 +148,7 @@ pub async fn test_settle_requeue(s: &dyn Storage) {
         s.dequeue(1, NOW).await.unwrap().remove(0)
     };
     assert_eq!(
-        s.settle(Some(&job), Settlement::requeue()).await.unwrap(),
+        s.settle(Some(&job), &Settlement::requeue()).await.unwrap(),
         Settled::Applied
     );
     assert_claim_gone(s, &job).await;
@@ -170,7 +170,7 @@ pub async fn test_settle_not_held_writes_nothing(s: &dyn Storage) {
         .enqueue(b("next"), 0)
         .schedule(b("retry"), 0, eta);
     assert_eq!(
-        s.settle(Some(&job), settlement).await.unwrap(),
+        s.settle(Some(&job), &settlement).await.unwrap(),
         Settled::NotHeld
     );
     assert!(
@@ -184,7 +184,7 @@ pub async fn test_settle_not_held_writes_nothing(s: &dyn Storage) {
 /// Without a claim (immediate mode, a bare result) a settlement always applies.
 pub async fn test_settle_without_claim(s: &dyn Storage) {
     let settlement = Settlement::ack().result("r1", b("v")).enqueue(b("m"), 0);
-    assert_eq!(s.settle(None, settlement).await.unwrap(), Settled::Applied);
+    assert_eq!(s.settle(None, &settlement).await.unwrap(), Settled::Applied);
     assert_eq!(s.peek_data("r1").await.unwrap(), Some(b("v")));
     assert_eq!(drain(s).await, [b("m")]);
 }
@@ -194,7 +194,7 @@ pub async fn test_settle_wakes_result_waiter(s: &dyn Storage) {
     let job = claim(s, "job", 0).await;
     let (woken, settled) = tokio::join!(s.wait_result("w1", Duration::from_secs(10)), async {
         tokio::task::yield_now().await;
-        s.settle(Some(&job), Settlement::ack().result("w1", b("done")))
+        s.settle(Some(&job), &Settlement::ack().result("w1", b("done")))
             .await
     });
     assert_eq!(settled.unwrap(), Settled::Applied);

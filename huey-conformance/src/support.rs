@@ -45,7 +45,7 @@ pub(crate) async fn claim(s: &dyn Storage, data: &str, priority: i32) -> Deliver
 
 /// A claim is gone once settled: dequeue finds nothing, and settling it again is refused.
 pub(crate) async fn assert_claim_gone(s: &dyn Storage, claim: &Delivery) {
-    let again = s.settle(Some(claim), Settlement::ack()).await.unwrap();
+    let again = s.settle(Some(claim), &Settlement::ack()).await.unwrap();
     assert_eq!(
         again,
         Settled::NotHeld,

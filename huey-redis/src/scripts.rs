@@ -3,6 +3,13 @@
 //!
 //! No script unpacks a large table onto the Lua stack (the limit apalis hits near 8,000
 //! items): they loop, and the caller bounds each call with a batch size.
+//!
+//! Every script declares its flags (Redis 7's `#!lua` shebang), so a Redis at `maxmemory`
+//! with `noeviction` refuses a script that could grow it whole, before it runs, instead of
+//! stopping it half way. The scripts that move or remove data (claims, the reaper, schedule
+//! promotion, returning claims and dead letters, releases) are `allow-oom`: they are how a
+//! full queue drains. Settling has a variant of its own for a full Redis, which applies only
+//! settlements that free at least what they write.
 
 use std::sync::LazyLock;
 
@@ -14,7 +21,7 @@ use redis::Script;
 /// KEYS: queue, processing, consumers, revoked set. ARGV: max, consumer id, now (ms).
 pub static CLAIM_LIST: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
-        r"
+        r"#!lua flags=allow-oom
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
 local out = {tostring(redis.call('SCARD', KEYS[4]))}
 for i = 1, tonumber(ARGV[1]) do
@@ -32,7 +39,7 @@ return out
 /// KEYS: queue, processing, consumers, revoked set. ARGV: max, consumer id, now (ms).
 pub static CLAIM_ZSET: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
-        r"
+        r"#!lua flags=allow-oom
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
 local popped = redis.call('ZPOPMIN', KEYS[1], tonumber(ARGV[1]))
 local out = {tostring(redis.call('SCARD', KEYS[4]))}
@@ -52,7 +59,7 @@ return out
 /// the first of a block of queue orders reserved for this call.
 pub static PROMOTE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
-        r"
+        r"#!lua flags=allow-oom
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 local base = tonumber(ARGV[4])
 for i, item in ipairs(due) do
@@ -87,7 +94,7 @@ return due
 /// only this consumer (or '').
 pub static REAP: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
-        r"
+        r"#!lua flags=allow-oom
 local ids
 if ARGV[4] ~= '' then
   ids = {ARGV[4]}
@@ -125,7 +132,7 @@ return moved
 /// KEYS: schedule. ARGV: now (epoch seconds), limit.
 pub static READ_SCHEDULE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
-        r"
+        r"#!lua flags=allow-oom
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 for _, item in ipairs(due) do
   redis.call('ZREM', KEYS[1], item)
@@ -139,7 +146,7 @@ return due
 /// KEYS: results hash, TTL key. ARGV: field, value, ttl in ms (0 = none).
 pub static PUT_IF_EMPTY: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
-        r"
+        r"#!lua
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then
   return 0
 end
@@ -159,7 +166,7 @@ return 1
 /// KEYS: results hash, kv key. ARGV: field, value.
 pub static DELETE_IF: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
-        r"
+        r"#!lua flags=allow-oom
 if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
   redis.call('HDEL', KEYS[1], ARGV[1])
 elseif redis.call('GET', KEYS[2]) == ARGV[2] then
@@ -177,7 +184,7 @@ return 1
 /// KEYS: processing, queue, wake. ARGV: entry, mode ('list' or 'zset').
 pub static RETURN_ENTRY: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
-        r"
+        r"#!lua flags=allow-oom
 if redis.call('LREM', KEYS[1], -1, ARGV[1]) == 0 then
   return 0
 end
@@ -195,37 +202,76 @@ return 1
     )
 });
 
-/// Applies a batch of settlements in one call (the settle path's group commit). Each applies
-/// only if its claim is still in this consumer's processing list (or it has none): then its
-/// results are stored (in the hash, or as keys with a TTL) waking any registered waiter, its
-/// follow-up and retry messages are queued or scheduled, the chords it fired keep only a
-/// short-lived `fired` marker, a revocation flag set while it ran is removed, and the claim is
-/// acknowledged, requeued or dead-lettered. A settlement whose claim is gone writes nothing.
-/// Returns 1 (applied) or 0 (not held) per settlement.
+/// The body of the settle scripts: applies a batch of settlements in one call (the settle
+/// path's group commit). Each applies only if its claim is still in this consumer's processing
+/// list (or it has none): then its results are stored (in the hash, or as keys with a TTL)
+/// waking any registered waiter, its follow-up and retry messages are queued or scheduled, the
+/// chords it fired keep only a short-lived `fired` marker, a revocation flag set while it ran
+/// is removed, and the claim is acknowledged, requeued or dead-lettered. A settlement whose
+/// claim is gone writes nothing. In 'freeing' mode (Redis is full) a settlement that would
+/// write more bytes than its claim frees is deferred, untouched. Returns, per settlement, 1
+/// (applied), 0 (not held) or 2 (deferred).
 /// KEYS: results hash, processing list, revoked set, queue, schedule, dead-letter list, wake.
 /// ARGV: notify-key prefix, waiting-key prefix, TTL-key prefix, notify ttl (ms), result ttl
-/// (ms, 0 = hash), chord-key prefix, mode ('list' or 'zset'); then per settlement: processing
-/// entry ('' = no claim), disposition ('a' ack, 'r' requeue, 'd' dead letter), dead-letter
-/// record, revocation field ('' = none), the number of results and each field and value, the
-/// number of messages and each kind ('q' queue, 's' schedule), member and score, the number
-/// of fired chords and each chord id.
-pub static SETTLE_MANY: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+/// (ms, 0 = hash), chord-key prefix, queue mode ('list' or 'zset'), settle mode ('normal' or
+/// 'freeing'); then per settlement a shape and its arguments. 'S' (an acknowledgement with
+/// one result): processing entry, result field, value, revocation field. 'A' (an
+/// acknowledgement alone): processing entry, revocation field. 'G' (any): processing entry,
+/// disposition ('a' ack, 'r' requeue, 'd' dead letter), dead-letter record, revocation field,
+/// the number of results and each field and value, the number of messages and each kind ('q'
+/// queue, 's' schedule), member and score, the number of fired chords and each chord id. A
+/// processing entry of '' means no claim; a revocation field of '' means none.
+macro_rules! settle_body {
+    () => {
         r"
 local revocations = redis.call('SCARD', KEYS[3]) > 0
 local ttl = tonumber(ARGV[5])
 local zset = ARGV[7] == 'zset'
+local freeing = ARGV[8] == 'freeing'
 local wake = false
 local out = {}
-local i = 8
-while i <= #ARGV do
-  local entry, disposition, record, revoke = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  local held = entry == '' or redis.call('LREM', KEYS[2], -1, entry) > 0
-  out[#out + 1] = held and 1 or 0
-  local count = tonumber(ARGV[i + 4])
-  i = i + 5
-  if held then
-    for r = i, i + 2 * count - 1, 2 do
+local i = 9
+local n = #ARGV
+while i <= n do
+  local entry, disposition, record, revoke
+  local results_at, results, messages_at, messages, chords_at, chords = 0, 0, 0, 0, 0, 0
+  local shape = ARGV[i]
+  if shape == 'S' then
+    entry, disposition, record, revoke = ARGV[i + 1], 'a', '', ARGV[i + 4]
+    results_at, results = i + 2, 1
+    i = i + 5
+  elseif shape == 'A' then
+    entry, disposition, record, revoke = ARGV[i + 1], 'a', '', ARGV[i + 2]
+    i = i + 3
+  else
+    entry, disposition, record, revoke = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+    results_at = i + 6
+    results = tonumber(ARGV[i + 5])
+    messages_at = results_at + 2 * results + 1
+    messages = tonumber(ARGV[messages_at - 1])
+    chords_at = messages_at + 3 * messages + 1
+    chords = tonumber(ARGV[chords_at - 1])
+    i = chords_at + chords
+  end
+  local status = 1
+  if freeing then
+    local written = #record
+    for r = results_at, results_at + 2 * results - 1, 2 do
+      written = written + #ARGV[r] + #ARGV[r + 1]
+    end
+    for m = messages_at, messages_at + 3 * messages - 1, 3 do
+      written = written + #ARGV[m + 1]
+    end
+    local freed = 0
+    if disposition ~= 'r' then freed = #entry end
+    if written > freed then status = 2 end
+  end
+  if status == 1 and entry ~= '' and redis.call('LREM', KEYS[2], -1, entry) == 0 then
+    status = 0
+  end
+  out[#out + 1] = status
+  if status == 1 then
+    for r = results_at, results_at + 2 * results - 1, 2 do
       local field, value = ARGV[r], ARGV[r + 1]
       if ttl > 0 then
         redis.call('SET', ARGV[3] .. field, value, 'PX', ttl)
@@ -237,12 +283,7 @@ while i <= #ARGV do
         redis.call('PEXPIRE', ARGV[1] .. field, ARGV[4])
       end
     end
-  end
-  i = i + 2 * count
-  count = tonumber(ARGV[i])
-  i = i + 1
-  if held then
-    for m = i, i + 3 * count - 1, 3 do
+    for m = messages_at, messages_at + 3 * messages - 1, 3 do
       local kind, member, score = ARGV[m], ARGV[m + 1], ARGV[m + 2]
       if kind == 's' then
         redis.call('ZADD', KEYS[5], score, member)
@@ -253,12 +294,7 @@ while i <= #ARGV do
         redis.call('LPUSH', KEYS[4], member)
       end
     end
-  end
-  i = i + 3 * count
-  count = tonumber(ARGV[i])
-  i = i + 1
-  if held then
-    for c = i, i + count - 1 do
+    for c = chords_at, chords_at + chords - 1 do
       local chord = ARGV[6] .. ARGV[c]
       redis.call('DEL', chord)
       redis.call('HSET', chord, 'fired', '1')
@@ -283,16 +319,27 @@ while i <= #ARGV do
       redis.call('RPUSH', KEYS[6], record)
     end
   end
-  i = i + count
 end
 if wake then
   redis.call('LPUSH', KEYS[7], '1')
   redis.call('LTRIM', KEYS[7], 0, 1023)
 end
 return out
-",
-    )
-});
+"
+    };
+}
+
+/// The settle script for a Redis with room: refused whole, before it runs, when Redis is at
+/// `maxmemory` (a script without the shebang would be stopped at its first growing command,
+/// after its claims were already removed).
+pub static SETTLE_MANY: LazyLock<Script> =
+    LazyLock::new(|| Script::new(concat!("#!lua\n", settle_body!())));
+
+/// The settle script for a full Redis (`maxmemory` reached): allowed to run, because settling
+/// is how a queue shrinks, and in 'freeing' mode it applies only the settlements that free at
+/// least as many bytes as they write, so a full Redis never grows.
+pub static SETTLE_FREEING: LazyLock<Script> =
+    LazyLock::new(|| Script::new(concat!("#!lua flags=allow-oom\n", settle_body!())));
 
 /// Records a chord member's outcome in the chord's hash (field = member index) and, once all
 /// members have one, marks who completed it and returns every outcome in member order. A
@@ -301,7 +348,7 @@ return out
 /// KEYS: chord hash. ARGV: index, size, outcome.
 pub static CHORD_RECORD: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
-        r"
+        r"#!lua
 if redis.call('HEXISTS', KEYS[1], 'fired') == 1 then return false end
 local by = redis.call('HGET', KEYS[1], 'completed_by')
 if by and by ~= ARGV[1] then return false end
@@ -326,7 +373,7 @@ return out
 /// queue member (the message, or in zset mode its order-prefixed member), the zset score.
 pub static REQUEUE_DEAD: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
-        r"
+        r"#!lua flags=allow-oom
 if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then
   return 0
 end
@@ -370,6 +417,7 @@ if last[2] then redis.call('PEXPIREAT', KEYS[1], last[2]) end
 /// KEYS: semaphore ZSET. ARGV: holder, limit, ttl (ms).
 pub static SEMAPHORE_ACQUIRE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(concat!(
+        "#!lua",
         semaphore_now!(),
         "
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
@@ -389,6 +437,7 @@ redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
 /// KEYS: semaphore ZSET. ARGV: holder, ttl (ms).
 pub static SEMAPHORE_RENEW: LazyLock<Script> = LazyLock::new(|| {
     Script::new(concat!(
+        "#!lua",
         semaphore_now!(),
         "
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
@@ -407,6 +456,7 @@ redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[2]), ARGV[1])
 /// KEYS: semaphore ZSET. ARGV: holder.
 pub static SEMAPHORE_RELEASE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(concat!(
+        "#!lua flags=allow-oom",
         semaphore_now!(),
         "
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
@@ -419,6 +469,7 @@ return redis.call('ZREM', KEYS[1], ARGV[1])
 /// KEYS: semaphore ZSET.
 pub static SEMAPHORE_HOLDERS: LazyLock<Script> = LazyLock::new(|| {
     Script::new(concat!(
+        "#!lua flags=no-writes",
         semaphore_now!(),
         "
 return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use redis::aio::ConnectionManager;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::scripts::SETTLE_MANY;
+use redis::Script;
+
+use crate::scripts::{SETTLE_FREEING, SETTLE_MANY};
 
 /// Settlements applied per script call at most.
 const MAX_BATCH: usize = 512;
@@ -32,10 +34,59 @@ pub(crate) struct SettleKeys {
     pub result_ttl_ms: u64,
 }
 
+/// A settlement's script arguments, packed into one buffer: two allocations per settlement
+/// instead of one per argument.
+#[derive(Debug, Default)]
+pub(crate) struct Packed {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Packed {
+    pub fn with_capacity(bytes: usize, args: usize) -> Packed {
+        Packed {
+            bytes: Vec::with_capacity(bytes),
+            ends: Vec::with_capacity(args),
+        }
+    }
+
+    /// Adds one argument.
+    pub fn push(&mut self, arg: &[u8]) {
+        self.bytes.extend_from_slice(arg);
+        self.end();
+    }
+
+    /// Adds one argument written in parts.
+    pub fn push_parts(&mut self, parts: &[&[u8]]) {
+        for part in parts {
+            self.bytes.extend_from_slice(part);
+        }
+        self.end();
+    }
+
+    /// Adds a number, as its decimal text.
+    pub fn push_number(&mut self, n: impl std::fmt::Display) {
+        use std::io::Write;
+        let _ = write!(self.bytes, "{n}");
+        self.end();
+    }
+
+    fn end(&mut self) {
+        self.ends.push(self.bytes.len());
+    }
+
+    fn args(&self) -> impl Iterator<Item = &[u8]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(&self.ends)
+            .map(|(start, &end)| &self.bytes[start..end])
+    }
+}
+
 /// One settlement, already laid out as the script's per-settlement arguments.
 pub(crate) struct Job {
     pub keys: Arc<SettleKeys>,
-    pub args: Vec<Vec<u8>>,
+    pub args: Packed,
     /// Whether it applied (its claim was still held).
     pub done: oneshot::Sender<Result<bool, String>>,
 }
@@ -68,7 +119,53 @@ pub(crate) fn spawn(conn: ConnectionManager) -> mpsc::UnboundedSender<Job> {
 }
 
 async fn write(conn: &mut ConnectionManager, keys: &SettleKeys, jobs: Vec<Job>) {
-    let mut call = SETTLE_MANY.prepare_invoke();
+    let mut outcome = invoke(conn, keys, &jobs, &SETTLE_MANY, "normal").await;
+    if outcome.as_ref().is_err_and(is_full) {
+        // Redis is at maxmemory and refused the whole call before it ran: settle what frees
+        // memory, so the queue can drain, and defer the rest.
+        outcome = invoke(conn, keys, &jobs, &SETTLE_FREEING, "freeing").await;
+    }
+    let outcome = outcome.map_err(|e| crate::storage::describe(&e));
+    match outcome {
+        Ok(statuses) if statuses.len() == jobs.len() => {
+            for (job, status) in jobs.into_iter().zip(statuses) {
+                let _ = job.done.send(match status {
+                    1 => Ok(true),
+                    0 => Ok(false),
+                    _ => Err(FULL.to_owned()),
+                });
+            }
+        }
+        Ok(statuses) => {
+            let error = format!(
+                "the settle script answered for {} of {} settlements",
+                statuses.len(),
+                jobs.len()
+            );
+            for job in jobs {
+                let _ = job.done.send(Err(error.clone()));
+            }
+        }
+        Err(error) => {
+            for job in jobs {
+                let _ = job.done.send(Err(error.clone()));
+            }
+        }
+    }
+}
+
+/// Why a deferred settlement waits.
+const FULL: &str = "Redis is full (maxmemory reached, noeviction) and this settlement would \
+                    grow it; it waits until memory is freed";
+
+async fn invoke(
+    conn: &mut ConnectionManager,
+    keys: &SettleKeys,
+    jobs: &[Job],
+    script: &Script,
+    mode: &str,
+) -> Result<Vec<i64>, redis::RedisError> {
+    let mut call = script.prepare_invoke();
     call.key(&keys.results)
         .key(&keys.processing)
         .key(&keys.revoked)
@@ -82,36 +179,17 @@ async fn write(conn: &mut ConnectionManager, keys: &SettleKeys, jobs: Vec<Job>) 
         .arg(keys.notify_ttl_ms)
         .arg(keys.result_ttl_ms)
         .arg(&keys.chord_prefix)
-        .arg(keys.mode);
-    for job in &jobs {
-        for arg in &job.args {
-            call.arg(arg.as_slice());
+        .arg(keys.mode)
+        .arg(mode);
+    for job in jobs {
+        for arg in job.args.args() {
+            call.arg(arg);
         }
     }
-    let outcome = call
-        .invoke_async::<Vec<i64>>(conn)
-        .await
-        .map_err(|e| e.to_string());
-    match outcome {
-        Ok(applied) if applied.len() == jobs.len() => {
-            for (job, applied) in jobs.into_iter().zip(applied) {
-                let _ = job.done.send(Ok(applied == 1));
-            }
-        }
-        Ok(applied) => {
-            let error = format!(
-                "the settle script answered for {} of {} settlements",
-                applied.len(),
-                jobs.len()
-            );
-            for job in jobs {
-                let _ = job.done.send(Err(error.clone()));
-            }
-        }
-        Err(error) => {
-            for job in jobs {
-                let _ = job.done.send(Err(error.clone()));
-            }
-        }
-    }
+    call.invoke_async::<Vec<i64>>(conn).await
+}
+
+/// Whether Redis refused a call because it is at `maxmemory`.
+pub(crate) fn is_full(error: &redis::RedisError) -> bool {
+    error.code() == Some("OOM") || error.to_string().contains("OOM")
 }

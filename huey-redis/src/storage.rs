@@ -20,7 +20,7 @@ use crate::scripts::{
     REQUEUE_DEAD, RETURN_ENTRY, SEMAPHORE_ACQUIRE, SEMAPHORE_HOLDERS, SEMAPHORE_RELEASE,
     SEMAPHORE_RENEW,
 };
-use crate::settler::{self, SettleKeys};
+use crate::settler::{self, Packed, SettleKeys};
 
 /// Messages moved per script call when promoting or reading the schedule, and per command when
 /// enqueueing in bulk: small enough to keep each call short, large enough to amortise the
@@ -315,7 +315,39 @@ impl std::fmt::Debug for RedisStorage {
 }
 
 fn backend(e: RedisError) -> StorageError {
+    if crate::settler::is_full(&e) {
+        return StorageError::Backend(Box::new(Full(e)));
+    }
     StorageError::Backend(Box::new(e))
+}
+
+/// Redis is at `maxmemory` with `noeviction`: said plainly, instead of as the pipeline failure
+/// redis-rs reports, with Redis's own words as the source.
+#[derive(Debug)]
+struct Full(RedisError);
+
+impl std::fmt::Display for Full {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(FULL)
+    }
+}
+
+impl std::error::Error for Full {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+const FULL: &str = "Redis is full: used memory is above maxmemory and its policy evicts nothing, \
+                    so it refuses new data (consumers still drain the queue; free memory or raise \
+                    maxmemory)";
+
+/// A Redis error in words, for the settle task's per-settlement replies.
+pub(crate) fn describe(e: &RedisError) -> String {
+    if crate::settler::is_full(e) {
+        return format!("{FULL}: {e}");
+    }
+    e.to_string()
 }
 
 /// Microseconds since the epoch, strictly increasing within the process: the FIFO order of the
@@ -617,14 +649,6 @@ impl RedisStorage {
         }
     }
 
-    fn processing_entry(&self, delivery: &Delivery) -> Vec<u8> {
-        if self.options.priority {
-            zset_member(delivery.receipt, delivery.priority, &delivery.data)
-        } else {
-            delivery.data.clone()
-        }
-    }
-
     /// Runs a blocking command on a dedicated connection.
     async fn blocking<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, RedisError> {
         let mut conn = self.blocking.take().await?;
@@ -698,67 +722,108 @@ impl RedisStorage {
     }
 
     /// Lays `settlement` out as the settle script's arguments (see
-    /// [`SETTLE_MANY`](crate::scripts::SETTLE_MANY)).
+    /// [`SETTLE_MANY`](crate::scripts::SETTLE_MANY)): the common shapes (an acknowledgement
+    /// with one result, or with none) in a short form, anything else in full.
     fn settle_args(
         &self,
         claim: Option<&Delivery>,
-        settlement: Settlement,
-    ) -> StorageResult<Vec<Vec<u8>>> {
-        let Settlement {
-            results,
-            clear_revocation,
-            messages,
-            chords_fired,
-            disposition,
-            ..
-        } = settlement;
-        let (code, record) = match (&disposition, claim) {
+        settlement: &Settlement,
+    ) -> StorageResult<Packed> {
+        let revoke = settlement
+            .clear_revocation
+            .as_deref()
+            .map(|id| flag_field(RevocationTarget::Instance(id)))
+            .unwrap_or_default();
+        let data_len = claim.map_or(0, |d| d.data.len() + 20);
+        let simple = settlement.disposition == Disposition::Ack
+            && settlement.messages.is_empty()
+            && settlement.chords_fired.is_empty();
+        if simple && settlement.results.len() <= 1 {
+            let mut args = Packed::with_capacity(data_len + revoke.len() + 128, 5);
+            match settlement.results.first() {
+                Some((field, value)) => {
+                    args.push(b"S");
+                    self.push_entry(&mut args, claim);
+                    args.push(field.as_bytes());
+                    args.push(value);
+                }
+                None => {
+                    args.push(b"A");
+                    self.push_entry(&mut args, claim);
+                }
+            }
+            args.push(revoke.as_bytes());
+            return Ok(args);
+        }
+        let (code, record) = match (&settlement.disposition, claim) {
             (Disposition::DeadLetter { reason }, Some(delivery)) => {
                 ("d", dead_letter_record(delivery, reason)?)
             }
             (Disposition::Requeue, _) => ("r", Vec::new()),
             _ => ("a", Vec::new()),
         };
-        let mut args = Vec::with_capacity(8 + 2 * results.len() + 3 * messages.len());
-        args.push(claim.map(|d| self.processing_entry(d)).unwrap_or_default());
-        args.push(code.into());
-        args.push(record);
-        args.push(
-            clear_revocation
-                .map(|id| flag_field(RevocationTarget::Instance(&id)))
-                .unwrap_or_default()
-                .into_bytes(),
-        );
-        args.push(results.len().to_string().into_bytes());
-        for (field, value) in results {
-            args.push(field.into_bytes());
+        let mut args = Packed::with_capacity(data_len + record.len() + 256, 16);
+        args.push(b"G");
+        self.push_entry(&mut args, claim);
+        args.push(code.as_bytes());
+        args.push(&record);
+        args.push(revoke.as_bytes());
+        args.push_number(settlement.results.len());
+        for (field, value) in &settlement.results {
+            args.push(field.as_bytes());
             args.push(value);
         }
-        args.push(messages.len().to_string().into_bytes());
+        args.push_number(settlement.messages.len());
         for Outgoing {
             data,
             priority,
             eta,
             ..
-        } in messages
+        } in &settlement.messages
         {
-            let (kind, member, score) = match (eta, self.options.priority) {
-                (Some(at), true) => ("s", schedule_member(priority, &data), epoch_seconds(at)),
-                (Some(at), false) => ("s", data, epoch_seconds(at)),
-                (None, true) => (
-                    "q",
-                    zset_member(next_order(), priority, &data),
-                    -f64::from(priority),
-                ),
-                (None, false) => ("q", data, 0.0),
-            };
-            args.push(kind.into());
-            args.push(member);
-            args.push(score.to_string().into_bytes());
+            let prefix = format!("{priority}|");
+            match (eta, self.options.priority) {
+                (Some(at), true) => {
+                    args.push(b"s");
+                    args.push_parts(&[prefix.as_bytes(), data]);
+                    args.push_number(epoch_seconds(*at));
+                }
+                (Some(at), false) => {
+                    args.push(b"s");
+                    args.push(data);
+                    args.push_number(epoch_seconds(*at));
+                }
+                (None, true) => {
+                    args.push(b"q");
+                    let order = next_order().to_be_bytes();
+                    args.push_parts(&[&order, prefix.as_bytes(), data]);
+                    args.push_number(-f64::from(*priority));
+                }
+                (None, false) => {
+                    args.push(b"q");
+                    args.push(data);
+                    args.push(b"0");
+                }
+            }
         }
-        args.push(chords_fired.len().to_string().into_bytes());
-        args.extend(chords_fired.into_iter().map(String::into_bytes));
+        args.push_number(settlement.chords_fired.len());
+        for chord in &settlement.chords_fired {
+            args.push(chord.as_bytes());
+        }
         Ok(args)
+    }
+
+    /// The claim's processing-list entry (the message, behind its order and priority in
+    /// priority mode), or '' for a settlement without a claim.
+    fn push_entry(&self, args: &mut Packed, claim: Option<&Delivery>) {
+        match claim {
+            Some(d) if self.options.priority => {
+                let priority = format!("{}|", d.priority);
+                args.push_parts(&[&d.receipt.to_be_bytes(), priority.as_bytes(), &d.data]);
+            }
+            Some(d) => args.push(&d.data),
+            None => args.push(b""),
+        }
     }
 
     /// After a failed bulk enqueue: the transaction either ran whole (its marker exists) or not
@@ -988,7 +1053,7 @@ impl QueueStorage for RedisStorage {
     async fn settle(
         &self,
         claim: Option<&Delivery>,
-        settlement: Settlement,
+        settlement: &Settlement,
     ) -> StorageResult<Settled> {
         let (done, outcome) = tokio::sync::oneshot::channel();
         let job = settler::Job {
@@ -1203,7 +1268,7 @@ impl ResultStorage for RedisStorage {
     async fn put_result(&self, key: &str, value: Vec<u8>) -> StorageResult<()> {
         // Through the settle script, which wakes a registered waiter.
         let settlement = Settlement::ack().result(key, value);
-        self.settle(None, settlement).await.map(drop)
+        self.settle(None, &settlement).await.map(drop)
     }
 
     async fn put_data(&self, key: &str, value: Vec<u8>) -> StorageResult<()> {

@@ -62,7 +62,7 @@ impl Faulty {
         for claim in claims {
             if self
                 .inner
-                .settle(Some(&claim), Settlement::requeue())
+                .settle(Some(&claim), &Settlement::requeue())
                 .await
                 .unwrap()
                 == Settled::Applied
@@ -152,7 +152,7 @@ impl QueueStorage for Faulty {
     async fn settle(
         &self,
         claim: Option<&Delivery>,
-        settlement: Settlement,
+        settlement: &Settlement,
     ) -> StorageResult<Settled> {
         self.die_if_armed(Step::Settle, When::Before);
         let settled = self.inner.settle(claim, settlement).await?;

@@ -25,7 +25,7 @@ pub(crate) trait Engine: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<(), crate::HueyError>;
 
     /// Applies a finished attempt's settlement together with its claim.
-    async fn settle(&self, claim: &Delivery, settlement: Settlement) -> StorageResult<Settled>;
+    async fn settle(&self, claim: &Delivery, settlement: &Settlement) -> StorageResult<Settled>;
 }
 
 /// The engine of a running queue: messages wait in the storage for a consumer.
@@ -63,7 +63,7 @@ impl Engine for Queued {
         Ok(())
     }
 
-    async fn settle(&self, claim: &Delivery, settlement: Settlement) -> StorageResult<Settled> {
+    async fn settle(&self, claim: &Delivery, settlement: &Settlement) -> StorageResult<Settled> {
         self.storage.settle(Some(claim), settlement).await
     }
 }

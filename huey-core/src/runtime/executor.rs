@@ -14,7 +14,7 @@ use tokio::sync::Notify;
 use super::coordination::invoke_admitted;
 use super::hooks::{PostHook, PreHook};
 use super::huey::Huey;
-use super::registry::TaskDescriptor;
+use super::registry::{Invocation, TaskDescriptor};
 use super::retry::{RetryPlan, plan_retry};
 use super::revocation::{Read, Revocation};
 use crate::error::{HueyError, StorageError, TaskError, TaskFailure};
@@ -160,23 +160,31 @@ pub(crate) async fn execute(
             Revocation::Revoked => Some("revoked"),
             Revocation::Superseded => None,
         };
-        return skip(huey, claim, &task, skipped, Executed::Revoked).await;
+        return Box::pin(skip(huey, claim, &task, skipped, Executed::Revoked)).await;
     }
     if task.expires_at().is_some_and(|at| at < now) {
         huey.emit(Signal::Expired, &task, None);
-        return skip(huey, claim, &task, Some("expired"), Executed::Expired).await;
+        return Box::pin(skip(huey, claim, &task, Some("expired"), Executed::Expired)).await;
     }
 
     huey.emit(Signal::Executing, &task, None);
     if run_pre_hooks(huey, &task).await {
         huey.emit(Signal::Canceled, &task, None);
         let why = Some("cancelled by a pre-execute hook");
-        return skip(huey, claim, &task, why, Executed::Cancelled).await;
+        return Box::pin(skip(huey, claim, &task, why, Executed::Cancelled)).await;
     }
 
     task.start_clock();
     let task = Arc::new(task);
-    let result = invoke_admitted(huey, descriptor, Arc::clone(&task), state).await;
+    let admitted = descriptor.rate_limit.is_some()
+        || descriptor.semaphore.is_some()
+        || descriptor.lock.is_some();
+    let result = if admitted {
+        Box::pin(invoke_admitted(huey, descriptor, Arc::clone(&task), state)).await
+    } else {
+        let task = Arc::clone(&task);
+        (descriptor.invoke)(Invocation { task, state }).await
+    };
     if let Some(body) = claim.body {
         body.release();
     }
@@ -189,7 +197,9 @@ pub(crate) async fn execute(
     }
     match result {
         Ok(value) => complete(huey, claim, &task, value, outcome).await,
-        Err(error) => fail(huey, claim, task, error, now, outcome).await,
+        // Boxed, as are the skips above: the rare paths' state stays out of the future every
+        // task moves around, which the success path alone keeps small.
+        Err(error) => Box::pin(fail(huey, claim, task, error, now, outcome)).await,
     }
 }
 
@@ -227,7 +237,7 @@ async fn settle(huey: &Huey, claim: &Claim<'_>, outcome: &mut Finished) -> Resul
     }
     settlement.messages.extend(retry);
     let settled = retrying("settle the task", || {
-        huey.settle(claim.delivery, settlement.clone())
+        huey.settle(claim.delivery, &settlement)
     })
     .await?;
     if settled == Settled::NotHeld {
@@ -356,7 +366,11 @@ async fn complete(
             let next = next.with_parent(value.raw()).map_err(settling_error)?;
             outcome.follow_ups.push(next);
         }
-        None => record_chord(huey, task, MemberResult::Ok(value.raw()), &mut outcome).await?,
+        None if task.message().tail().chord.is_some() => {
+            let member = MemberResult::Ok(value.raw());
+            Box::pin(record_chord(huey, task, member, &mut outcome)).await?
+        }
+        None => {}
     }
     if !settle(huey, claim, &mut outcome).await? {
         return Ok(Executed::Discarded);

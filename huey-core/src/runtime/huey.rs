@@ -117,7 +117,7 @@ impl Huey {
     pub(crate) async fn settle(
         &self,
         claim: &Delivery,
-        settlement: Settlement,
+        settlement: &Settlement,
     ) -> StorageResult<Settled> {
         self.engine().settle(claim, settlement).await
     }

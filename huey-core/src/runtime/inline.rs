@@ -168,11 +168,7 @@ impl Engine for Inline {
         Ok(())
     }
 
-    async fn settle(
-        &self,
-        _claim: &Delivery,
-        mut settlement: Settlement,
-    ) -> StorageResult<Settled> {
+    async fn settle(&self, _claim: &Delivery, settlement: &Settlement) -> StorageResult<Settled> {
         let attempt = ATTEMPT.try_with(Arc::clone).ok();
         let huey = self.huey.upgrade();
         let (Some(attempt), Some(huey)) = (attempt, huey) else {
@@ -183,6 +179,7 @@ impl Engine for Inline {
         };
         // To run now: the queue-bound messages of another task (a message with the attempt's
         // own id is its retry copy, which is stored).
+        let mut settlement = settlement.clone();
         let (run, store): (Vec<_>, Vec<_>) = std::mem::take(&mut settlement.messages)
             .into_iter()
             .partition(|m| {
@@ -192,7 +189,7 @@ impl Engine for Inline {
                         .is_ok_and(|message| message.id != attempt.id)
             });
         settlement.messages = store;
-        let _applied_without_a_claim = self.storage.settle(None, settlement).await?;
+        let _applied_without_a_claim = self.storage.settle(None, &settlement).await?;
         lock(&attempt.follow_ups).extend(run.into_iter().map(|m| m.data));
         Ok(Settled::Applied)
     }

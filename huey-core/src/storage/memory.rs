@@ -34,7 +34,7 @@ use super::{
 /// storage.enqueue(b"high".to_vec(), 9).await?;
 /// let claimed = storage.dequeue(1, Duration::ZERO).await?;
 /// assert_eq!(claimed[0].data, b"high");
-/// storage.settle(Some(&claimed[0]), Settlement::ack()).await?;
+/// storage.settle(Some(&claimed[0]), &Settlement::ack()).await?;
 /// # Ok(())
 /// # }
 /// ```
@@ -249,7 +249,7 @@ impl QueueStorage for MemoryStorage {
     async fn settle(
         &self,
         claim: Option<&Delivery>,
-        settlement: Settlement,
+        settlement: &Settlement,
     ) -> StorageResult<Settled> {
         let Settlement {
             results,
@@ -271,9 +271,9 @@ impl QueueStorage for MemoryStorage {
             let stored = !results.is_empty();
             for (key, value) in results {
                 inner.data.insert(
-                    key,
+                    key.clone(),
                     Stored {
-                        value,
+                        value: value.clone(),
                         expires: None,
                     },
                 );
@@ -281,26 +281,25 @@ impl QueueStorage for MemoryStorage {
             if let Some(id) = clear_revocation {
                 inner
                     .revocations
-                    .remove(&flag_key(RevocationTarget::Instance(&id)));
+                    .remove(&flag_key(RevocationTarget::Instance(id)));
             }
             let mut queued = false;
             for message in messages {
                 match message.eta {
                     None => {
-                        inner.push(message.data, message.priority);
+                        inner.push(message.data.clone(), message.priority);
                         queued = true;
                     }
                     Some(at) => {
                         let seq = inner.next_seq();
-                        inner
-                            .schedule
-                            .insert((at, seq), (message.data, message.priority));
+                        let entry = (message.data.clone(), message.priority);
+                        inner.schedule.insert((at, seq), entry);
                     }
                 }
             }
             for chord in chords_fired {
-                inner.chords.remove(&chord);
-                inner.fired.insert(chord);
+                inner.chords.remove(chord);
+                inner.fired.insert(chord.clone());
             }
             if let Some(item) = claimed {
                 match disposition {
@@ -313,7 +312,7 @@ impl QueueStorage for MemoryStorage {
                         id: uuid::Uuid::new_v4().to_string(),
                         data: item.data,
                         priority: item.priority,
-                        reason,
+                        reason: reason.clone(),
                         at: Utc::now(),
                     }),
                 }

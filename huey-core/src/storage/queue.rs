@@ -49,26 +49,26 @@ pub trait QueueStorage: Send + Sync + std::fmt::Debug + 'static {
     async fn settle(
         &self,
         claim: Option<&Delivery>,
-        settlement: Settlement,
+        settlement: &Settlement,
     ) -> StorageResult<Settled>;
 
     /// Acknowledges a claim: the message is done and forgotten.
     async fn ack(&self, delivery: &Delivery) -> StorageResult<()> {
-        self.settle(Some(delivery), Settlement::ack())
+        self.settle(Some(delivery), &Settlement::ack())
             .await
             .map(drop)
     }
 
     /// Gives a claim back: the message returns to the queue.
     async fn requeue(&self, delivery: &Delivery) -> StorageResult<()> {
-        self.settle(Some(delivery), Settlement::requeue())
+        self.settle(Some(delivery), &Settlement::requeue())
             .await
             .map(drop)
     }
 
     /// Moves a claimed message to the dead-letter list with a reason.
     async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> StorageResult<()> {
-        self.settle(Some(delivery), Settlement::dead_letter(reason))
+        self.settle(Some(delivery), &Settlement::dead_letter(reason))
             .await
             .map(drop)
     }

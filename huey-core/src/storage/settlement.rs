@@ -60,12 +60,12 @@ pub struct Outgoing {
 /// let settlement = Settlement::ack()
 ///     .result("id-1", b"42".to_vec())
 ///     .enqueue(b"stage two".to_vec(), 0);
-/// assert_eq!(storage.settle(Some(&claim), settlement.clone()).await?, Settled::Applied);
+/// assert_eq!(storage.settle(Some(&claim), &settlement).await?, Settled::Applied);
 /// assert_eq!(storage.peek_data("id-1").await?, Some(b"42".to_vec()));
 /// assert_eq!(storage.enqueued_items(None).await?, [b"stage two".to_vec()]);
 ///
 /// // The claim is gone, so settling it again changes nothing.
-/// assert_eq!(storage.settle(Some(&claim), settlement).await?, Settled::NotHeld);
+/// assert_eq!(storage.settle(Some(&claim), &settlement).await?, Settled::NotHeld);
 /// assert_eq!(storage.queue_size().await?, 1);
 /// # Ok(())
 /// # }
