@@ -6,17 +6,25 @@ use crate::cli::Cli;
 
 /// Installs the subscriber unless one is installed already.
 pub(crate) fn init_logging(cli: &Cli) -> Result<(), HueyError> {
-    use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::filter::{LevelFilter, Targets};
     use tracing_subscriber::fmt::writer::{BoxMakeWriter, MakeWriterExt};
 
     let level = if cli.verbose {
-        "debug"
+        LevelFilter::DEBUG
     } else if cli.quiet {
-        "warn"
+        LevelFilter::WARN
     } else {
-        "info"
+        LevelFilter::INFO
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    // RUST_LOG takes `level` and `target=level` directives (`warn,huey_core=debug`). A target
+    // filter needs no regex engine, whose code and start-up cost a consumer would otherwise
+    // carry for its whole life.
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|directives| directives.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(level));
     let writer = match &cli.logfile {
         Some(path) => {
             let file = std::fs::OpenOptions::new()
@@ -34,7 +42,6 @@ pub(crate) fn init_logging(cli: &Cli) -> Result<(), HueyError> {
         None => BoxMakeWriter::new(std::io::stderr),
     };
     let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
         .with_writer(writer);
     // Another subscriber may already be installed (a test, or the application's own): keep it.
     let _ = if cli.simple {
@@ -44,9 +51,11 @@ pub(crate) fn init_logging(cli: &Cli) -> Result<(), HueyError> {
             .with_timer(tracing_subscriber::fmt::time::ChronoLocal::new(
                 "%H:%M:%S".into(),
             ))
+            .finish()
+            .with(filter)
             .try_init()
     } else {
-        builder.with_thread_names(true).try_init()
+        builder.with_thread_names(true).finish().with(filter).try_init()
     };
     Ok(())
 }
