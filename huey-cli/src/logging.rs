@@ -6,10 +6,10 @@ use crate::cli::Cli;
 
 /// Installs the subscriber unless one is installed already.
 pub(crate) fn init_logging(cli: &Cli) -> Result<(), HueyError> {
-    use tracing_subscriber::layer::SubscriberExt;
-    use tracing_subscriber::util::SubscriberInitExt;
     use tracing_subscriber::filter::{LevelFilter, Targets};
     use tracing_subscriber::fmt::writer::{BoxMakeWriter, MakeWriterExt};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
 
     let level = if cli.verbose {
         LevelFilter::DEBUG
@@ -41,8 +41,7 @@ pub(crate) fn init_logging(cli: &Cli) -> Result<(), HueyError> {
         }
         None => BoxMakeWriter::new(std::io::stderr),
     };
-    let builder = tracing_subscriber::fmt()
-        .with_writer(writer);
+    let builder = tracing_subscriber::fmt().with_writer(writer);
     // Another subscriber may already be installed (a test, or the application's own): keep it.
     let _ = if cli.simple {
         builder
@@ -55,7 +54,11 @@ pub(crate) fn init_logging(cli: &Cli) -> Result<(), HueyError> {
             .with(filter)
             .try_init()
     } else {
-        builder.with_thread_names(true).finish().with(filter).try_init()
+        builder
+            .with_thread_names(true)
+            .finish()
+            .with(filter)
+            .try_init()
     };
     Ok(())
 }
