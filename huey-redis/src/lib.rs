@@ -55,6 +55,7 @@
 //! Scripts address the per-consumer processing lists by name, so this backend targets a single
 //! Redis server (or a primary), not Redis Cluster.
 
+mod errors;
 mod scripts;
 mod settler;
 mod storage;

@@ -10,6 +10,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use redis::Script;
 
+use crate::errors::{describe, is_full};
 use crate::scripts::{SETTLE_FREEING, SETTLE_MANY};
 
 /// Settlements applied per script call at most.
@@ -125,7 +126,7 @@ async fn write(conn: &mut ConnectionManager, keys: &SettleKeys, jobs: Vec<Job>) 
         // memory, so the queue can drain, and defer the rest.
         outcome = invoke(conn, keys, &jobs, &SETTLE_FREEING, "freeing").await;
     }
-    let outcome = outcome.map_err(|e| crate::storage::describe(&e));
+    let outcome = outcome.map_err(|e| describe(&e));
     match outcome {
         Ok(statuses) if statuses.len() == jobs.len() => {
             for (job, status) in jobs.into_iter().zip(statuses) {
@@ -187,9 +188,4 @@ async fn invoke(
         }
     }
     call.invoke_async::<Vec<i64>>(conn).await
-}
-
-/// Whether Redis refused a call because it is at `maxmemory`.
-pub(crate) fn is_full(error: &redis::RedisError) -> bool {
-    error.code() == Some("OOM") || error.to_string().contains("OOM")
 }

@@ -15,6 +15,7 @@ use huey_core::{StorageError, async_trait};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::{AsyncCommands, AsyncConnectionConfig, Client, RedisError};
 
+use crate::errors::backend;
 use crate::scripts::{
     CHORD_RECORD, CLAIM_LIST, CLAIM_ZSET, DELETE_IF, PROMOTE, PUT_IF_EMPTY, READ_SCHEDULE, REAP,
     REQUEUE_DEAD, RETURN_ENTRY, SEMAPHORE_ACQUIRE, SEMAPHORE_HOLDERS, SEMAPHORE_RELEASE,
@@ -312,42 +313,6 @@ impl std::fmt::Debug for RedisStorage {
             .field("options", &self.options)
             .finish_non_exhaustive()
     }
-}
-
-fn backend(e: RedisError) -> StorageError {
-    if crate::settler::is_full(&e) {
-        return StorageError::Backend(Box::new(Full(e)));
-    }
-    StorageError::Backend(Box::new(e))
-}
-
-/// Redis is at `maxmemory` with `noeviction`: said plainly, instead of as the pipeline failure
-/// redis-rs reports, with Redis's own words as the source.
-#[derive(Debug)]
-struct Full(RedisError);
-
-impl std::fmt::Display for Full {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(FULL)
-    }
-}
-
-impl std::error::Error for Full {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
-    }
-}
-
-const FULL: &str = "Redis is full: used memory is above maxmemory and its policy evicts nothing, \
-                    so it refuses new data (consumers still drain the queue; free memory or raise \
-                    maxmemory)";
-
-/// A Redis error in words, for the settle task's per-settlement replies.
-pub(crate) fn describe(e: &RedisError) -> String {
-    if crate::settler::is_full(e) {
-        return format!("{FULL}: {e}");
-    }
-    e.to_string()
 }
 
 /// Microseconds since the epoch, strictly increasing within the process: the FIFO order of the
