@@ -13,17 +13,11 @@ impl Huey {
         if messages.is_empty() {
             return Ok(());
         }
-        let items = messages
-            .into_iter()
-            .map(|message| {
-                let data = self.encode_message(&message);
-                (message, data)
-            })
-            .collect();
+        let encode = |message: &Message| self.encode_message(message);
         let enqueued = |message: Message| {
             self.emit(Signal::Enqueued, &Task::from_message(message), None);
         };
-        self.engine().insert(items, &enqueued).await
+        self.engine().insert(messages, &encode, &enqueued).await
     }
 
     /// Enqueues one message.

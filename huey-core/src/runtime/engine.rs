@@ -16,11 +16,12 @@ pub(crate) trait Engine: Send + Sync + std::fmt::Debug + 'static {
     /// The storage behind the engine: results, revocations, locks and introspection read it.
     fn storage(&self) -> Arc<dyn Storage>;
 
-    /// Puts `messages` (each with its stored bytes) where they will run, calling `enqueued`
+    /// Puts `messages` where they will run, stored as `encode` makes them, calling `enqueued`
     /// with each once it is there (so the handle fires [`Signal::Enqueued`](crate::Signal)).
     async fn insert(
         &self,
-        messages: Vec<(Message, Vec<u8>)>,
+        messages: Vec<Message>,
+        encode: &(dyn for<'m> Fn(&'m Message) -> Vec<u8> + Send + Sync),
         enqueued: &(dyn Fn(Message) + Send + Sync),
     ) -> Result<(), crate::HueyError>;
 
@@ -48,16 +49,11 @@ impl Engine for Queued {
 
     async fn insert(
         &self,
-        messages: Vec<(Message, Vec<u8>)>,
+        messages: Vec<Message>,
+        encode: &(dyn for<'m> Fn(&'m Message) -> Vec<u8> + Send + Sync),
         enqueued: &(dyn Fn(Message) + Send + Sync),
     ) -> Result<(), crate::HueyError> {
-        let (messages, items): (Vec<Message>, Vec<(Vec<u8>, i32)>) = messages
-            .into_iter()
-            .map(|(message, data)| {
-                let priority = message.priority;
-                (message, (data, priority))
-            })
-            .unzip();
+        let items = messages.iter().map(|m| (encode(m), m.priority)).collect();
         self.storage.enqueue_many(items).await?;
         messages.into_iter().for_each(enqueued);
         Ok(())

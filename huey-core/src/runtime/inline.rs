@@ -155,13 +155,15 @@ impl Engine for Inline {
 
     async fn insert(
         &self,
-        messages: Vec<(Message, Vec<u8>)>,
+        messages: Vec<Message>,
+        encode: &(dyn for<'m> Fn(&'m Message) -> Vec<u8> + Send + Sync),
         enqueued: &(dyn Fn(Message) + Send + Sync),
     ) -> Result<(), HueyError> {
         let huey = self.huey.upgrade().ok_or_else(|| {
             HueyError::Configuration("the queue of this immediate-mode engine is gone".into())
         })?;
-        for (message, data) in messages {
+        for message in messages {
+            let data = encode(&message);
             enqueued(message.clone());
             self.run(&huey, message, data).await?;
         }
