@@ -18,7 +18,7 @@ use super::registry::{Invocation, TaskDescriptor};
 use super::retry::{RetryPlan, plan_retry};
 use super::revocation::{Read, Revocation};
 use crate::error::{HueyError, StorageError, TaskError, TaskFailure};
-use crate::storage::{Delivery, Settled, Settlement};
+use crate::storage::{Delivery, Outgoing, Settled, Settlement};
 use crate::task::message::Message;
 use crate::task::signal::Signal;
 use crate::task::state::WorkerState;
@@ -121,8 +121,8 @@ impl Finished {
     }
 }
 
-/// Runs `message` (whose task is `descriptor`) once, as a worker does, and settles it: with a
-/// claim, in one storage call together with the acknowledgement.
+/// Runs `message` (whose task is `descriptor`) once, as a worker does, and settles it in one
+/// storage call together with its claim.
 pub(crate) async fn execute(
     huey: &Huey,
     descriptor: &'static TaskDescriptor,
@@ -135,10 +135,11 @@ pub(crate) async fn execute(
 
     if let Some(eta) = task.eta().filter(|eta| *eta > now) {
         let mut outcome = Finished::new();
-        outcome.settlement =
-            outcome
-                .settlement
-                .schedule(huey.encode_message(task.message()), task.priority(), eta);
+        outcome.settlement.messages.push(Outgoing {
+            data: huey.encode_message(task.message()),
+            priority: task.priority(),
+            eta: Some(eta),
+        });
         if !settle(huey, claim, &mut outcome).await? {
             return Ok(Executed::Discarded);
         }
@@ -193,7 +194,7 @@ pub(crate) async fn execute(
     let mut outcome = Finished::new();
     // A revoke that arrived while the task ran is cleaned up, as in Huey.
     if !task.is_periodic() {
-        outcome.settlement = outcome.settlement.clear_revocation(task.id());
+        outcome.settlement.clear_revocation = Some(task.id().to_owned());
     }
     match result {
         Ok(value) => complete(huey, claim, &task, value, outcome).await,
@@ -228,16 +229,22 @@ async fn skip(
 /// is refused). Returns false when the claim was no longer this consumer's. The follow-ups
 /// are encoded into the settlement, so they are stored exactly when the claim is settled.
 async fn settle(huey: &Huey, claim: &Claim<'_>, outcome: &mut Finished) -> Result<bool, Unsettled> {
-    let mut settlement = std::mem::take(&mut outcome.settlement);
+    let settlement = &mut outcome.settlement;
     // Follow-ups first, then the retry copy: the queue sees them in the order Huey enqueues
     // them.
     let retry = std::mem::take(&mut settlement.messages);
-    for message in &outcome.follow_ups {
-        settlement = settlement.enqueue(huey.encode_message(message), message.priority);
-    }
-    settlement.messages.extend(retry);
+    settlement.messages = outcome
+        .follow_ups
+        .iter()
+        .map(|message| Outgoing {
+            data: huey.encode_message(message),
+            priority: message.priority,
+            eta: None,
+        })
+        .chain(retry)
+        .collect();
     let settled = retrying("settle the task", || {
-        huey.settle(claim.delivery, &settlement)
+        huey.settle(claim.delivery, settlement)
     })
     .await?;
     if settled == Settled::NotHeld {
@@ -359,7 +366,10 @@ async fn complete(
 ) -> Result<Executed, Unsettled> {
     if huey.results_enabled() && !task.is_periodic() && (!value.is_none() || huey.store_none()) {
         let stored = huey.encode_value(StoredResult::Ok(value.raw().to_owned()).encode());
-        outcome.settlement = outcome.settlement.result(task.id(), stored);
+        outcome
+            .settlement
+            .results
+            .push((task.id().to_owned(), stored));
     }
     match &task.message().on_complete {
         Some(next) => {
@@ -415,7 +425,7 @@ async fn record_chord(
         .with_parent(&outcomes)
         .map_err(settling_error)?;
     outcome.follow_ups.push(callback);
-    outcome.settlement = std::mem::take(&mut outcome.settlement).chord_fired(&member.id);
+    outcome.settlement.chords_fired.push(member.id.clone());
     Ok(())
 }
 
@@ -446,8 +456,8 @@ async fn skip_downstream(
 fn put_downstream(huey: &Huey, task: &Task, failure: &TaskFailure, outcome: &mut Finished) {
     let stored = huey.encode_value(StoredResult::Err(failure.clone()).encode());
     for later in task.message().stages().skip(1) {
-        outcome.settlement =
-            std::mem::take(&mut outcome.settlement).result(later.id.clone(), stored.clone());
+        let result = (later.id.clone(), stored.clone());
+        outcome.settlement.results.push(result);
     }
 }
 
@@ -497,7 +507,10 @@ async fn fail(
     };
     if surface && huey.results_enabled() {
         let stored = huey.encode_value(StoredResult::Err(failure.clone()).encode());
-        outcome.settlement = outcome.settlement.result(task.id(), stored);
+        outcome
+            .settlement
+            .results
+            .push((task.id().to_owned(), stored));
         if is_final {
             put_downstream(huey, &task, &failure, &mut outcome);
         }
@@ -527,11 +540,13 @@ async fn fail(
     });
     let retry_eta = match retry {
         Some((data, eta)) => {
-            let settlement = std::mem::take(&mut outcome.settlement);
-            outcome.settlement = match eta {
-                Some(eta) => settlement.schedule(data, task.priority(), eta),
-                None => settlement.enqueue(data, task.priority()),
+            let priority = task.priority();
+            let copy = Outgoing {
+                data,
+                priority,
+                eta,
             };
+            outcome.settlement.messages.push(copy);
             Some(eta)
         }
         None => {

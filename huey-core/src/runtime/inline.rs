@@ -35,7 +35,7 @@ tokio::task_local! {
 #[derive(Debug)]
 struct Attempt {
     id: String,
-    follow_ups: Mutex<Vec<Vec<u8>>>,
+    follow_ups: Mutex<Vec<(Message, Vec<u8>)>>,
 }
 
 impl Huey {
@@ -131,11 +131,7 @@ impl Inline {
                 }
             }
             let follow_ups = std::mem::take(&mut *lock(&attempt.follow_ups));
-            for data in follow_ups {
-                // Encoded by this queue a moment ago, so it decodes.
-                let message = huey
-                    .decode_message(&data)
-                    .map_err(|e| HueyError::Configuration(crate::error_chain(&e).to_string()))?;
+            for (message, data) in follow_ups {
                 self.run(huey, message, data).await?;
             }
             Ok(())
@@ -181,18 +177,26 @@ impl Engine for Inline {
         };
         // To run now: the queue-bound messages of another task (a message with the attempt's
         // own id is its retry copy, which is stored).
+        // Encoded by this queue a moment ago, so each decodes; decoded once, here.
         let mut settlement = settlement.clone();
-        let (run, store): (Vec<_>, Vec<_>) = std::mem::take(&mut settlement.messages)
-            .into_iter()
-            .partition(|m| {
-                m.eta.is_none()
-                    && huey
-                        .decode_message(&m.data)
-                        .is_ok_and(|message| message.id != attempt.id)
-            });
-        settlement.messages = store;
+        let mut run = Vec::new();
+        settlement.messages.retain(|m| {
+            let follow_up = m
+                .eta
+                .is_none()
+                .then(|| huey.decode_message(&m.data).ok())
+                .flatten()
+                .filter(|message| message.id != attempt.id);
+            match follow_up {
+                Some(message) => {
+                    run.push((message, m.data.clone()));
+                    false
+                }
+                None => true,
+            }
+        });
         let _applied_without_a_claim = self.storage.settle(None, &settlement).await?;
-        lock(&attempt.follow_ups).extend(run.into_iter().map(|m| m.data));
+        lock(&attempt.follow_ups).extend(run);
         Ok(Settled::Applied)
     }
 }
