@@ -86,6 +86,50 @@ pub async fn test_requeue_returns_claim(s: &dyn Storage) {
     s.ack(&again[0]).await.unwrap();
 }
 
+/// Each claim says how often its message was delivered without settling: 1 at first, one
+/// more after each requeue, and the message itself never changes. A message that settles is
+/// forgotten, count and all; a claim given back unstarted by `retire` is not counted.
+pub async fn test_delivery_count(s: &dyn Storage) {
+    s.enqueue(b("job"), 2).await.unwrap();
+    let first = s.dequeue(1, NOW).await.unwrap().remove(0);
+    assert_eq!(first.deliveries, 1, "a first delivery");
+    s.requeue(&first).await.unwrap();
+    assert_eq!(s.enqueued_items(None).await.unwrap(), [b("job")]);
+    let second = s.dequeue(1, NOW).await.unwrap().remove(0);
+    assert_eq!(
+        (second.data.as_slice(), second.deliveries),
+        (&b"job"[..], 2)
+    );
+    s.requeue(&second).await.unwrap();
+    let third = s.dequeue(1, NOW).await.unwrap().remove(0);
+    assert_eq!(third.deliveries, 3);
+    if s.supports_priority() {
+        assert_eq!(third.priority, 2, "a requeue keeps the priority");
+    }
+    if s.maintenance_interval().is_some() {
+        s.retire().await.unwrap();
+        let back = s.dequeue(1, NOW).await.unwrap().remove(0);
+        assert_eq!(
+            back.deliveries, 3,
+            "a retired claim is given back uncounted"
+        );
+        s.ack(&back).await.unwrap();
+    } else {
+        assert_eq!(
+            s.settle(Some(&third), &Settlement::ack()).await.unwrap(),
+            Settled::Applied,
+            "a redelivered claim settles like any other"
+        );
+    }
+    s.enqueue(b("job"), 2).await.unwrap();
+    let fresh = s.dequeue(1, NOW).await.unwrap().remove(0);
+    assert_eq!(
+        fresh.deliveries, 1,
+        "a settled message's count is gone with it"
+    );
+    s.ack(&fresh).await.unwrap();
+}
+
 /// One dequeue can claim several messages, in queue order.
 pub async fn test_dequeue_batch(s: &dyn Storage) {
     for item in ["1", "2", "3"] {

@@ -460,17 +460,45 @@ pub struct TaskFailure {
 
 /// A storage backend failed.
 ///
+/// The variants tell what trying again can do. A [`Backend`](Self::Backend) error (the server
+/// unreachable, a timeout, a full server) may pass, so the consumer retries the call or gives
+/// the message back to the queue. An [`Invalid`](Self::Invalid) one (stored data that does
+/// not decode, a key of the wrong type, a reply that breaks the contract) will not, so the
+/// consumer moves the message to the dead-letter list with the reason instead of looping on
+/// it. When unsure, a backend reports `Backend`: the per-message delivery cap still ends any
+/// loop.
+///
 /// As with every error of this crate, `Display` shows this error's own message only; the
 /// backend's error is its [`source`](std::error::Error::source) ([`error_chain`] shows both).
+///
+/// ```
+/// use huey_core::StorageError;
+///
+/// let outage = StorageError::Backend("connection refused".into());
+/// let corrupt = StorageError::Invalid("flag is not JSON".into());
+/// assert!(outage.is_transient());
+/// assert!(!corrupt.is_transient());
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StorageError {
-    /// The backend reported an error.
+    /// The backend failed in a way that may pass: unreachable, timed out, full.
     #[error("storage error")]
     Backend(#[source] BoxError),
+    /// Stored data or a reply violates the contract (it does not decode, a key holds the wrong
+    /// type): the same call will fail the same way.
+    #[error("invalid data in storage")]
+    Invalid(#[source] BoxError),
     /// The backend does not support this operation.
     #[error("storage does not support {0}")]
     Unsupported(&'static str),
+}
+
+impl StorageError {
+    /// Whether trying again may succeed; false for invalid data and unsupported operations.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StorageError::Backend(_))
+    }
 }
 
 /// An error from the library's API: enqueueing, revoking, reading state.

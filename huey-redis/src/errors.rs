@@ -1,5 +1,6 @@
 //! Redis errors as the storage reports them: a full Redis (`maxmemory` reached with
-//! `noeviction`) in plain words, everything else as Redis said it.
+//! `noeviction`) in plain words, everything else as Redis said it; and which of them may pass
+//! (see `StorageError`).
 
 use huey_core::StorageError;
 use redis::RedisError;
@@ -8,7 +9,17 @@ pub(crate) fn backend(e: RedisError) -> StorageError {
     if is_full(&e) {
         return StorageError::Backend(Box::new(Full(e)));
     }
+    if is_invalid(&e) {
+        return StorageError::Invalid(Box::new(e));
+    }
     StorageError::Backend(Box::new(e))
+}
+
+/// Errors that the same call would meet again: a key holding the wrong type, or a reply of a
+/// shape this crate does not expect. Everything else (connections, timeouts, a loading or
+/// failing-over server, a full one) may pass, and is retried.
+fn is_invalid(e: &RedisError) -> bool {
+    e.kind() == redis::ErrorKind::UnexpectedReturnType || e.code() == Some("WRONGTYPE")
 }
 
 /// Redis is at `maxmemory` with `noeviction`: said plainly, instead of as the pipeline failure

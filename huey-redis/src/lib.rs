@@ -38,6 +38,7 @@
 //! | `huey.processing.<n>.<consumer>` | LIST | the messages a consumer has claimed and not yet settled |
 //! | `huey.consumers.<n>` | ZSET | live consumers, score = last heartbeat (ms) |
 //! | `huey.reaper.<n>` | STRING, short TTL | the lock held by whichever consumer is recovering dead consumers' claims |
+//! | `huey.reaped.<n>` | ZSET | consumers whose claims were recovered, score = when (ms), kept a day: a consumer that was only frozen finds itself here at its next heartbeat, and starts none of the claims it still has in hand |
 //! | `huey.dead.<n>` | LIST | dead letters: messages that cannot run, as JSON records with an id, the priority, the reason and the time; requeued (one script call per record: gone from the list exactly when back on the queue) or deleted by id |
 //! | `huey.wake.<n>` | LIST | wake-up tokens for consumers blocked on an empty priority queue |
 //!
@@ -48,8 +49,13 @@
 //! up a revocation and acknowledging the claim are one script call. Every consumer heartbeats into
 //! `huey.consumers.<n>`; the first consumer to take the short reaper lock puts the processing
 //! lists of consumers silent for longer than [`RedisOptions::consumer_timeout`] back on the
-//! queue. Consumer ids are unique per process start, so a restarted consumer never inherits —
-//! or waits for — the registration of the one that died. A message that cannot be decoded, or
+//! queue, each entry marked with how often it was returned that way (the message's
+//! `Delivery::deliveries`, which the consumer caps). Consumer ids are unique per process
+//! start, so a restarted consumer never inherits — or waits for — the registration of the
+//! one that died. A consumer that was only frozen learns at its next heartbeat that it was
+//! presumed dead: it starts none of the claims it had prefetched, and its settles of the
+//! claims it was running write nothing (a settle applies only while its claim is still in
+//! this consumer's processing list). A message that cannot be decoded, or
 //! names no registered task, goes to `huey.dead.<n>` with the reason; it is never dropped.
 //!
 //! Scripts address the per-consumer processing lists by name, so this backend targets a single

@@ -15,6 +15,34 @@ use std::sync::LazyLock;
 
 use redis::Script;
 
+/// A Lua function that marks an entry going back to the queue unsettled: its message gets (or
+/// has its count raised in) a `\0R<returns>\0` prefix, so the claim that next takes it knows
+/// how often it was delivered (see `Delivery::deliveries`). The count travels inside the
+/// entry, so a first delivery, the hot path, pays nothing. In zset mode the prefix goes after
+/// the `<priority>|` that follows the 8-byte order.
+macro_rules! returned_fn {
+    () => {
+        r"
+local function returned(entry, zset)
+  local head, body = '', entry
+  if zset then
+    local sep = string.find(entry, '|', 9, true)
+    if sep then
+      head, body = string.sub(entry, 1, sep), string.sub(entry, sep + 1)
+    end
+  end
+  local count = 1
+  local from, to, seen = string.find(body, '^%zR(%d+)%z')
+  if from then
+    count = tonumber(seen) + 1
+    body = string.sub(body, to + 1)
+  end
+  return head .. '\0R' .. count .. '\0' .. body
+end
+"
+    };
+}
+
 /// Claims up to `ARGV[1]` messages from a LIST queue into this consumer's processing list and
 /// refreshes its heartbeat. The first element returned is the number of revocation flags (so
 /// the executor can skip its check when there are none), then the messages.
@@ -88,26 +116,35 @@ return due
 });
 
 /// Puts the processing lists of consumers whose heartbeat is older than the cutoff back on the
-/// queue and forgets those consumers. With a cutoff of `+inf` and a consumer id in ARGV[4], it
-/// returns that one consumer's claims (a graceful stop).
-/// KEYS: consumers, queue, wake. ARGV: cutoff (ms or '+inf'), processing-key prefix, mode,
-/// only this consumer (or '').
+/// queue, each entry marked as returned (see `returned_fn`), forgets those consumers and
+/// notes each in the reaped set (with the time), where the consumer's next heartbeat finds
+/// that it was presumed dead; notes older than a day are dropped. With a cutoff of `+inf` and
+/// a consumer id in ARGV[4], it returns that one consumer's claims, unmarked and unnoted (a
+/// graceful stop).
+/// KEYS: consumers, queue, wake, reaped. ARGV: cutoff (ms or '+inf'), processing-key prefix,
+/// mode, only this consumer (or ''), now (ms).
 pub static REAP: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"#!lua flags=allow-oom
+    Script::new(concat!(
+        "#!lua flags=allow-oom",
+        returned_fn!(),
+        r"
 local ids
 if ARGV[4] ~= '' then
   ids = {ARGV[4]}
 else
   ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 100)
 end
+local zset = ARGV[3] == 'zset'
+-- A consumer's own unstarted claims (a graceful stop) were never delivered to a body.
+local counted = ARGV[4] == ''
 local moved = 0
 for _, id in ipairs(ids) do
   local processing = ARGV[2] .. id
   while true do
     local item = redis.call('RPOP', processing)
     if not item then break end
-    if ARGV[3] == 'zset' then
+    if counted then item = returned(item, zset) end
+    if zset then
       local body = string.sub(item, 9)
       local sep = string.find(body, '|', 1, true)
       local priority = sep and tonumber(string.sub(body, 1, sep - 1)) or 0
@@ -118,14 +155,18 @@ for _, id in ipairs(ids) do
     moved = moved + 1
   end
   redis.call('ZREM', KEYS[1], id)
+  if counted then redis.call('ZADD', KEYS[4], ARGV[5], id) end
 end
-if moved > 0 and ARGV[3] == 'zset' then
+if counted and #ids > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', tonumber(ARGV[5]) - 86400000)
+end
+if moved > 0 and zset then
   redis.call('LPUSH', KEYS[3], '1')
   redis.call('LTRIM', KEYS[3], 0, 1023)
 end
 return moved
 ",
-    )
+    ))
 });
 
 /// Removes and returns the due schedule members, at most `ARGV[2]`, soonest first.
@@ -217,10 +258,12 @@ return 1
 /// 'freeing'); then per settlement a shape and its arguments. 'S' (an acknowledgement with
 /// one result): processing entry, result field, value, revocation field. 'A' (an
 /// acknowledgement alone): processing entry, revocation field. 'G' (any): processing entry,
-/// disposition ('a' ack, 'r' requeue, 'd' dead letter), dead-letter record, revocation field,
-/// the number of results and each field and value, the number of messages and each kind ('q'
-/// queue, 's' schedule), member and score, the number of fired chords and each chord id. A
-/// processing entry of '' means no claim; a revocation field of '' means none.
+/// disposition ('a' ack, 'r' requeue, 'u' release unstarted, 'd' dead letter), dead-letter
+/// record, revocation field, the number of results and each field and value, the number of
+/// messages and each kind ('q' queue, 's' schedule), member and score, the number of fired
+/// chords and each chord id. A processing entry of '' means no claim; a revocation field of
+/// '' means none. A requeued entry is marked as returned (see `returned_fn`); a released one
+/// goes back as it was.
 macro_rules! settle_body {
     () => {
         r"
@@ -263,7 +306,7 @@ while i <= n do
       written = written + #ARGV[m + 1]
     end
     local freed = 0
-    if disposition ~= 'r' then freed = #entry end
+    if disposition ~= 'r' and disposition ~= 'u' then freed = #entry end
     if written > freed then status = 2 end
   end
   if status == 1 and entry ~= '' and redis.call('LREM', KEYS[2], -1, entry) == 0 then
@@ -305,7 +348,8 @@ while i <= n do
         redis.call('SREM', KEYS[3], revoke)
       end
     end
-    if entry ~= '' and disposition == 'r' then
+    if entry ~= '' and (disposition == 'r' or disposition == 'u') then
+      if disposition == 'r' then entry = returned(entry, zset) end
       if zset then
         local body = string.sub(entry, 9)
         local sep = string.find(body, '|', 1, true)
@@ -333,13 +377,18 @@ return out
 /// `maxmemory` (a script without the shebang would be stopped at its first growing command,
 /// after its claims were already removed).
 pub static SETTLE_MANY: LazyLock<Script> =
-    LazyLock::new(|| Script::new(concat!("#!lua\n", settle_body!())));
+    LazyLock::new(|| Script::new(concat!("#!lua", returned_fn!(), settle_body!())));
 
 /// The settle script for a full Redis (`maxmemory` reached): allowed to run, because settling
 /// is how a queue shrinks, and in 'freeing' mode it applies only the settlements that free at
 /// least as many bytes as they write, so a full Redis never grows.
-pub static SETTLE_FREEING: LazyLock<Script> =
-    LazyLock::new(|| Script::new(concat!("#!lua flags=allow-oom\n", settle_body!())));
+pub static SETTLE_FREEING: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        "#!lua flags=allow-oom",
+        returned_fn!(),
+        settle_body!()
+    ))
+});
 
 /// Records a chord member's outcome in the chord's hash (field = member index) and, once all
 /// members have one, marks who completed it and returns every outcome in member order. A

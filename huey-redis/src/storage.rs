@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use huey_core::storage::{
     CoordinationStorage, DeadLetter, DeadLetterSelection, DeadLetterStorage, Delivery, Disposition,
     Outgoing, QueueStorage, ResultStorage, RevocationStorage, RevocationTarget, ScheduleStorage,
-    Settled, Settlement, StorageResult,
+    Settled, Settlement, StorageResult, Upkeep,
 };
 use huey_core::{StorageError, async_trait};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
@@ -153,6 +153,7 @@ struct Keys {
     counters: String,
     consumers: String,
     reaper: String,
+    reaped: String,
     dead: String,
     wake: String,
     revoked: String,
@@ -169,6 +170,7 @@ impl Keys {
             counters: format!("huey.counters.{name}"),
             consumers: format!("huey.consumers.{name}"),
             reaper: format!("huey.reaper.{name}"),
+            reaped: format!("huey.reaped.{name}"),
             dead: format!("huey.dead.{name}"),
             wake: format!("huey.wake.{name}"),
             revoked: format!("huey.revoked.{name}"),
@@ -399,6 +401,40 @@ fn split_priority(body: &[u8]) -> (i32, Vec<u8>) {
     }
 }
 
+/// The mark of an entry that went back to the queue unsettled (see the scripts'
+/// `returned_fn`): `\0R<returns>\0` before the message.
+const RETURNED: &[u8] = b"\0R";
+
+/// Splits a claimed message from its returned mark: (deliveries, message).
+fn take_returns(mut data: Vec<u8>) -> (u32, Vec<u8>) {
+    let Some(rest) = data.strip_prefix(RETURNED) else {
+        return (1, data);
+    };
+    let Some(end) = rest.iter().position(|b| *b == 0) else {
+        return (1, data);
+    };
+    let Some(returns) = std::str::from_utf8(&rest[..end])
+        .ok()
+        .and_then(|n| n.parse::<u32>().ok())
+    else {
+        return (1, data);
+    };
+    data.drain(..RETURNED.len() + end + 1);
+    (returns.saturating_add(1), data)
+}
+
+/// The returned mark of a delivery, empty on a first delivery.
+fn returns_mark(delivery: &Delivery) -> Vec<u8> {
+    match delivery.deliveries {
+        0 | 1 => Vec::new(),
+        n => {
+            let mut mark = RETURNED.to_vec();
+            mark.extend_from_slice(format!("{}\0", n - 1).as_bytes());
+            mark
+        }
+    }
+}
+
 /// A claim script's reply: the number of revocation flags, then the claimed items.
 fn split_claim_reply(mut reply: Vec<Vec<u8>>) -> (bool, Vec<Vec<u8>>) {
     if reply.is_empty() {
@@ -597,12 +633,13 @@ impl RedisStorage {
 
     /// [`Fingerprint`] of [`processing_entry`](Self::processing_entry), without building it.
     fn entry_fingerprint(&self, delivery: &Delivery) -> u64 {
+        let mark = returns_mark(delivery);
         if self.options.priority {
             let order = delivery.receipt.to_be_bytes();
             let priority = format!("{}|", delivery.priority);
-            Fingerprint::of(&[&order, priority.as_bytes(), &delivery.data])
+            Fingerprint::of(&[&order, priority.as_bytes(), &mark, &delivery.data])
         } else {
-            Fingerprint::of(&[&delivery.data])
+            Fingerprint::of(&[&mark, &delivery.data])
         }
     }
 
@@ -648,11 +685,13 @@ impl RedisStorage {
                 } else {
                     (0, 0, item)
                 };
+                let (deliveries, data) = take_returns(data);
                 Delivery {
                     data,
                     priority,
                     receipt,
                     revocations,
+                    deliveries,
                 }
             })
             .collect())
@@ -725,6 +764,7 @@ impl RedisStorage {
                 ("d", dead_letter_record(delivery, reason)?)
             }
             (Disposition::Requeue, _) => ("r", Vec::new()),
+            (Disposition::Release, _) => ("u", Vec::new()),
             _ => ("a", Vec::new()),
         };
         let mut args = Packed::with_capacity(data_len + record.len() + 256, 16);
@@ -784,8 +824,15 @@ impl RedisStorage {
         match claim {
             Some(d) if self.options.priority => {
                 let priority = format!("{}|", d.priority);
-                args.push_parts(&[&d.receipt.to_be_bytes(), priority.as_bytes(), &d.data]);
+                let mark = returns_mark(d);
+                args.push_parts(&[
+                    &d.receipt.to_be_bytes(),
+                    priority.as_bytes(),
+                    &mark,
+                    &d.data,
+                ]);
             }
+            Some(d) if d.deliveries > 1 => args.push_parts(&[&returns_mark(d), &d.data]),
             Some(d) => args.push(&d.data),
             None => args.push(b""),
         }
@@ -1003,12 +1050,16 @@ impl QueueStorage for RedisStorage {
             .map_err(backend)?;
         // Hand the woken message over at once; the next claim takes whatever else arrived.
         Ok(self.hand_out(
-            item.map(|data| Delivery {
-                data,
-                priority: 0,
-                receipt: 0,
-                // Claimed by BLMOVE, which cannot count flags: let the executor check.
-                revocations: true,
+            item.map(|item| {
+                let (deliveries, data) = take_returns(item);
+                Delivery {
+                    data,
+                    priority: 0,
+                    receipt: 0,
+                    // Claimed by BLMOVE, which cannot count flags: let the executor check.
+                    revocations: true,
+                    deliveries,
+                }
             })
             .into_iter()
             .collect(),
@@ -1068,7 +1119,7 @@ impl QueueStorage for RedisStorage {
                 .map_err(backend)?;
             Ok(members
                 .into_iter()
-                .map(|m| parse_zset_member(&m).2)
+                .map(|m| take_returns(parse_zset_member(&m).2).1)
                 .collect())
         } else {
             let start = limit.map_or(0, |n| -(n as isize));
@@ -1077,7 +1128,7 @@ impl QueueStorage for RedisStorage {
                 .await
                 .map_err(backend)?;
             items.reverse();
-            Ok(items)
+            Ok(items.into_iter().map(|m| take_returns(m).1).collect())
         }
     }
 
@@ -1092,10 +1143,15 @@ impl QueueStorage for RedisStorage {
         Some(self.options.heartbeat)
     }
 
-    async fn maintain(&self) -> StorageResult<()> {
+    async fn maintain(&self) -> StorageResult<Upkeep> {
         let mut conn = self.conn();
         let lock_ms = (self.options.heartbeat.as_millis() as u64).max(10);
-        let (locked,): (Option<String>,) = redis::pipe()
+        // One transaction: a reaper's note is read together with the beat that follows it.
+        let (reaped, locked): (i64, Option<String>) = redis::pipe()
+            .atomic()
+            .cmd("ZREM")
+            .arg(&self.keys.reaped)
+            .arg(&self.consumer_id)
             .cmd("ZADD")
             .arg(&self.keys.consumers)
             .arg(now_ms())
@@ -1110,19 +1166,26 @@ impl QueueStorage for RedisStorage {
             .query_async(&mut conn)
             .await
             .map_err(backend)?;
+        let upkeep = if reaped > 0 {
+            Upkeep::Lost
+        } else {
+            Upkeep::Kept
+        };
         self.return_orphans().await?;
         if locked.is_none() {
-            return Ok(());
+            return Ok(upkeep);
         }
         let cutoff = now_ms() - self.options.consumer_timeout.as_millis() as i64;
         let moved: i64 = REAP
             .key(&self.keys.consumers)
             .key(&self.keys.queue)
             .key(&self.keys.wake)
+            .key(&self.keys.reaped)
             .arg(cutoff)
             .arg(&self.keys.processing_prefix)
             .arg(self.mode())
             .arg("")
+            .arg(now_ms())
             .invoke_async(&mut conn)
             .await
             .map_err(backend)?;
@@ -1132,7 +1195,11 @@ impl QueueStorage for RedisStorage {
                 "put the claims of stopped consumers back on the queue"
             );
         }
-        Ok(())
+        Ok(upkeep)
+    }
+
+    fn claim_lease(&self) -> Option<Duration> {
+        Some(self.options.consumer_timeout)
     }
 
     async fn retire(&self) -> StorageResult<()> {
@@ -1140,10 +1207,12 @@ impl QueueStorage for RedisStorage {
             .key(&self.keys.consumers)
             .key(&self.keys.queue)
             .key(&self.keys.wake)
+            .key(&self.keys.reaped)
             .arg("+inf")
             .arg(&self.keys.processing_prefix)
             .arg(self.mode())
             .arg(&self.consumer_id)
+            .arg(now_ms())
             .invoke_async(&mut self.conn())
             .await
             .map_err(backend)?;

@@ -51,6 +51,18 @@ impl Backend {
         }
     }
 
+    /// A fresh storage for queue `name`, to wrap before building a `Huey` on it.
+    pub async fn storage(&self, name: &str) -> Arc<dyn huey_core::Storage> {
+        match &self.server {
+            None => Arc::new(MemoryStorage::new()),
+            Some(server) => Arc::new(
+                RedisStorage::connect(name, &server.url())
+                    .await
+                    .expect("connect to the test server"),
+            ),
+        }
+    }
+
     /// The test server, for Redis-only checks.
     pub fn server(&self) -> Option<&RedisServer> {
         self.server.as_ref()

@@ -1,16 +1,20 @@
 //! A storage that dies on cue: wraps any backend and panics at a chosen step, before or
 //! after the step reaches the storage, as a consumer killed at that moment would. Tests use it
-//! to stop an attempt at each step between its body's end and its settlement.
+//! to stop an attempt at each step between its body's end and its settlement. It can also
+//! fail every revocation read, with an error that may pass or one that cannot, and it records
+//! what it hands out and how claims are settled.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use huey_core::StorageError;
 use huey_core::async_trait;
 use huey_core::storage::prelude::*;
 use huey_core::storage::{
-    DeadLetter, DeadLetterSelection, Delivery, RevocationTarget, Settled, Settlement, StorageResult,
+    DeadLetter, DeadLetterSelection, Delivery, Disposition, RevocationTarget, Settled, Settlement,
+    StorageResult, Upkeep,
 };
 
 /// A storage call at which [`Faulty`] can die.
@@ -31,21 +35,69 @@ pub enum When {
     After,
 }
 
+/// How [`Faulty::fail_revocation_reads`] fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// As an unreachable server would ([`StorageError::Backend`]).
+    Transient,
+    /// As data that does not decode would ([`StorageError::Invalid`]).
+    Permanent,
+}
+
 /// Wraps a storage; [`die_at`](Self::die_at) arms one fault.
 #[derive(Debug)]
 pub struct Faulty {
     inner: Arc<dyn Storage>,
     fault: Mutex<Option<(Step, When)>>,
     claims: Mutex<Vec<Delivery>>,
+    revocation_failure: Mutex<Option<Failure>>,
+    deliveries: Mutex<Vec<u32>>,
+    dead_lettered: tokio::sync::watch::Sender<usize>,
 }
 
 impl Faulty {
     /// `inner`, with no fault armed.
     pub fn new(inner: impl Storage) -> Faulty {
+        Faulty::wrap(Arc::new(inner))
+    }
+
+    /// A shared `inner`, with no fault armed.
+    pub fn wrap(inner: Arc<dyn Storage>) -> Faulty {
         Faulty {
-            inner: Arc::new(inner),
+            inner,
             fault: Mutex::new(None),
             claims: Mutex::new(Vec::new()),
+            revocation_failure: Mutex::new(None),
+            deliveries: Mutex::new(Vec::new()),
+            dead_lettered: tokio::sync::watch::Sender::new(0),
+        }
+    }
+
+    /// From now on every revocation read fails this way (`None`: no longer).
+    pub fn fail_revocation_reads(&self, failure: Option<Failure>) {
+        *self.revocation_failure.lock().unwrap() = failure;
+    }
+
+    /// The [`Delivery::deliveries`] of every claim handed out so far, in order.
+    pub fn deliveries(&self) -> Vec<u32> {
+        self.deliveries.lock().unwrap().clone()
+    }
+
+    /// Waits until `count` claims have been dead-lettered through this storage.
+    pub async fn dead_lettered(&self, count: usize) {
+        let mut seen = self.dead_lettered.subscribe();
+        seen.wait_for(|n| *n >= count).await.expect("sender lives");
+    }
+
+    fn revocation_read(&self) -> StorageResult<()> {
+        match *self.revocation_failure.lock().unwrap() {
+            None => Ok(()),
+            Some(Failure::Transient) => Err(StorageError::Backend(
+                "connection reset (fault injection)".into(),
+            )),
+            Some(Failure::Permanent) => Err(StorageError::Invalid(
+                "flag does not decode (fault injection)".into(),
+            )),
         }
     }
 
@@ -107,18 +159,6 @@ impl QueueStorage for Faulty {
         self.inner.enqueue_many(items).await
     }
 
-    async fn ack(&self, delivery: &Delivery) -> StorageResult<()> {
-        self.inner.ack(delivery).await
-    }
-
-    async fn requeue(&self, delivery: &Delivery) -> StorageResult<()> {
-        self.inner.requeue(delivery).await
-    }
-
-    async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> StorageResult<()> {
-        self.inner.dead_letter(delivery, reason).await
-    }
-
     async fn queue_size(&self) -> StorageResult<usize> {
         self.inner.queue_size().await
     }
@@ -135,7 +175,11 @@ impl QueueStorage for Faulty {
         self.inner.maintenance_interval()
     }
 
-    async fn maintain(&self) -> StorageResult<()> {
+    fn claim_lease(&self) -> Option<Duration> {
+        self.inner.claim_lease()
+    }
+
+    async fn maintain(&self) -> StorageResult<Upkeep> {
         self.inner.maintain().await
     }
 
@@ -146,6 +190,8 @@ impl QueueStorage for Faulty {
     async fn dequeue(&self, max: usize, wait: Duration) -> StorageResult<Vec<Delivery>> {
         let claimed = self.inner.dequeue(max, wait).await?;
         self.claims.lock().unwrap().extend(claimed.iter().cloned());
+        let counts = claimed.iter().map(|d| d.deliveries);
+        self.deliveries.lock().unwrap().extend(counts);
         Ok(claimed)
     }
 
@@ -158,6 +204,10 @@ impl QueueStorage for Faulty {
         let settled = self.inner.settle(claim, settlement).await?;
         if let Some(claim) = claim {
             self.claims.lock().unwrap().retain(|c| c != claim);
+        }
+        let dead = matches!(settlement.disposition, Disposition::DeadLetter { .. });
+        if dead && claim.is_some() && settled == Settled::Applied {
+            self.dead_lettered.send_modify(|n| *n += 1);
         }
         self.die_if_armed(Step::Settle, When::After);
         Ok(settled)
@@ -339,10 +389,12 @@ impl RevocationStorage for Faulty {
     }
 
     async fn revocation(&self, target: RevocationTarget<'_>) -> StorageResult<Option<Vec<u8>>> {
+        self.revocation_read()?;
         self.inner.revocation(target).await
     }
 
     async fn revocations(&self, id: &str, name: &str) -> StorageResult<[Option<Vec<u8>>; 2]> {
+        self.revocation_read()?;
         self.inner.revocations(id, name).await
     }
 

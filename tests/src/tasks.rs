@@ -29,6 +29,14 @@ pub async fn tracked_sleep(task: &Task, log: State<RunLog>, millis: u64) -> anyh
     Ok(millis)
 }
 
+/// Records its run in the worker's [`RunLog`], then aborts the whole process: a task that
+/// kills its consumer on every delivery.
+#[task(context)]
+pub async fn crash(task: &Task, log: State<RunLog>) -> anyhow::Result<()> {
+    log.record(task.id()).await?;
+    std::process::abort()
+}
+
 /// Who ran a task: the process, the worker, and which start of that worker (a fresh id each
 /// time `#[on_startup]` runs).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

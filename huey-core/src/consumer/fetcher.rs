@@ -2,17 +2,24 @@
 //! hands them to the workers.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{Semaphore, watch};
 
 use super::{Backoff, Stop, stopped};
 use crate::storage::{Delivery, Storage};
 
+/// A claim on its way to a worker, with the time its dequeue began (see
+/// [`Lease::trusts`](super::lease::Lease::trusts)).
+pub(super) struct Claimed {
+    pub delivery: Delivery,
+    pub at: Instant,
+}
+
 pub(super) async fn run(
     storage: Arc<dyn Storage>,
     idle: Arc<Semaphore>,
-    deliveries: async_channel::Sender<Delivery>,
+    deliveries: async_channel::Sender<Claimed>,
     wait: Duration,
     backoff_policy: Backoff,
     mut stop: watch::Receiver<Stop>,
@@ -31,6 +38,7 @@ pub(super) async fn run(
             permit.forget();
             wanted += 1;
         }
+        let at = Instant::now();
         let claimed = tokio::select! {
             biased;
             _ = stopped(&mut stop, Stop::Graceful) => {
@@ -44,7 +52,7 @@ pub(super) async fn run(
                 backoff = backoff_policy.initial;
                 idle.add_permits(wanted - batch.len());
                 for delivery in batch {
-                    if deliveries.send(delivery).await.is_err() {
+                    if deliveries.send(Claimed { delivery, at }).await.is_err() {
                         return;
                     }
                 }

@@ -8,6 +8,7 @@
 //! this one's public API, so a library user links neither clap nor a log subscriber.
 
 mod fetcher;
+mod lease;
 pub(crate) mod scheduler;
 mod supervisor;
 pub(crate) mod worker;
@@ -21,8 +22,9 @@ use tokio::task::JoinSet;
 use crate::error::{HueyError, RegistryError};
 use crate::runtime::Huey;
 use crate::runtime::registry::Registry;
-use crate::storage::Delivery;
 use crate::task::TimeZone;
+use fetcher::Claimed;
+use lease::Lease;
 
 /// How workers run tasks.
 ///
@@ -263,7 +265,7 @@ pub struct Consumer {
     maintenance: Option<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
     huey: Huey,
     shutdown_timeout: Option<Duration>,
-    receiver: async_channel::Receiver<Delivery>,
+    receiver: async_channel::Receiver<Claimed>,
 }
 
 /// What the consumer's parts are told to do.
@@ -314,6 +316,7 @@ impl Consumer {
         let idle = Arc::new(Semaphore::new(prefetch));
         // With no worker nothing is claimed: no fetcher, and no claims for upkeep to keep alive.
         let local_workers = config.workers > 0;
+        let lease = Arc::new(Lease::new(config.huey.storage()));
         if local_workers {
             tasks.spawn(fetcher::run(
                 config.huey.storage(),
@@ -330,13 +333,14 @@ impl Consumer {
             .flatten()
             .map(|interval| {
                 let (done, done_rx) = watch::channel(false);
-                let handle = tokio::spawn(maintain(config.huey.storage(), interval, done_rx));
+                let handle = tokio::spawn(maintain(Arc::clone(&lease), interval, done_rx));
                 (done, handle)
             });
         tasks.spawn(supervisor::run(
             config.clone(),
             registry,
             receiver.clone(),
+            lease,
             idle,
             stop_rx,
         ));
@@ -403,8 +407,8 @@ impl Consumer {
         join_all(&mut self.tasks).await;
         // Claimed by the fetcher but never taken by a worker.
         let storage = self.huey.storage();
-        while let Ok(delivery) = self.receiver.try_recv() {
-            storage.requeue(&delivery).await?;
+        while let Ok(Claimed { delivery, .. }) = self.receiver.try_recv() {
+            storage.release(&delivery).await?;
         }
         if let Some((done, handle)) = self.maintenance.take() {
             let _ = done.send(true);
@@ -418,11 +422,7 @@ impl Consumer {
 
 /// Keeps the storage's view of this consumer alive (heartbeat, recovery of dead consumers'
 /// claims) for as long as the consumer runs.
-async fn maintain(
-    storage: Arc<dyn crate::Storage>,
-    interval: Duration,
-    mut done: watch::Receiver<bool>,
-) {
+async fn maintain(lease: Arc<Lease>, interval: Duration, mut done: watch::Receiver<bool>) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -431,7 +431,7 @@ async fn maintain(
             _ = done.wait_for(|d| *d) => return,
             _ = ticker.tick() => {}
         }
-        if let Err(error) = storage.maintain().await {
+        if let Err(error) = lease.renew().await {
             tracing::warn!(error = %crate::error_chain(&error), "storage maintenance failed; will retry");
         }
     }

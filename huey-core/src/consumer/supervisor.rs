@@ -6,15 +6,17 @@ use std::sync::Arc;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 
+use super::fetcher::Claimed;
+use super::lease::Lease;
 use super::worker::{self, WorkerContext};
 use super::{ConsumerBuilder, Stop, WorkerKind, scheduler, stopped};
 use crate::runtime::registry::Registry;
-use crate::storage::Delivery;
 
 pub(super) async fn run(
     config: ConsumerBuilder,
     registry: &'static Registry,
-    deliveries: async_channel::Receiver<Delivery>,
+    deliveries: async_channel::Receiver<Claimed>,
+    lease: Arc<Lease>,
     idle: Arc<Semaphore>,
     mut stop: watch::Receiver<Stop>,
 ) {
@@ -37,6 +39,7 @@ pub(super) async fn run(
         huey: config.huey.clone(),
         registry,
         deliveries,
+        lease,
         idle,
         stop: stop.clone(),
         max_tasks: config.max_tasks,

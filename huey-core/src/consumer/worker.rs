@@ -11,6 +11,8 @@ use futures::stream::FuturesUnordered;
 use tokio::sync::{Notify, Semaphore, watch};
 use tracing::Instrument;
 
+use super::fetcher::Claimed;
+use super::lease::Lease;
 use super::{Stop, stopped};
 use crate::runtime::Huey;
 use crate::runtime::executor::{BodySlot, Claim, Executed, Unsettled, execute, retrying};
@@ -25,7 +27,8 @@ use crate::task::state::WorkerState;
 pub(super) struct WorkerContext {
     pub huey: Huey,
     pub registry: &'static Registry,
-    pub deliveries: async_channel::Receiver<Delivery>,
+    pub deliveries: async_channel::Receiver<Claimed>,
+    pub lease: Arc<Lease>,
     pub idle: Arc<Semaphore>,
     pub stop: watch::Receiver<Stop>,
     pub max_tasks: Option<usize>,
@@ -41,6 +44,7 @@ pub(super) async fn run(id: usize, context: WorkerContext) {
         huey,
         registry,
         deliveries,
+        lease,
         idle,
         mut stop,
         max_tasks,
@@ -66,17 +70,21 @@ pub(super) async fn run(id: usize, context: WorkerContext) {
         }
         // One fetch credit per worker ready for a task (the fetcher adds the prefetch).
         idle.add_permits(1);
-        let delivery = loop {
+        let Claimed { delivery, at } = loop {
             tokio::select! {
                 biased;
                 Some(()) = in_flight.next() => {}
                 _ = stopped(&mut stop, Stop::Graceful) => break 'work,
                 received = deliveries.recv() => match received {
-                    Ok(delivery) => break delivery,
+                    Ok(claimed) => break claimed,
                     Err(_) => break 'work,
                 },
             }
         };
+        if !lease.trusts(at).await {
+            give_up(&huey, &delivery).await;
+            continue;
+        }
         taken += 1;
         in_flight.push(run_one(
             &huey,
@@ -141,6 +149,14 @@ pub(crate) async fn handle(
     body: Option<&BodySlot<'_>>,
 ) -> Option<Executed> {
     let storage = huey.storage();
+    // Checked before anything else: whatever kept the earlier deliveries from settling (a
+    // crash, a body that kills its process) would likely end this one too.
+    let delivered = delivery.deliveries.saturating_sub(1);
+    if delivered >= huey.max_deliveries() {
+        let reason = format!("delivered {delivered} times without settling");
+        dead_letter(huey, delivery, &reason).await;
+        return None;
+    }
     let message = match huey.decode_message(&delivery.data) {
         Ok(message) => message,
         Err(error) => {
@@ -175,6 +191,11 @@ pub(crate) async fn handle(
                 .await;
             None
         }
+        Err(Unsettled::Poisoned(error)) => {
+            let reason = crate::error_chain(&error).to_string();
+            dead_letter(huey, delivery, &reason).instrument(span).await;
+            None
+        }
         // Logged where it gave up; the claim stays ours until this consumer stops.
         Err(Unsettled::Settling(_)) => None,
     }
@@ -199,6 +220,24 @@ where
 {
     // Gave up: logged by `retrying`, and the claim returns to the queue when this consumer stops.
     let _ = retrying(what, op).await;
+}
+
+/// Gives up a claim this consumer no longer trusts, unstarted: if another consumer took it
+/// over, the release finds it gone and writes nothing; if it is still this consumer's, it goes
+/// back to the queue uncounted.
+async fn give_up(huey: &Huey, delivery: &Delivery) {
+    let storage = huey.storage();
+    let release = crate::storage::Settlement::release();
+    let released = retrying("give up a claim", || {
+        storage.settle(Some(delivery), &release)
+    })
+    .await;
+    if let Ok(settled) = released {
+        tracing::debug!(
+            ?settled,
+            "gave up a claim made before this consumer was presumed dead"
+        );
+    }
 }
 
 async fn interrupt(huey: &Huey, delivery: &Delivery) {

@@ -10,6 +10,11 @@ use super::huey::{Huey, Inner};
 use crate::codec::{Codec, Compressed, Compression, JsonCodec, Signed};
 use crate::storage::{MemoryStorage, Storage};
 
+/// Deliveries of a message that never settles before it is dead-lettered: enough that a run of
+/// consumer restarts or a storage outage does not set healthy work aside (each of those ends
+/// one delivery at most), few enough that a message that crashes its consumer stops soon.
+const DEFAULT_MAX_DELIVERIES: u32 = 20;
+
 /// Builds a [`Huey`] with options other than the defaults.
 #[derive(Debug, Clone)]
 #[must_use = "call .build(storage) to get a Huey"]
@@ -25,6 +30,7 @@ pub struct HueyBuilder {
     compression: Compression,
     signing_secret: Option<Secret>,
     signing_salt: Vec<u8>,
+    max_deliveries: u32,
 }
 
 /// A signing secret, kept out of `Debug` output.
@@ -75,6 +81,25 @@ impl HueyBuilder {
     /// the hooks connected to it at run time.
     pub fn registered_hooks(mut self, on: bool) -> Self {
         self.registered_hooks = on;
+        self
+    }
+
+    /// How many times a consumer may be handed one message that never settles before it gives
+    /// up on it (default 20): the next delivery goes to the dead-letter list with the reason
+    /// "delivered N times without settling" instead of running. A delivery that ends without
+    /// settling is one whose consumer died or was killed while holding it (a task that crashes
+    /// its process every time, say), or that went back to the queue because the storage failed
+    /// before the task ran. Retries are new deliveries of a new copy and do not count. See
+    /// [`Delivery::deliveries`](crate::storage::Delivery::deliveries).
+    ///
+    /// ```
+    /// use huey_core::{Huey, MemoryStorage};
+    ///
+    /// let huey = Huey::builder("docs").max_deliveries(5).build(MemoryStorage::new());
+    /// # let _ = huey;
+    /// ```
+    pub fn max_deliveries(mut self, deliveries: u32) -> Self {
+        self.max_deliveries = deliveries.max(1);
         self
     }
 
@@ -193,6 +218,7 @@ impl HueyBuilder {
             store_intermediate_errors: self.store_intermediate_errors,
             hooks: Hooks::new(self.registered_hooks),
             codec,
+            max_deliveries: self.max_deliveries,
         });
         if self.immediate {
             super::inline::switch(&huey, true);
@@ -226,6 +252,7 @@ impl Huey {
             compression: Compression::None,
             signing_secret: None,
             signing_salt: b"huey".to_vec(),
+            max_deliveries: DEFAULT_MAX_DELIVERIES,
         }
     }
 }

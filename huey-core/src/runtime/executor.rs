@@ -52,18 +52,39 @@ pub enum Executed {
 /// Why an execution could not be settled.
 #[derive(Debug)]
 pub(crate) enum Unsettled {
-    /// Storage failed before anything of the attempt's outcome could exist (no body ran):
-    /// the claim can go back to the queue.
+    /// Storage failed before anything of the attempt's outcome could exist (no body ran), in a
+    /// way that may pass: the claim can go back to the queue.
     BeforeRun(StorageError),
     /// Storage kept failing while the outcome was written, after retries: the claim stays
     /// with this consumer (a rerun would repeat a body that has finished).
     Settling(StorageError),
+    /// Something the attempt needs is invalid for good (stored data that does not decode, a
+    /// value that does not encode): trying again would fail the same way, so the message goes
+    /// to the dead-letter list with this reason.
+    Poisoned(StorageError),
+}
+
+impl Unsettled {
+    /// A storage failure before the body ran: given back when it may pass, poisoned when not.
+    fn before_run(error: StorageError) -> Unsettled {
+        if error.is_transient() {
+            Unsettled::BeforeRun(error)
+        } else {
+            Unsettled::Poisoned(error)
+        }
+    }
+
+    pub(crate) fn into_error(self) -> StorageError {
+        match self {
+            Unsettled::BeforeRun(e) | Unsettled::Settling(e) | Unsettled::Poisoned(e) => e,
+        }
+    }
 }
 
 impl std::fmt::Display for Unsettled {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Unsettled::BeforeRun(e) | Unsettled::Settling(e) => e.fmt(f),
+            Unsettled::BeforeRun(e) | Unsettled::Settling(e) | Unsettled::Poisoned(e) => e.fmt(f),
         }
     }
 }
@@ -150,7 +171,7 @@ pub(crate) async fn execute(
     let revocation = if revocations {
         huey.revocation(&task, now, Read::Consume)
             .await
-            .map_err(|e| Unsettled::BeforeRun(storage_error(e)))?
+            .map_err(|e| Unsettled::before_run(storage_error(e)))?
     } else {
         None
     };
@@ -269,6 +290,10 @@ where
     loop {
         match op().await {
             Ok(value) => return Ok(value),
+            Err(error) if !error.is_transient() => {
+                tracing::error!(error = %crate::error_chain(&error), "could not {what}: the storage refuses it for good");
+                return Err(Unsettled::Poisoned(error));
+            }
             Err(error) if attempt == SETTLE_ATTEMPTS => {
                 tracing::error!(error = %crate::error_chain(&error), "could not {what}; giving up (the claim stays with this consumer and returns to the queue when it stops)");
                 return Err(Unsettled::Settling(error));
@@ -293,10 +318,11 @@ fn follow_up(huey: &Huey, follow_ups: Vec<Message>) {
     }
 }
 
+/// A storage error as it is, anything else (a flag that does not decode) as invalid data.
 fn storage_error(e: HueyError) -> StorageError {
     match e {
         HueyError::Storage(s) => s,
-        other => StorageError::Backend(Box::new(other)),
+        other => StorageError::Invalid(Box::new(other)),
     }
 }
 
@@ -464,7 +490,7 @@ fn put_downstream(huey: &Huey, task: &Task, failure: &TaskFailure, outcome: &mut
 /// A value that does not encode or decode while the outcome is built: a contract violation,
 /// not a storage outage, so retrying cannot help.
 fn settling_error(e: impl std::error::Error + Send + Sync + 'static) -> Unsettled {
-    Unsettled::Settling(StorageError::Backend(Box::new(e)))
+    Unsettled::Poisoned(StorageError::Invalid(Box::new(e)))
 }
 
 async fn fail(

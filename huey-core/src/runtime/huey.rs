@@ -61,6 +61,8 @@ pub(crate) struct Inner {
     pub(crate) hooks: Hooks,
     /// The queue's codec, with its compression and signing layers.
     pub(crate) codec: Arc<dyn Codec>,
+    /// Deliveries of a message that never settles before the consumer dead-letters it.
+    pub(crate) max_deliveries: u32,
 }
 
 impl std::fmt::Debug for Huey {
@@ -125,6 +127,10 @@ impl Huey {
     /// Whether results are stored.
     pub fn results_enabled(&self) -> bool {
         self.inner.results
+    }
+
+    pub(crate) fn max_deliveries(&self) -> u32 {
+        self.inner.max_deliveries
     }
 
     pub(crate) fn store_none(&self) -> bool {

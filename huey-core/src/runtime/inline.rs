@@ -17,7 +17,7 @@ use chrono::Utc;
 use futures::future::BoxFuture;
 
 use super::engine::{Engine, Queued};
-use super::executor::{Claim, Unsettled, execute};
+use super::executor::{Claim, execute};
 use super::huey::{Huey, WeakHuey};
 use super::registry::Registry;
 use crate::error::HueyError;
@@ -114,6 +114,7 @@ impl Inline {
                 priority: message.priority,
                 receipt: 0,
                 revocations: true,
+                deliveries: 1,
             };
             let claim = Claim {
                 delivery: &delivery,
@@ -126,9 +127,7 @@ impl Inline {
             let executed = execute(huey, descriptor, &state, message, Utc::now(), &claim);
             match ATTEMPT.scope(Arc::clone(&attempt), executed).await {
                 Ok(_) => {}
-                Err(Unsettled::BeforeRun(error) | Unsettled::Settling(error)) => {
-                    return Err(error.into());
-                }
+                Err(unsettled) => return Err(unsettled.into_error().into()),
             }
             let follow_ups = std::mem::take(&mut *lock(&attempt.follow_ups));
             for (message, data) in follow_ups {

@@ -121,6 +121,8 @@ struct Queued {
     priority: i32,
     seq: u64,
     data: Vec<u8>,
+    /// Times it was claimed and given back unsettled.
+    returns: u32,
 }
 
 impl Ord for Queued {
@@ -150,6 +152,7 @@ impl Inner {
             priority,
             seq,
             data,
+            returns: 0,
         });
     }
 
@@ -233,6 +236,7 @@ impl QueueStorage for MemoryStorage {
                         priority: item.priority,
                         receipt: item.seq,
                         revocations: true,
+                        deliveries: item.returns + 1,
                     });
                     inner.in_flight.insert(item.seq, item);
                 }
@@ -305,6 +309,11 @@ impl QueueStorage for MemoryStorage {
                 match disposition {
                     Disposition::Ack => {}
                     Disposition::Requeue => {
+                        let returns = item.returns + 1;
+                        inner.queue.push(Queued { returns, ..item });
+                        queued = true;
+                    }
+                    Disposition::Release => {
                         inner.queue.push(item);
                         queued = true;
                     }

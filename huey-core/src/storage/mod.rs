@@ -45,7 +45,7 @@ pub mod settlement;
 pub use coordination::CoordinationStorage;
 pub use dead_letters::DeadLetterStorage;
 pub use memory::MemoryStorage;
-pub use queue::QueueStorage;
+pub use queue::{QueueStorage, Upkeep};
 pub use results::ResultStorage;
 pub use revocation::{RevocationStorage, RevocationTarget};
 pub use schedule::ScheduleStorage;
@@ -63,6 +63,12 @@ pub struct Delivery {
     /// Whether a revocation may apply to this message. A backend that saw no revocation flag
     /// at all when it claimed the message sets `false`, and the executor skips its check.
     pub revocations: bool,
+    /// How many times this message has been claimed without being settled, this claim
+    /// included: 1 on its first delivery. A claim given back by a settlement that requeues it,
+    /// or recovered from a consumer that stopped, counts; a claim a consumer returns unstarted
+    /// when it stops does not. The consumer dead-letters a message past its limit (see
+    /// `HueyBuilder::max_deliveries`), so a message that can never settle cannot loop.
+    pub deliveries: u32,
 }
 
 /// A message that could not be run, kept with the reason.

@@ -66,6 +66,14 @@ pub trait QueueStorage: Send + Sync + std::fmt::Debug + 'static {
             .map(drop)
     }
 
+    /// Gives an unstarted claim back: the message returns to the queue, and this delivery
+    /// does not count towards its [`deliveries`](Delivery::deliveries).
+    async fn release(&self, delivery: &Delivery) -> StorageResult<()> {
+        self.settle(Some(delivery), &Settlement::release())
+            .await
+            .map(drop)
+    }
+
     /// Moves a claimed message to the dead-letter list with a reason.
     async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> StorageResult<()> {
         self.settle(Some(delivery), &Settlement::dead_letter(reason))
@@ -88,14 +96,37 @@ pub trait QueueStorage: Send + Sync + std::fmt::Debug + 'static {
         None
     }
 
+    /// How long this consumer's claims stay its own without [`maintain`](Self::maintain):
+    /// past it, another consumer may take them over (the consumer timeout). `None` (the
+    /// default) when claims never move. A consumer that went this long without upkeep (it was
+    /// frozen, say) renews it before it starts another claim, and does not start claims made
+    /// before upkeep reported them [`Upkeep::Lost`].
+    fn claim_lease(&self) -> Option<Duration> {
+        None
+    }
+
     /// Periodic upkeep while a consumer runs: for a shared backend, a heartbeat that keeps this
     /// consumer's claims its own, and recovery of the claims of consumers that stopped beating.
-    async fn maintain(&self) -> StorageResult<()> {
-        Ok(())
+    /// Reports [`Upkeep::Lost`] when it finds that this consumer had been presumed dead and
+    /// its claims given to others (it is registered afresh).
+    async fn maintain(&self) -> StorageResult<Upkeep> {
+        Ok(Upkeep::Kept)
     }
 
     /// Called when a consumer stops: give back any claim still held and unregister.
     async fn retire(&self) -> StorageResult<()> {
         Ok(())
     }
+}
+
+/// What [`QueueStorage::maintain`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Upkeep {
+    /// This consumer's claims are still its own.
+    Kept,
+    /// This consumer had been presumed dead (it missed its heartbeats for longer than the
+    /// consumer timeout) and every claim it held was given to other consumers. Claims made
+    /// from now on are its own again.
+    Lost,
 }

@@ -22,8 +22,14 @@ pub enum Disposition {
     /// Done: the claim is forgotten.
     #[default]
     Ack,
-    /// Given back: the message returns to the queue as it was claimed (an interrupted task).
+    /// Given back after it was started (an interrupted task, a storage failure before the
+    /// body): the message returns to the queue as it was claimed, and this delivery counts
+    /// towards its [`deliveries`](super::Delivery::deliveries).
     Requeue,
+    /// Given back unstarted (a prefetched claim at shutdown, or one a consumer that was
+    /// presumed dead no longer trusts): the message returns to the queue and this delivery
+    /// does not count.
+    Release,
     /// Set aside with a reason: the message cannot run (see [`DeadLetter`](super::DeadLetter)).
     DeadLetter {
         /// Why it cannot run.
@@ -98,6 +104,14 @@ impl Settlement {
     pub fn requeue() -> Settlement {
         Settlement {
             disposition: Disposition::Requeue,
+            ..Settlement::default()
+        }
+    }
+
+    /// Gives the claim back unstarted, writing nothing else: not counted as a delivery.
+    pub fn release() -> Settlement {
+        Settlement {
+            disposition: Disposition::Release,
             ..Settlement::default()
         }
     }

@@ -1,9 +1,24 @@
 //! The consumer binary of the cross-process tests: `huey_cli::run_cli` over the tasks of
 //! `huey_tests::tasks`, on the Redis at `HUEY_REDIS_URL`, queue `HUEY_TEST_NAME`. It prints
-//! `ready <consumer id>` first (the parent of process workers only).
+//! `ready <consumer id>` first (the parent of process workers only). Tests that need a
+//! consumer declared dead quickly set `HUEY_TEST_HEARTBEAT_MS` and
+//! `HUEY_TEST_CONSUMER_TIMEOUT_MS`; `HUEY_TEST_MAX_DELIVERIES` sets the delivery cap.
+
+use std::time::Duration;
 
 use huey_core::{Huey, HueyError};
-use huey_redis::RedisStorage;
+use huey_redis::{RedisOptions, RedisStorage};
+
+/// A number from the environment, if set.
+fn setting(name: &str) -> Result<Option<u64>, HueyError> {
+    match std::env::var(name) {
+        Err(_) => Ok(None),
+        Ok(text) => text
+            .parse()
+            .map(Some)
+            .map_err(|_| HueyError::Configuration(format!("{name} is not a number: {text:?}"))),
+    }
+}
 
 huey_core::link_tasks!(huey_tests);
 
@@ -12,9 +27,20 @@ async fn main() -> Result<(), HueyError> {
     let url = std::env::var("HUEY_REDIS_URL")
         .map_err(|_| HueyError::Configuration("HUEY_REDIS_URL is not set".into()))?;
     let name = std::env::var("HUEY_TEST_NAME").unwrap_or_else(|_| "test".into());
-    let storage = RedisStorage::connect(&name, &url).await?;
+    let mut options = RedisOptions::default();
+    if let Some(ms) = setting("HUEY_TEST_HEARTBEAT_MS")? {
+        options = options.heartbeat(Duration::from_millis(ms));
+    }
+    if let Some(ms) = setting("HUEY_TEST_CONSUMER_TIMEOUT_MS")? {
+        options = options.consumer_timeout(Duration::from_millis(ms));
+    }
+    let storage = RedisStorage::connect_with(&name, &url, options).await?;
     if std::env::var_os("HUEY_CONSUMER_WORKER").is_none() {
         println!("ready {}", storage.consumer_id());
     }
-    huey_cli::run_cli(Huey::new(name, storage)).await
+    let mut huey = Huey::builder(name);
+    if let Some(n) = setting("HUEY_TEST_MAX_DELIVERIES")? {
+        huey = huey.max_deliveries(n as u32);
+    }
+    huey_cli::run_cli(huey.build(storage)).await
 }
