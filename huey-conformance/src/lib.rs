@@ -86,6 +86,7 @@
 //!   - [`test_claim_ack_contract`](queue::test_claim_ack_contract)
 //!   - [`test_requeue_returns_claim`](queue::test_requeue_returns_claim)
 //!   - [`test_delivery_count`](queue::test_delivery_count)
+//!   - [`test_release_is_uncounted`](queue::test_release_is_uncounted)
 //!   - [`test_dequeue_batch`](queue::test_dequeue_batch)
 //!   - [`test_dequeue_wakes_on_enqueue`](queue::test_dequeue_wakes_on_enqueue)
 //!   - [`test_enqueue_many`](queue::test_enqueue_many)
@@ -173,8 +174,8 @@ macro_rules! conformance_suite {
         $crate::conformance_suite! { @$then $args;
             queue: [
                 test_queue_methods, test_priority, test_claim_ack_contract,
-                test_requeue_returns_claim, test_delivery_count, test_dequeue_batch,
-                test_dequeue_wakes_on_enqueue,
+                test_requeue_returns_claim, test_delivery_count, test_release_is_uncounted,
+                test_dequeue_batch, test_dequeue_wakes_on_enqueue,
                 test_enqueue_many, test_maintain_keeps_own_claims, test_retire_gives_claims_back,
             ],
             schedule: [

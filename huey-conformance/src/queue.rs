@@ -130,6 +130,18 @@ pub async fn test_delivery_count(s: &dyn Storage) {
     s.ack(&fresh).await.unwrap();
 }
 
+/// `release` gives an unstarted claim back without counting it as a delivery.
+pub async fn test_release_is_uncounted(s: &dyn Storage) {
+    s.enqueue(b("job"), 1).await.unwrap();
+    let first = s.dequeue(1, NOW).await.unwrap().remove(0);
+    s.release(&first).await.unwrap();
+    assert_eq!(s.queue_size().await.unwrap(), 1);
+    let again = s.dequeue(1, NOW).await.unwrap().remove(0);
+    assert_eq!((again.data.as_slice(), again.deliveries), (&b"job"[..], 1));
+    s.ack(&again).await.unwrap();
+    assert_eq!(s.queue_size().await.unwrap(), 0);
+}
+
 /// One dequeue can claim several messages, in queue order.
 pub async fn test_dequeue_batch(s: &dyn Storage) {
     for item in ["1", "2", "3"] {

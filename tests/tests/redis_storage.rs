@@ -2,6 +2,7 @@
 //! on its three layouts from huey-redis's own tests (`huey-redis/tests/conformance.rs`).
 
 use huey_core::storage::prelude::*;
+use huey_core::storage::{Settled, Settlement, Upkeep};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -132,6 +133,43 @@ async fn test_claims_of_a_silent_consumer_are_reaped() {
         .await
         .unwrap();
     assert_eq!(processing, 0);
+}
+
+/// A consumer whose claims were recovered learns it at its next heartbeat (once), its late
+/// settle writes nothing, and the recovered claim counts one more delivery; in both layouts.
+#[tokio::test]
+async fn test_a_reaped_consumer_learns_it_was_presumed_dead() {
+    let server = RedisServer::start();
+    for priority in [false, true] {
+        let name = format!("presumed-dead-{priority}");
+        let options = RedisOptions::default()
+            .priority(priority)
+            .heartbeat(Duration::from_millis(20))
+            .consumer_timeout(Duration::from_millis(100));
+        let zombie = storage_on(&server, &name, options.clone()).await;
+        let rescuer = storage_on(&server, &name, options).await;
+        assert_eq!(zombie.maintain().await.unwrap(), Upkeep::Kept);
+        zombie.enqueue(b"job".to_vec(), 3).await.unwrap();
+        let held = zombie.dequeue(1, Duration::ZERO).await.unwrap().remove(0);
+        // Silence is the behaviour under test: let the zombie's heartbeat go stale.
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert_eq!(rescuer.maintain().await.unwrap(), Upkeep::Kept);
+        let rescued = rescuer.dequeue(1, Duration::ZERO).await.unwrap().remove(0);
+        assert_eq!(
+            (rescued.data.as_slice(), rescued.deliveries),
+            (&b"job"[..], 2)
+        );
+
+        assert_eq!(zombie.maintain().await.unwrap(), Upkeep::Lost);
+        assert_eq!(zombie.maintain().await.unwrap(), Upkeep::Kept, "told once");
+        let late = Settlement::ack().result("late", b"stale".to_vec());
+        assert_eq!(
+            zombie.settle(Some(&held), &late).await.unwrap(),
+            Settled::NotHeld
+        );
+        assert_eq!(zombie.peek_data("late").await.unwrap(), None);
+        rescuer.ack(&rescued).await.unwrap();
+    }
 }
 
 #[tokio::test]
