@@ -8,14 +8,14 @@ mod app {
     pub mod tasks;
 }
 
-use huey_core::{Huey, HueyError};
+use huey_core::Huey;
 use huey_redis::RedisStorage;
 
 // One runtime thread: async workers share it without cross-thread wake-ups (measurably faster
 // and leaner); sync task bodies still run on the blocking pool, and `-k thread`/`-k process`
 // give CPU-bound async work more threads or processes.
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), HueyError> {
+async fn main() -> Result<(), huey_cli::Report> {
     // Only a task's final outcome is stored: a waiter never sees the error of an attempt that
     // will be retried.
     let huey = Huey::builder("example")

@@ -135,7 +135,7 @@ fn report_failures(task: &Task, _value: Option<&TaskValue>, error: Option<&TaskE
 // and leaner); sync task bodies still run on the blocking pool, and `-k thread`/`-k process`
 // give CPU-bound async work more threads or processes.
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), HueyError> {
+async fn main() -> Result<(), huey_cli::Report> {
     let huey = Huey::new(
         "shared-resources",
         RedisStorage::from_env("shared-resources").await?,

@@ -10,7 +10,7 @@
 //!
 //! # #[huey_core::task] fn ping() {}
 //! #[tokio::main(flavor = "current_thread")]
-//! async fn main() -> Result<(), huey_core::HueyError> {
+//! async fn main() -> Result<(), huey_cli::Report> {
 //!     let huey = Huey::memory("my-app"); // in production: huey_redis::RedisStorage
 //!     huey_cli::run_cli(huey).await
 //! }
@@ -36,8 +36,10 @@ mod cli;
 mod logging;
 #[cfg(unix)]
 mod process;
+mod report;
 mod run;
 mod signals;
 
 pub use cli::{Cli, GracefulSignal, WorkerType};
+pub use report::Report;
 pub use run::{run_cli, run_cli_with};

@@ -1,5 +1,7 @@
 //! The log set-up of `-l`, `-v`, `-q` and `-S`: a tracing-subscriber on stderr (and the file).
 
+use std::io::IsTerminal;
+
 use huey_core::HueyError;
 
 use crate::cli::Cli;
@@ -41,7 +43,14 @@ pub(crate) fn init_logging(cli: &Cli) -> Result<(), HueyError> {
         }
         None => BoxMakeWriter::new(std::io::stderr),
     };
-    let builder = tracing_subscriber::fmt().with_writer(writer);
+    // Colour only for a person at a terminal: not in simple lines, a log file or a pipe.
+    let ansi = !cli.simple && cli.logfile.is_none() && std::io::stderr().is_terminal();
+    // The formatter passes everything (its own default stops at INFO, which made -v and
+    // RUST_LOG=debug show nothing more); the target filter decides.
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(LevelFilter::TRACE)
+        .with_writer(writer)
+        .with_ansi(ansi);
     // Another subscriber may already be installed (a test, or the application's own): keep it.
     let _ = if cli.simple {
         builder

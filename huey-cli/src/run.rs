@@ -4,13 +4,16 @@
 use std::time::Duration;
 
 use clap::Parser;
-use huey_core::{Backoff, Consumer, Huey, HueyError, TimeZone, WorkerKind};
+use huey_core::{
+    Backoff, Consumer, Huey, HueyError, Registry, RegistryError, TimeZone, WorkerKind,
+};
 
 use crate::banner::banner;
 use crate::cli::{Cli, GracefulSignal, WorkerType, seconds};
 use crate::logging::init_logging;
 #[cfg(unix)]
 use crate::process::{self, ProcessPool};
+use crate::report::Report;
 use crate::signals::{Request, Signals};
 
 /// Runs a consumer configured from the process's command line until a signal stops it.
@@ -23,11 +26,15 @@ use crate::signals::{Request, Signals};
 /// use huey_core::Huey;
 ///
 /// #[tokio::main(flavor = "current_thread")]
-/// async fn main() -> Result<(), huey_core::HueyError> {
+/// async fn main() -> Result<(), huey_cli::Report> {
 ///     let huey = Huey::memory("my-app"); // in production: a Redis storage
 ///     huey_cli::run_cli(huey).await
 /// }
 /// ```
+///
+/// A start-up error (no task registered, two tasks sharing a name, a bad flag value, a storage
+/// that cannot be reached) is checked before the banner, and `main` returning the [`Report`]
+/// prints it in words and exits with status 1.
 ///
 /// `cargo run --bin consumer -- -w 4 -k thread -v` then logs its configuration and every
 /// registered task, and starts working. See [`Cli`] for the flags.
@@ -35,13 +42,32 @@ use crate::signals::{Request, Signals};
 /// After an immediate stop (or a graceful one that had to interrupt tasks) the process exits
 /// with status 0 at once rather than returning, so that sync task bodies still running on the
 /// blocking pool do not hold it open; their claims are back on the queue already.
-pub async fn run_cli(huey: Huey) -> Result<(), HueyError> {
+pub async fn run_cli(huey: Huey) -> Result<(), Report> {
     run_cli_with(huey, Cli::parse()).await
 }
 
-/// [`run_cli`] with the options given rather than parsed.
-pub async fn run_cli_with(huey: Huey, cli: Cli) -> Result<(), HueyError> {
+/// [`run_cli`] with the options given rather than parsed: for a binary whose consumer is one
+/// subcommand among others (`Cli` is a clap `Args`, so it can be a subcommand's arguments).
+/// Process workers re-run the binary with the parent's own arguments, so each child enters the
+/// same subcommand.
+pub async fn run_cli_with(huey: Huey, cli: Cli) -> Result<(), Report> {
     init_logging(&cli)?;
+    #[cfg(unix)]
+    if let Some(worker) = process::worker_id() {
+        // A process worker's every line says which of the parent's workers it is.
+        use tracing::Instrument;
+        let span = tracing::info_span!("process", worker);
+        return Ok(run(huey, cli).instrument(span).await?);
+    }
+    Ok(run(huey, cli).await?)
+}
+
+async fn run(huey: Huey, cli: Cli) -> Result<(), HueyError> {
+    // Before the banner, so a binary that links no task crate says so instead of listing
+    // nothing.
+    if Registry::global()?.is_empty() {
+        return Err(RegistryError::Empty.into());
+    }
     #[cfg(not(unix))]
     if cli.worker_type == WorkerType::Process {
         return Err(HueyError::Configuration(

@@ -30,9 +30,32 @@ impl ConsumerProcess {
         args: &[&str],
         env: &[(&str, &str)],
     ) -> ConsumerProcess {
+        ConsumerProcess::launch(exe, server, name, args, env, Stdio::inherit())
+    }
+
+    /// [`spawn_with`](Self::spawn_with), its standard error (the log) written to `stderr`.
+    pub fn spawn_logging_to(
+        exe: &str,
+        server: &RedisServer,
+        name: &str,
+        args: &[&str],
+        stderr: std::fs::File,
+    ) -> ConsumerProcess {
+        ConsumerProcess::launch(exe, server, name, args, &[], stderr.into())
+    }
+
+    fn launch(
+        exe: &str,
+        server: &RedisServer,
+        name: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        stderr: Stdio,
+    ) -> ConsumerProcess {
         let mut child = Command::new(exe)
             .args(args)
             .envs(env.iter().copied())
+            .stderr(stderr)
             .env("HUEY_REDIS_URL", server.url())
             .env("HUEY_TEST_NAME", name)
             .env("HUEY_TEST_RUN_LOG", server.url())

@@ -428,3 +428,72 @@ async fn test_banner_logs_and_flush_locks() {
             .unwrap()
     );
 }
+
+/// Runs a consumer binary that cannot start; returns its exit code and what it wrote.
+fn failed_start(exe: &str) -> (Option<i32>, String) {
+    let output = std::process::Command::new(exe)
+        .output()
+        .expect("run the consumer binary");
+    let said = String::from_utf8_lossy(&output.stderr).into_owned()
+        + &String::from_utf8_lossy(&output.stdout);
+    (output.status.code(), said)
+}
+
+#[test]
+fn test_a_binary_without_tasks_says_how_to_link_them_and_exits_1() {
+    let (code, said) = failed_start(env!("CARGO_BIN_EXE_no_tasks_consumer"));
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("Error: no task is registered"), "{said}");
+    assert!(said.contains("link_tasks!"), "{said}");
+    assert!(!said.contains("Registry("), "no Debug dump: {said}");
+    assert!(
+        !said.contains("Huey consumer started"),
+        "no banner first: {said}"
+    );
+}
+
+#[test]
+fn test_a_duplicate_task_name_is_reported_in_words() {
+    let (code, said) = failed_start(env!("CARGO_BIN_EXE_duplicate_tasks_consumer"));
+    assert_eq!(code, Some(1), "{said}");
+    assert!(
+        said.contains("two tasks are registered as `reports::build`"),
+        "{said}"
+    );
+    assert!(!said.contains("DuplicateName"), "{said}");
+}
+
+/// The log of a `-k process` consumer written to a pipe: no colour codes, one banner (the
+/// parent's: its children announce nothing of their own), and each task's lines name the
+/// worker that ran it.
+#[tokio::test]
+async fn test_process_consumer_log_is_plain_and_names_each_worker() {
+    let server = RedisServer::start();
+    let name = "plain-log";
+    let huey = huey_on(&server, name).await;
+    let path = std::env::temp_dir().join(format!("huey-plain-log-{}.txt", std::process::id()));
+    let file = std::fs::File::create(&path).unwrap();
+    let args = ["-w", "2", "-k", "process", "-n", "-v"];
+    let consumer = ConsumerProcess::spawn_logging_to(EXE, &server, name, &args, file);
+    let mut ran = whoami::map(&huey, vec![0u64; 8]).await.unwrap();
+    for handle in &mut ran {
+        handle.wait(WAIT).await.unwrap();
+    }
+    consumer.signal("INT");
+    assert!(consumer.wait().success());
+
+    let log = std::fs::read_to_string(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert!(!log.contains('\x1b'), "no ANSI codes in a pipe:\n{log}");
+    assert_eq!(log.matches("Huey consumer started").count(), 1, "{log}");
+    let announced = |l: &&str| l.contains("INFO") && l.contains("consumer starting");
+    assert!(!log.lines().any(|l| announced(&l)), "{log}");
+    let children = log.lines().filter(|l| l.contains("process{worker="));
+    assert!(children.count() > 0, "the children's lines say so:\n{log}");
+    let task_lines: Vec<&str> = log.lines().filter(|l| l.contains("task{")).collect();
+    assert!(!task_lines.is_empty(), "-v logs each task:\n{log}");
+    assert!(
+        task_lines.iter().all(|l| l.contains("worker{id=")),
+        "every task line names its worker:\n{log}"
+    );
+}

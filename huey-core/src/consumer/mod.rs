@@ -304,10 +304,14 @@ impl Consumer {
         // A bounded channel needs room for one message, even when no worker will take it.
         let (sender, receiver) = async_channel::bounded((config.workers + prefetch).max(1));
         let mut tasks = JoinSet::new();
-        tracing::info!(
+        // Debug: a command line prints its own banner, and a process worker is one part of
+        // its parent's consumer, not a consumer to announce.
+        tracing::debug!(
             huey = config.huey.name(),
             workers = config.workers,
             kind = %config.kind,
+            first_worker = config.first_worker_id,
+            scheduler = config.scheduler,
             tasks = registry.len(),
             "consumer starting"
         );
@@ -415,7 +419,7 @@ impl Consumer {
             let _ = handle.await;
         }
         storage.retire().await?;
-        tracing::info!(huey = self.huey.name(), "consumer stopped");
+        tracing::debug!(huey = self.huey.name(), "consumer stopped");
         Ok(())
     }
 }

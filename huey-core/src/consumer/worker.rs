@@ -39,7 +39,15 @@ pub(super) struct WorkerContext {
 /// delay the next task; more would let finished work pile up when the storage is slow.
 const IN_FLIGHT: usize = 2;
 
+/// Runs worker `id` until it is stopped; everything it logs, its tasks' lines included, is
+/// inside a `worker{id=..}` span, so each line says which worker wrote it.
 pub(super) async fn run(id: usize, context: WorkerContext) {
+    work(id, context)
+        .instrument(tracing::info_span!("worker", id))
+        .await
+}
+
+async fn work(id: usize, context: WorkerContext) {
     let WorkerContext {
         huey,
         registry,

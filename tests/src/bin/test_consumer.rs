@@ -23,7 +23,7 @@ fn setting(name: &str) -> Result<Option<u64>, HueyError> {
 huey_core::link_tasks!(huey_tests);
 
 #[tokio::main]
-async fn main() -> Result<(), HueyError> {
+async fn main() -> Result<(), huey_cli::Report> {
     let url = std::env::var("HUEY_REDIS_URL")
         .map_err(|_| HueyError::Configuration("HUEY_REDIS_URL is not set".into()))?;
     let name = std::env::var("HUEY_TEST_NAME").unwrap_or_else(|_| "test".into());
