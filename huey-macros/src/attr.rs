@@ -52,17 +52,36 @@ impl RawArgs {
     }
 }
 
-/// The path through which generated code reaches `huey_core`: `::huey_core` unless the
-/// attribute says `crate = path`, for a renamed dependency or a facade crate re-exporting it.
+/// The path through which generated code reaches `huey_core`: what the calling crate's
+/// manifest names it (see [`CratePath::found`]), unless the attribute says `crate = path`.
 pub struct CratePath(syn::Path);
 
 impl Default for CratePath {
     fn default() -> Self {
-        CratePath(syn::parse_quote!(::huey_core))
+        CratePath::found()
     }
 }
 
 impl CratePath {
+    /// huey-core as the calling crate's `Cargo.toml` reaches it: its own dependency on
+    /// `huey-core` (under whatever name it was given), else the `huey` facade, which
+    /// re-exports it; `::huey_core` when neither is found (huey-core's own doc tests).
+    fn found() -> CratePath {
+        use proc_macro_crate::{FoundCrate, crate_name};
+        let named = |name: &str| {
+            let ident = proc_macro2::Ident::new(name, proc_macro2::Span::call_site());
+            CratePath(syn::parse_quote!(::#ident))
+        };
+        match crate_name("huey-core") {
+            Ok(FoundCrate::Name(name)) => named(&name),
+            Ok(FoundCrate::Itself) => named("huey_core"),
+            Err(_) => match crate_name("huey") {
+                Ok(FoundCrate::Name(name)) => named(&name),
+                _ => named("huey_core"),
+            },
+        }
+    }
+
     /// Validates `crate = path`: a plain path (no generics, no `<T as Trait>`), so that
     /// `path::Item` in the expansion names an item of the crate.
     pub fn parse(meta: &Meta) -> syn::Result<CratePath> {

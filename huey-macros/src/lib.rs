@@ -3,17 +3,20 @@
 //! Each macro parses its input into a small model (`model`, `hooks`), validates it, and
 //! expands it (`expand`); every error is a `syn::Error` on the user's span.
 //!
-//! ## `crate = path`
+//! ## Where the generated code finds huey-core
 //!
-//! The generated code names `::huey_core`. A crate that reaches huey-core under another name
-//! (a renamed dependency, or a facade crate that re-exports it) passes that path to each macro,
-//! as with tokio's macros:
+//! The generated code names huey-core as the calling crate's `Cargo.toml` does: its
+//! dependency on `huey-core` (renamed or not), or else the `huey` facade crate, which
+//! re-exports it. So `huey = "0.1"` alone, or `huey-core = "0.1"`, or
+//! `queue = { package = "huey-core", version = "0.1" }`, all work with no option.
+//!
+//! A crate that reaches huey-core some other way (through a facade of its own) passes the
+//! path to each macro with `crate = path`, as with tokio's macros:
 //!
 //! ```ignore
-//! // Cargo.toml: queue = { package = "huey-core", version = "0.1" }
-//! use queue::prelude::*;
+//! use my_facade::huey::prelude::*;
 //!
-//! #[task(crate = queue, retries = 3)]
+//! #[task(crate = my_facade::huey, retries = 3)]
 //! fn shout(text: String) -> String {
 //!     text.to_uppercase()
 //! }

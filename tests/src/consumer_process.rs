@@ -44,6 +44,23 @@ impl ConsumerProcess {
         ConsumerProcess::launch(exe, server, name, args, &[], stderr.into())
     }
 
+    /// Starts a binary that does not print `ready <id>` (a user's own), with `args`, on
+    /// `server`; it is not waited for.
+    pub fn spawn_unready(exe: &str, server: &RedisServer, args: &[&str]) -> ConsumerProcess {
+        let mut child = Command::new(exe)
+            .args(args)
+            .env("HUEY_REDIS_URL", server.url())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the binary");
+        let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        ConsumerProcess {
+            child,
+            id: String::new(),
+            stdout,
+        }
+    }
+
     fn launch(
         exe: &str,
         server: &RedisServer,

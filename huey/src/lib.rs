@@ -1,0 +1,46 @@
+//! # huey
+//!
+//! huey-rs, the one crate to depend on: a durable background task queue in the spirit of
+//! Python's Huey. Everything of `huey-core` is here (`huey::Huey`, `huey::prelude`, the
+//! macros), and the other crates come in by feature:
+//!
+//! | feature | adds |
+//! | --- | --- |
+//! | `redis` | [`huey::redis`](https://docs.rs/huey-redis): `RedisStorage`, shared between processes, at-least-once |
+//! | `tls` | `rediss://` URLs for the Redis storage (implies `redis`) |
+//! | `cli` | [`huey::cli`](https://docs.rs/huey-cli): `run_cli`, the consumer binary's flags, logging, signals and process workers |
+//!
+//! With no feature the queue runs on the in-memory storage, in one process:
+//!
+//! ```
+//! use huey::prelude::*;
+//!
+//! #[task(retries = 2)]
+//! fn add(a: i64, b: i64) -> i64 {
+//!     a + b
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let huey = Huey::memory("my-app");
+//! let consumer = Consumer::builder(&huey).start()?;
+//! let mut sum = add::enqueue(&huey, 2, 3).await?;
+//! assert_eq!(sum.wait(std::time::Duration::from_secs(5)).await?, 5);
+//! consumer.shutdown().await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The macros find huey-core through this crate by themselves: a crate that depends on `huey`
+//! alone needs no `crate = ...` option.
+#![warn(missing_docs)]
+
+pub use huey_core::*;
+
+/// The Redis storage (the `huey-redis` crate), with the `redis` feature.
+#[cfg(feature = "redis")]
+pub use huey_redis as redis;
+
+/// The command-line consumer (the `huey-cli` crate), with the `cli` feature.
+#[cfg(feature = "cli")]
+pub use huey_cli as cli;
