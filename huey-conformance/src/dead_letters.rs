@@ -1,7 +1,7 @@
 //! [`DeadLetterStorage`](huey_core::storage::DeadLetterStorage): messages that cannot run.
 
 use chrono::Utc;
-use huey_core::storage::DeadLetter;
+use huey_core::storage::{DeadLetter, Dequeue};
 use huey_core::{DeadLetterSelection, Storage};
 
 use crate::support::{NOW, b, drain};
@@ -9,7 +9,7 @@ use crate::support::{NOW, b, drain};
 /// `dead_letter` keeps the message and the reason; it is not on the queue.
 pub async fn test_dead_letter_keeps_message(s: &dyn Storage) {
     s.enqueue(b"\xffbad".to_vec(), 0).await.unwrap();
-    let claimed = s.dequeue(1, NOW).await.unwrap();
+    let claimed = s.dequeue(Dequeue::new(1, NOW)).await.unwrap();
     s.dead_letter(&claimed[0], "malformed").await.unwrap();
     assert_eq!(s.queue_size().await.unwrap(), 0);
     let dead = s.dead_letters(None).await.unwrap();
@@ -26,7 +26,7 @@ pub async fn test_dead_letter_keeps_message(s: &dyn Storage) {
 async fn make_dead(s: &dyn Storage, items: &[(&str, i32)]) -> Vec<DeadLetter> {
     for (data, priority) in items {
         s.enqueue(b(data), *priority).await.unwrap();
-        let claimed = s.dequeue(1, NOW).await.unwrap();
+        let claimed = s.dequeue(Dequeue::new(1, NOW)).await.unwrap();
         s.dead_letter(&claimed[0], &format!("bad {data}"))
             .await
             .unwrap();
@@ -57,7 +57,7 @@ pub async fn test_dead_letter_requeue_selected(s: &dyn Storage) {
             .is_empty(),
         "an entry is requeued once"
     );
-    let claimed = s.dequeue(5, NOW).await.unwrap();
+    let claimed = s.dequeue(Dequeue::new(5, NOW)).await.unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].data, b("d2"));
     if s.supports_priority() {

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use huey_core::Storage;
-use huey_core::storage::{Settled, Settlement};
+use huey_core::storage::{Dequeue, Settled, Settlement};
 
 use crate::support::{NOW, assert_claim_gone, b, claim, drain};
 
@@ -18,7 +18,7 @@ pub async fn test_queue_methods(s: &dyn Storage) {
     assert!(s.enqueued_items(Some(0)).await.unwrap().is_empty());
     assert_eq!(s.queue_size().await.unwrap(), 3, "listing claims nothing");
     assert_eq!(drain(s).await, [b("a"), b("b"), b("c")]);
-    assert!(s.dequeue(1, NOW).await.unwrap().is_empty());
+    assert!(s.dequeue(Dequeue::new(1, NOW)).await.unwrap().is_empty());
     s.enqueue(b("x"), 0).await.unwrap();
     s.flush_queue().await.unwrap();
     assert_eq!(s.queue_size().await.unwrap(), 0);
@@ -60,12 +60,12 @@ pub async fn test_priority(s: &dyn Storage) {
 /// A dequeue claims: the message leaves the queue, and an ack forgets it.
 pub async fn test_claim_ack_contract(s: &dyn Storage) {
     s.enqueue(b("job"), 0).await.unwrap();
-    let claimed = s.dequeue(1, NOW).await.unwrap();
+    let claimed = s.dequeue(Dequeue::new(1, NOW)).await.unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].data, b("job"));
     assert_eq!(s.queue_size().await.unwrap(), 0);
     assert!(
-        s.dequeue(1, NOW).await.unwrap().is_empty(),
+        s.dequeue(Dequeue::new(1, NOW)).await.unwrap().is_empty(),
         "a claim is not handed out twice"
     );
     s.ack(&claimed[0]).await.unwrap();
@@ -75,10 +75,10 @@ pub async fn test_claim_ack_contract(s: &dyn Storage) {
 /// `requeue` gives a claim back to the queue.
 pub async fn test_requeue_returns_claim(s: &dyn Storage) {
     s.enqueue(b("job"), 3).await.unwrap();
-    let claimed = s.dequeue(1, NOW).await.unwrap();
+    let claimed = s.dequeue(Dequeue::new(1, NOW)).await.unwrap();
     s.requeue(&claimed[0]).await.unwrap();
     assert_eq!(s.queue_size().await.unwrap(), 1);
-    let again = s.dequeue(1, NOW).await.unwrap();
+    let again = s.dequeue(Dequeue::new(1, NOW)).await.unwrap();
     assert_eq!(again[0].data, b("job"));
     if s.supports_priority() {
         assert_eq!(again[0].priority, 3);
@@ -91,10 +91,10 @@ pub async fn test_dequeue_batch(s: &dyn Storage) {
     for item in ["1", "2", "3"] {
         s.enqueue(b(item), 0).await.unwrap();
     }
-    let batch = s.dequeue(2, NOW).await.unwrap();
+    let batch = s.dequeue(Dequeue::new(2, NOW)).await.unwrap();
     let data: Vec<_> = batch.iter().map(|d| d.data.clone()).collect();
     assert_eq!(data, [b("1"), b("2")]);
-    let rest = s.dequeue(5, NOW).await.unwrap();
+    let rest = s.dequeue(Dequeue::new(5, NOW)).await.unwrap();
     assert_eq!(rest.len(), 1);
     for d in batch.iter().chain(&rest) {
         s.ack(d).await.unwrap();
@@ -104,7 +104,7 @@ pub async fn test_dequeue_batch(s: &dyn Storage) {
 /// A waiting dequeue returns as soon as a message arrives, not at its timeout.
 pub async fn test_dequeue_wakes_on_enqueue(s: &dyn Storage) {
     let started = std::time::Instant::now();
-    let (claimed, ()) = tokio::join!(s.dequeue(1, Duration::from_secs(30)), async {
+    let (claimed, ()) = tokio::join!(s.dequeue(Dequeue::new(1, Duration::from_secs(30))), async {
         tokio::task::yield_now().await;
         s.enqueue(b("wake"), 0).await.unwrap();
     });
@@ -126,7 +126,7 @@ pub async fn test_enqueue_many(s: &dyn Storage) {
     let mut expected: Vec<_> = (0..5).map(|i| b(&format!("m{i}"))).collect();
     if s.supports_priority() {
         expected.insert(0, b("urgent"));
-        let first = s.dequeue(1, NOW).await.unwrap().remove(0);
+        let first = s.dequeue(Dequeue::new(1, NOW)).await.unwrap().remove(0);
         assert_eq!(first.priority, 8, "the batch keeps each message's priority");
         s.requeue(&first).await.unwrap();
     } else {
@@ -164,7 +164,7 @@ pub async fn test_retire_gives_claims_back(s: &dyn Storage) {
     assert_claim_gone(s, &first).await;
     assert_claim_gone(s, &second).await;
     let mut back: Vec<_> = s
-        .dequeue(2, NOW)
+        .dequeue(Dequeue::new(2, NOW))
         .await
         .unwrap()
         .into_iter()

@@ -15,41 +15,106 @@ use std::sync::LazyLock;
 
 use redis::Script;
 
+/// The claim scripts' way of setting aside a message over the size limit, and the settle
+/// script's retention bound. `dead_record` builds the binary-safe dead-letter record (see
+/// `DeadHeader` in storage.rs): a JSON header line, then the raw message. `keep_newest` drops
+/// the oldest records beyond `keep` (nil = unbounded).
+macro_rules! dead_letter_lua {
+    () => {
+        r#"
+local function keep_newest(dead, keep)
+  if keep then
+    if keep <= 0 then redis.call('DEL', dead) else redis.call('LTRIM', dead, -keep, -1) end
+  end
+end
+local function set_aside(dead, seq, keep, message, priority, limit, now)
+  local id = 'oversize-' .. redis.call('INCR', seq)
+  local header = '{"id":"' .. id .. '","priority":' .. priority
+    .. ',"reason":"message of ' .. #message .. ' bytes is over the limit of ' .. limit
+    .. ' bytes","at_ms":' .. now .. '}\n'
+  redis.call('RPUSH', dead, header .. message)
+  keep_newest(dead, keep)
+end
+-- A consumer with a size limit sleeps on the wake list, where one token wakes one consumer:
+-- a claim that leaves messages behind passes a token on, so every idle consumer joins in.
+local function pass_wake(remaining, wake)
+  if remaining > 0 and redis.call('LLEN', wake) == 0 then
+    redis.call('LPUSH', wake, '1')
+  end
+end
+"#
+    };
+}
+
 /// Claims up to `ARGV[1]` messages from a LIST queue into this consumer's processing list and
-/// refreshes its heartbeat. The first element returned is the number of revocation flags (so
-/// the executor can skip its check when there are none), then the messages.
-/// KEYS: queue, processing, consumers, revoked set. ARGV: max, consumer id, now (ms).
+/// refreshes its heartbeat. A message longer than `ARGV[4]` bytes is set aside as a dead
+/// letter instead (it counts towards the maximum), so the consumer never downloads it. The
+/// first element returned is the number of revocation flags (so the executor can skip its
+/// check when there are none), the second how many messages were set aside, then the messages.
+/// With a limit, a claim that leaves messages in the queue makes sure a wake-up token waits
+/// for the next consumer (see `dequeue` in storage.rs).
+/// KEYS: queue, processing, consumers, revoked set, dead-letter list, dead-letter id counter,
+/// wake. ARGV: max, consumer id, now (ms), size limit ('' = none), dead letters kept ('' = all).
 pub static CLAIM_LIST: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"#!lua flags=allow-oom
+    Script::new(concat!(
+        "#!lua flags=allow-oom",
+        dead_letter_lua!(),
+        r"
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
-local out = {tostring(redis.call('SCARD', KEYS[4]))}
+local limit, keep = tonumber(ARGV[4]), tonumber(ARGV[5])
+local out = {tostring(redis.call('SCARD', KEYS[4])), '0'}
+local aside = 0
 for i = 1, tonumber(ARGV[1]) do
   local item = redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT')
   if not item then break end
-  out[#out + 1] = item
+  if limit and #item > limit then
+    redis.call('LPOP', KEYS[2])
+    set_aside(KEYS[5], KEYS[6], keep, item, 0, limit, ARGV[3])
+    aside = aside + 1
+  else
+    out[#out + 1] = item
+  end
 end
+if limit then pass_wake(redis.call('LLEN', KEYS[1]), KEYS[7]) end
+out[2] = tostring(aside)
 return out
 ",
-    )
+    ))
 });
 
 /// Claims up to `ARGV[1]` messages from a priority ZSET queue (score = -priority) into the
-/// processing list; returns the number of revocation flags, then the members.
-/// KEYS: queue, processing, consumers, revoked set. ARGV: max, consumer id, now (ms).
+/// processing list; sets aside, as [`CLAIM_LIST`] does, messages over the size limit. Returns
+/// the number of revocation flags, how many were set aside, then the members.
+/// KEYS: as [`CLAIM_LIST`]. ARGV: as [`CLAIM_LIST`].
 pub static CLAIM_ZSET: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"#!lua flags=allow-oom
+    Script::new(concat!(
+        "#!lua flags=allow-oom",
+        dead_letter_lua!(),
+        r"
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
+local limit, keep = tonumber(ARGV[4]), tonumber(ARGV[5])
 local popped = redis.call('ZPOPMIN', KEYS[1], tonumber(ARGV[1]))
-local out = {tostring(redis.call('SCARD', KEYS[4]))}
+local out = {tostring(redis.call('SCARD', KEYS[4])), '0'}
+local aside = 0
 for i = 1, #popped, 2 do
-  redis.call('LPUSH', KEYS[2], popped[i])
-  out[#out + 1] = popped[i]
+  local member = popped[i]
+  -- The member is an 8-byte order, `<priority>|`, then the message: only a member longer
+  -- than the limit can hold a message over it.
+  local sep = limit and #member > limit and string.find(member, '|', 9, true)
+  if sep and #member - sep > limit then
+    local priority = tonumber(string.sub(member, 9, sep - 1)) or 0
+    set_aside(KEYS[5], KEYS[6], keep, string.sub(member, sep + 1), priority, limit, ARGV[3])
+    aside = aside + 1
+  else
+    redis.call('LPUSH', KEYS[2], member)
+    out[#out + 1] = member
+  end
 end
+if limit then pass_wake(redis.call('ZCARD', KEYS[1]), KEYS[7]) end
+out[2] = tostring(aside)
 return out
 ",
-    )
+    ))
 });
 
 /// Moves due messages from the schedule to the queue, at most `ARGV[2]` per call, soonest first.
@@ -78,7 +143,7 @@ for i, item in ipairs(due) do
     redis.call('LPUSH', KEYS[2], item)
   end
 end
-if #due > 0 and ARGV[3] == 'zset' then
+if #due > 0 then
   redis.call('LPUSH', KEYS[3], '1')
   redis.call('LTRIM', KEYS[3], 0, 1023)
 end
@@ -119,7 +184,7 @@ for _, id in ipairs(ids) do
   end
   redis.call('ZREM', KEYS[1], id)
 end
-if moved > 0 and ARGV[3] == 'zset' then
+if moved > 0 then
   redis.call('LPUSH', KEYS[3], '1')
   redis.call('LTRIM', KEYS[3], 0, 1023)
 end
@@ -193,10 +258,11 @@ if ARGV[2] == 'zset' then
   local sep = string.find(body, '|', 1, true)
   local priority = sep and tonumber(string.sub(body, 1, sep - 1)) or 0
   redis.call('ZADD', KEYS[2], -priority, ARGV[1])
-  redis.call('LPUSH', KEYS[3], '1')
 else
   redis.call('RPUSH', KEYS[2], ARGV[1])
 end
+redis.call('LPUSH', KEYS[3], '1')
+redis.call('LTRIM', KEYS[3], 0, 1023)
 return 1
 ",
     )
@@ -214,10 +280,12 @@ return 1
 /// KEYS: results hash, processing list, revoked set, queue, schedule, dead-letter list, wake.
 /// ARGV: notify-key prefix, waiting-key prefix, TTL-key prefix, notify ttl (ms), result ttl
 /// (ms, 0 = hash), chord-key prefix, queue mode ('list' or 'zset'), settle mode ('normal' or
-/// 'freeing'); then per settlement a shape and its arguments. 'S' (an acknowledgement with
+/// 'freeing'), dead letters kept ('' = all); then per settlement a shape and its arguments. 'S' (an acknowledgement with
 /// one result): processing entry, result field, value, revocation field. 'A' (an
 /// acknowledgement alone): processing entry, revocation field. 'G' (any): processing entry,
-/// disposition ('a' ack, 'r' requeue, 'd' dead letter), dead-letter record, revocation field,
+/// disposition ('a' ack, 'r' requeue, 'd' dead letter), dead-letter header (the record's
+/// first line, with its newline: the script appends the message from the processing entry,
+/// so a big message is not sent back to be stored), revocation field,
 /// the number of results and each field and value, the number of messages and each kind ('q'
 /// queue, 's' schedule), member and score, the number of fired chords and each chord id. A
 /// processing entry of '' means no claim; a revocation field of '' means none.
@@ -228,9 +296,10 @@ local revocations = redis.call('SCARD', KEYS[3]) > 0
 local ttl = tonumber(ARGV[5])
 local zset = ARGV[7] == 'zset'
 local freeing = ARGV[8] == 'freeing'
+local keep = tonumber(ARGV[9])
 local wake = false
 local out = {}
-local i = 9
+local i = 10
 local n = #ARGV
 while i <= n do
   local entry, disposition, record, revoke
@@ -256,6 +325,7 @@ while i <= n do
   local status = 1
   if freeing then
     local written = #record
+    if disposition == 'd' then written = written + #entry end
     for r = results_at, results_at + 2 * results - 1, 2 do
       written = written + #ARGV[r] + #ARGV[r + 1]
     end
@@ -292,6 +362,7 @@ while i <= n do
         wake = true
       else
         redis.call('LPUSH', KEYS[4], member)
+        wake = true
       end
     end
     for c = chords_at, chords_at + chords - 1 do
@@ -311,12 +382,19 @@ while i <= n do
         local sep = string.find(body, '|', 1, true)
         local priority = sep and tonumber(string.sub(body, 1, sep - 1)) or 0
         redis.call('ZADD', KEYS[4], -priority, entry)
-        wake = true
       else
         redis.call('RPUSH', KEYS[4], entry)
       end
+      wake = true
     elseif entry ~= '' and disposition == 'd' then
-      redis.call('RPUSH', KEYS[6], record)
+      local message = entry
+      if zset then
+        local body = string.sub(entry, 9)
+        local sep = string.find(body, '|', 1, true)
+        if sep then message = string.sub(body, sep + 1) else message = body end
+      end
+      redis.call('RPUSH', KEYS[6], record .. message)
+      keep_newest(KEYS[6], keep)
     end
   end
 end
@@ -333,13 +411,18 @@ return out
 /// `maxmemory` (a script without the shebang would be stopped at its first growing command,
 /// after its claims were already removed).
 pub static SETTLE_MANY: LazyLock<Script> =
-    LazyLock::new(|| Script::new(concat!("#!lua\n", settle_body!())));
+    LazyLock::new(|| Script::new(concat!("#!lua", dead_letter_lua!(), settle_body!())));
 
 /// The settle script for a full Redis (`maxmemory` reached): allowed to run, because settling
 /// is how a queue shrinks, and in 'freeing' mode it applies only the settlements that free at
 /// least as many bytes as they write, so a full Redis never grows.
-pub static SETTLE_FREEING: LazyLock<Script> =
-    LazyLock::new(|| Script::new(concat!("#!lua flags=allow-oom\n", settle_body!())));
+pub static SETTLE_FREEING: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        "#!lua flags=allow-oom",
+        dead_letter_lua!(),
+        settle_body!()
+    ))
+});
 
 /// Records a chord member's outcome in the chord's hash (field = member index) and, once all
 /// members have one, marks who completed it and returns every outcome in member order. A
@@ -379,11 +462,11 @@ if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then
 end
 if ARGV[2] == 'zset' then
   redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
-  redis.call('LPUSH', KEYS[3], '1')
-  redis.call('LTRIM', KEYS[3], 0, 1023)
 else
   redis.call('LPUSH', KEYS[2], ARGV[3])
 end
+redis.call('LPUSH', KEYS[3], '1')
+redis.call('LTRIM', KEYS[3], 0, 1023)
 return 1
 ",
     )

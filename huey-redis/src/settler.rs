@@ -33,6 +33,8 @@ pub(crate) struct SettleKeys {
     pub mode: &'static str,
     pub notify_ttl_ms: u64,
     pub result_ttl_ms: u64,
+    /// How many dead letters to keep, as the scripts' argument ('' = all).
+    pub dead_letter_limit: String,
 }
 
 /// A settlement's script arguments, packed into one buffer: two allocations per settlement
@@ -181,7 +183,8 @@ async fn invoke(
         .arg(keys.result_ttl_ms)
         .arg(&keys.chord_prefix)
         .arg(keys.mode)
-        .arg(mode);
+        .arg(mode)
+        .arg(&keys.dead_letter_limit);
     for job in jobs {
         for arg in job.args.args() {
             call.arg(arg);

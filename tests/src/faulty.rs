@@ -10,7 +10,8 @@ use chrono::{DateTime, Utc};
 use huey_core::async_trait;
 use huey_core::storage::prelude::*;
 use huey_core::storage::{
-    DeadLetter, DeadLetterSelection, Delivery, RevocationTarget, Settled, Settlement, StorageResult,
+    DeadLetter, DeadLetterSelection, Delivery, Dequeue, RevocationTarget, Settled, Settlement,
+    StorageResult,
 };
 
 /// A storage call at which [`Faulty`] can die.
@@ -143,8 +144,8 @@ impl QueueStorage for Faulty {
         self.inner.retire().await
     }
 
-    async fn dequeue(&self, max: usize, wait: Duration) -> StorageResult<Vec<Delivery>> {
-        let claimed = self.inner.dequeue(max, wait).await?;
+    async fn dequeue(&self, request: Dequeue) -> StorageResult<Vec<Delivery>> {
+        let claimed = self.inner.dequeue(request).await?;
         self.claims.lock().unwrap().extend(claimed.iter().cloned());
         Ok(claimed)
     }
@@ -308,6 +309,10 @@ impl CoordinationStorage for Faulty {
 
 #[async_trait]
 impl DeadLetterStorage for Faulty {
+    fn dead_letter_limit(&self) -> Option<usize> {
+        self.inner.dead_letter_limit()
+    }
+
     async fn dead_letters(&self, limit: Option<usize>) -> StorageResult<Vec<DeadLetter>> {
         self.inner.dead_letters(limit).await
     }

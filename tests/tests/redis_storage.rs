@@ -1,6 +1,7 @@
 //! `RedisStorage` specifics, each on a test-started `redis-server`. The conformance suite runs
 //! on its three layouts from huey-redis's own tests (`huey-redis/tests/conformance.rs`).
 
+use huey_core::storage::Dequeue;
 use huey_core::storage::prelude::*;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -102,12 +103,15 @@ async fn test_claims_of_a_silent_consumer_are_reaped() {
         "ids are unique per storage"
     );
     dead.enqueue(b"job".to_vec(), 0).await.unwrap();
-    let claimed = dead.dequeue(1, Duration::ZERO).await.unwrap();
+    let claimed = dead.dequeue(Dequeue::new(1, Duration::ZERO)).await.unwrap();
     assert_eq!(claimed.len(), 1);
 
     // The live consumer's own claims survive its heartbeat.
     alive.enqueue(b"mine".to_vec(), 0).await.unwrap();
-    let mine = alive.dequeue(1, Duration::ZERO).await.unwrap();
+    let mine = alive
+        .dequeue(Dequeue::new(1, Duration::ZERO))
+        .await
+        .unwrap();
     assert_eq!(mine[0].data, b"mine");
 
     alive.maintain().await.unwrap();
@@ -119,7 +123,10 @@ async fn test_claims_of_a_silent_consumer_are_reaped() {
     // Silence is the behaviour under test: let the dead consumer's heartbeat go stale.
     tokio::time::sleep(Duration::from_millis(250)).await;
     alive.maintain().await.unwrap();
-    let back = alive.dequeue(5, Duration::ZERO).await.unwrap();
+    let back = alive
+        .dequeue(Dequeue::new(5, Duration::ZERO))
+        .await
+        .unwrap();
     let data: Vec<_> = back.iter().map(|d| d.data.clone()).collect();
     assert_eq!(
         data,
@@ -140,10 +147,16 @@ async fn test_retire_returns_own_claims() {
     let storage = storage_on(&server, "retire", RedisOptions::default().priority(true)).await;
     storage.enqueue(b"a".to_vec(), 7).await.unwrap();
     storage.enqueue(b"b".to_vec(), 1).await.unwrap();
-    let claimed = storage.dequeue(2, Duration::ZERO).await.unwrap();
+    let claimed = storage
+        .dequeue(Dequeue::new(2, Duration::ZERO))
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 2);
     storage.retire().await.unwrap();
-    let again = storage.dequeue(2, Duration::ZERO).await.unwrap();
+    let again = storage
+        .dequeue(Dequeue::new(2, Duration::ZERO))
+        .await
+        .unwrap();
     let got: Vec<_> = again.iter().map(|d| (d.data.clone(), d.priority)).collect();
     assert_eq!(
         got,
@@ -202,7 +215,10 @@ async fn test_claim_with_a_lost_reply_returns_to_the_queue() {
         .unwrap();
     // A claim that was handed out stays put.
     storage.enqueue(b"held".to_vec(), 0).await.unwrap();
-    let held = storage.dequeue(1, Duration::ZERO).await.unwrap();
+    let held = storage
+        .dequeue(Dequeue::new(1, Duration::ZERO))
+        .await
+        .unwrap();
 
     storage.maintain().await.unwrap();
     assert_eq!(
@@ -242,7 +258,10 @@ async fn test_claim_with_a_lost_reply_returns_to_the_priority_queue() {
         .await
         .unwrap();
     storage.enqueue(b"held".to_vec(), 5).await.unwrap();
-    let held = storage.dequeue(1, Duration::ZERO).await.unwrap();
+    let held = storage
+        .dequeue(Dequeue::new(1, Duration::ZERO))
+        .await
+        .unwrap();
     assert_eq!(held[0].data, b"held");
 
     storage.maintain().await.unwrap();
@@ -361,6 +380,7 @@ async fn test_retry_is_settled_in_one_script_call() {
         ("zadd", 2),    // claim: the heartbeat; settle: the copy into the schedule
         ("scard", 2),   // both: are there revocation flags?
         ("lmove", 1),   // claim: queue -> processing list
+        ("llen", 1),    // claim (with a size limit): anything left for another consumer?
         ("lrem", 1),    // settle: the claim leaves the processing list
         ("hset", 1),    // settle: the attempt's error
         ("exists", 1),  // settle: does anyone wait for the result?

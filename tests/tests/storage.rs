@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use huey_core::MemoryStorage;
+use huey_core::storage::Dequeue;
 use huey_core::storage::prelude::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -26,7 +27,10 @@ async fn test_put_if_empty_is_atomic_under_threads() {
 async fn test_claims_are_tracked_until_acknowledged() {
     let storage = MemoryStorage::new();
     storage.enqueue(b"a".to_vec(), 0).await.unwrap();
-    let claimed = storage.dequeue(1, std::time::Duration::ZERO).await.unwrap();
+    let claimed = storage
+        .dequeue(Dequeue::new(1, std::time::Duration::ZERO))
+        .await
+        .unwrap();
     assert_eq!(storage.in_flight_count(), 1);
     storage.ack(&claimed[0]).await.unwrap();
     assert_eq!(storage.in_flight_count(), 0);

@@ -2,18 +2,18 @@
 //! hands them to the workers.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::sync::{Semaphore, watch};
 
 use super::{Backoff, Stop, stopped};
-use crate::storage::{Delivery, Storage};
+use crate::storage::{Delivery, Dequeue, Storage};
 
+/// `request` gives the wait and the size limit of every dequeue; its `max` is set per call.
 pub(super) async fn run(
     storage: Arc<dyn Storage>,
     idle: Arc<Semaphore>,
     deliveries: async_channel::Sender<Delivery>,
-    wait: Duration,
+    mut request: Dequeue,
     backoff_policy: Backoff,
     mut stop: watch::Receiver<Stop>,
 ) {
@@ -31,13 +31,14 @@ pub(super) async fn run(
             permit.forget();
             wanted += 1;
         }
+        request.max = wanted;
         let claimed = tokio::select! {
             biased;
             _ = stopped(&mut stop, Stop::Graceful) => {
                 idle.add_permits(wanted);
                 return;
             }
-            claimed = storage.dequeue(wanted, wait) => claimed,
+            claimed = storage.dequeue(request) => claimed,
         };
         match claimed {
             Ok(batch) => {

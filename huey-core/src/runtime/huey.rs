@@ -61,6 +61,8 @@ pub(crate) struct Inner {
     pub(crate) hooks: Hooks,
     /// The queue's codec, with its compression and signing layers.
     pub(crate) codec: Arc<dyn Codec>,
+    /// See [`HueyBuilder::max_message_size`](crate::HueyBuilder::max_message_size).
+    pub(crate) max_message_size: Option<usize>,
 }
 
 impl std::fmt::Debug for Huey {
@@ -120,6 +122,12 @@ impl Huey {
         settlement: &Settlement,
     ) -> StorageResult<Settled> {
         self.engine().settle(claim, settlement).await
+    }
+
+    /// The longest encoded message this queue enqueues or runs, in bytes (see
+    /// [`HueyBuilder::max_message_size`](crate::HueyBuilder::max_message_size)).
+    pub fn max_message_size(&self) -> Option<usize> {
+        self.inner.max_message_size
     }
 
     /// Whether results are stored.
