@@ -116,3 +116,32 @@ pub async fn test_dead_letter_delete(s: &dyn Storage) {
     assert_eq!(s.dead_letter_count().await.unwrap(), 0);
     assert_eq!(s.queue_size().await.unwrap(), 0, "deleted, not requeued");
 }
+
+/// A backend that bounds its dead letters ([`dead_letter_limit`]) keeps the newest that many,
+/// whichever way they arrive (set aside at a claim, or by a settlement), and drops the oldest.
+///
+/// [`dead_letter_limit`]: huey_core::storage::DeadLetterStorage::dead_letter_limit
+pub async fn test_dead_letter_retention(s: &dyn Storage) {
+    let Some(limit) = s.dead_letter_limit() else {
+        return;
+    };
+    let name = |i: usize| b(&format!("r{i:06}"));
+    let items: Vec<_> = (0..limit + 2).map(|i| (name(i), 0)).collect();
+    s.enqueue_many(items).await.unwrap();
+    // Every message is over a limit of one byte: the claims set them all aside.
+    let refuse_all = Dequeue::new(1000, NOW).max_message_size(Some(1));
+    while s.queue_size().await.unwrap() > 0 {
+        assert!(s.dequeue(refuse_all).await.unwrap().is_empty());
+    }
+    assert_eq!(s.dead_letter_count().await.unwrap(), limit);
+    let oldest = s.dead_letters(Some(1)).await.unwrap();
+    assert_eq!(oldest[0].data, name(2), "the two oldest were dropped");
+
+    s.enqueue(b("settled"), 0).await.unwrap();
+    let claimed = s.dequeue(Dequeue::new(1, NOW)).await.unwrap();
+    s.dead_letter(&claimed[0], "bad").await.unwrap();
+    let dead = s.dead_letters(None).await.unwrap();
+    assert_eq!(dead.len(), limit);
+    assert_eq!(dead[0].data, name(3));
+    assert_eq!(dead[limit - 1].data, b("settled"), "the newest is kept");
+}

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use huey_core::Storage;
-use huey_core::storage::{Dequeue, Settled, Settlement};
+use huey_core::storage::{Dequeue, Settled, Settlement, over_limit_reason};
 
 use crate::support::{NOW, assert_claim_gone, b, claim, drain};
 
@@ -112,6 +112,74 @@ pub async fn test_dequeue_wakes_on_enqueue(s: &dyn Storage) {
     assert_eq!(claimed[0].data, b("wake"));
     assert!(started.elapsed() < Duration::from_secs(30));
     s.ack(&claimed[0]).await.unwrap();
+}
+
+/// Every byte value, repeated to `len` bytes: a message that is not UTF-8.
+fn binary(len: usize) -> Vec<u8> {
+    (0..=255u8).cycle().take(len).collect()
+}
+
+/// A dequeue with a size limit hands out messages up to the limit (one exactly at it
+/// included) and moves a longer one to the dead-letter list itself, byte for byte, with its
+/// priority and the reason [`over_limit_reason`]; the queue then goes on as before.
+pub async fn test_dequeue_size_limit(s: &dyn Storage) {
+    let big = binary(300);
+    s.enqueue(b("small"), 0).await.unwrap();
+    s.enqueue(big.clone(), 3).await.unwrap();
+    s.enqueue(vec![b'x'; 100], 0).await.unwrap();
+    let request = Dequeue::new(10, NOW).max_message_size(Some(100));
+    let mut claimed = Vec::new();
+    // A refused message may count towards `max`, and a call may return none: ask until empty.
+    for _ in 0..10 {
+        for d in s.dequeue(request).await.unwrap() {
+            s.ack(&d).await.unwrap();
+            claimed.push(d.data);
+        }
+        if s.queue_size().await.unwrap() == 0 {
+            break;
+        }
+    }
+    assert_eq!(claimed, [b("small"), vec![b'x'; 100]], "the rest in order");
+    assert!(s.dequeue(request).await.unwrap().is_empty());
+    let dead = s.dead_letters(None).await.unwrap();
+    assert_eq!(dead.len(), 1, "the long message is a dead letter");
+    assert!(dead[0].data == big, "its bytes, exactly");
+    assert_eq!(dead[0].reason, over_limit_reason(300, 100));
+    assert!(!dead[0].id.is_empty());
+    if s.supports_priority() {
+        assert_eq!(dead[0].priority, 3);
+    }
+    // Requeued, it is an ordinary message again to a dequeue without a limit.
+    s.requeue_dead_letters(huey_core::DeadLetterSelection::All)
+        .await
+        .unwrap();
+    let again = s.dequeue(Dequeue::new(1, NOW)).await.unwrap();
+    assert!(again.len() == 1 && again[0].data == big);
+    s.ack(&again[0]).await.unwrap();
+}
+
+/// A waiting dequeue with a size limit still wakes when a message arrives, and a message over
+/// the limit that arrives meanwhile is dead-lettered, not handed out.
+pub async fn test_dequeue_size_limit_while_waiting(s: &dyn Storage) {
+    let request = Dequeue::new(1, Duration::from_secs(30)).max_message_size(Some(10));
+    let started = std::time::Instant::now();
+    let (claimed, ()) = tokio::join!(s.dequeue(request), async {
+        tokio::task::yield_now().await;
+        s.enqueue(binary(50), 0).await.unwrap();
+        s.enqueue(b("wake"), 0).await.unwrap();
+    });
+    let mut claimed = claimed.unwrap();
+    if claimed.is_empty() {
+        // It returned after setting the long one aside; the next call finds the short one.
+        claimed = s.dequeue(request).await.unwrap();
+    }
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].data, b("wake"));
+    assert!(started.elapsed() < Duration::from_secs(30));
+    s.ack(&claimed[0]).await.unwrap();
+    let dead = s.dead_letters(None).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert!(dead[0].data == binary(50));
 }
 
 /// `enqueue_many` queues every message, in order and with its priority; an empty batch is a
