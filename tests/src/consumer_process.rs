@@ -19,8 +19,21 @@ impl ConsumerProcess {
     /// Starts `exe` (the test's `env!("CARGO_BIN_EXE_test_consumer")`) with consumer flags
     /// `args`, on queue `name` of `server`, and waits until it is connected.
     pub fn spawn(exe: &str, server: &RedisServer, name: &str, args: &[&str]) -> ConsumerProcess {
+        ConsumerProcess::spawn_with_env(exe, server, name, args, &[])
+    }
+
+    /// [`spawn`](Self::spawn) with extra environment variables (such as
+    /// `HUEY_TEST_MAX_MESSAGE_SIZE`, which the `test_consumer` binary reads).
+    pub fn spawn_with_env(
+        exe: &str,
+        server: &RedisServer,
+        name: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> ConsumerProcess {
         let mut child = Command::new(exe)
             .args(args)
+            .envs(env.iter().copied())
             .env("HUEY_REDIS_URL", server.url())
             .env("HUEY_TEST_NAME", name)
             .env("HUEY_TEST_RUN_LOG", server.url())

@@ -14,6 +14,12 @@ pub async fn add(a: i64, b: i64) -> i64 {
     a + b
 }
 
+/// The length of its argument: a task whose message can be as large as a test likes.
+#[task]
+pub fn byte_len(data: String) -> usize {
+    data.len()
+}
+
 /// Does nothing: the backlog and benchmark task.
 #[task]
 pub fn noop(n: u64) {
