@@ -687,9 +687,21 @@ impl RedisStorage {
 
     /// Runs a blocking command on a dedicated connection.
     async fn blocking<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, RedisError> {
+        self.blocking_keeping(cmd, |_| true).await
+    }
+
+    /// [`blocking`](Self::blocking), giving the connection back to the pool only if `keep`
+    /// says so of the reply.
+    async fn blocking_keeping<T: redis::FromRedisValue>(
+        &self,
+        cmd: &redis::Cmd,
+        keep: impl FnOnce(&T) -> bool,
+    ) -> Result<T, RedisError> {
         let mut conn = self.blocking.take().await?;
         let value = cmd.query_async(&mut conn).await?;
-        self.blocking.give_back(conn);
+        if keep(&value) {
+            self.blocking.give_back(conn);
+        }
         Ok(value)
     }
 
@@ -1080,14 +1092,17 @@ impl QueueStorage for RedisStorage {
                 .map_err(backend)?;
             return Ok(self.hand_out(self.claim(max, limit).await?.0));
         }
+        // A connection that read a big message keeps a read buffer of its size: drop it.
+        let small = |item: &Option<Vec<u8>>| item.as_ref().is_none_or(|i| i.len() <= 1 << 20);
         let item: Option<Vec<u8>> = self
-            .blocking(
+            .blocking_keeping(
                 redis::cmd("BLMOVE")
                     .arg(&self.keys.queue)
                     .arg(&self.processing)
                     .arg("RIGHT")
                     .arg("LEFT")
                     .arg(wait.as_secs_f64()),
+                small,
             )
             .await
             .map_err(backend)?;
