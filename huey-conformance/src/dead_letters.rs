@@ -1,7 +1,7 @@
 //! [`DeadLetterStorage`](huey_core::storage::DeadLetterStorage): messages that cannot run.
 
 use chrono::Utc;
-use huey_core::storage::DeadLetter;
+use huey_core::storage::{DeadLetter, Dequeue};
 use huey_core::{DeadLetterSelection, Storage};
 
 use crate::support::{NOW, b, drain};
@@ -9,7 +9,7 @@ use crate::support::{NOW, b, drain};
 /// `dead_letter` keeps the message and the reason; it is not on the queue.
 pub async fn test_dead_letter_keeps_message(s: &dyn Storage) {
     s.enqueue(b"\xffbad".to_vec(), 0).await.unwrap();
-    let claimed = s.dequeue(1, NOW).await.unwrap();
+    let claimed = s.dequeue(Dequeue::new(1, NOW)).await.unwrap();
     s.dead_letter(&claimed[0], "malformed").await.unwrap();
     assert_eq!(s.queue_size().await.unwrap(), 0);
     let dead = s.dead_letters(None).await.unwrap();
@@ -26,7 +26,7 @@ pub async fn test_dead_letter_keeps_message(s: &dyn Storage) {
 async fn make_dead(s: &dyn Storage, items: &[(&str, i32)]) -> Vec<DeadLetter> {
     for (data, priority) in items {
         s.enqueue(b(data), *priority).await.unwrap();
-        let claimed = s.dequeue(1, NOW).await.unwrap();
+        let claimed = s.dequeue(Dequeue::new(1, NOW)).await.unwrap();
         s.dead_letter(&claimed[0], &format!("bad {data}"))
             .await
             .unwrap();
@@ -57,7 +57,7 @@ pub async fn test_dead_letter_requeue_selected(s: &dyn Storage) {
             .is_empty(),
         "an entry is requeued once"
     );
-    let claimed = s.dequeue(5, NOW).await.unwrap();
+    let claimed = s.dequeue(Dequeue::new(5, NOW)).await.unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].data, b("d2"));
     if s.supports_priority() {
@@ -115,4 +115,33 @@ pub async fn test_dead_letter_delete(s: &dyn Storage) {
     );
     assert_eq!(s.dead_letter_count().await.unwrap(), 0);
     assert_eq!(s.queue_size().await.unwrap(), 0, "deleted, not requeued");
+}
+
+/// A backend that bounds its dead letters ([`dead_letter_limit`]) keeps the newest that many,
+/// whichever way they arrive (set aside at a claim, or by a settlement), and drops the oldest.
+///
+/// [`dead_letter_limit`]: huey_core::storage::DeadLetterStorage::dead_letter_limit
+pub async fn test_dead_letter_retention(s: &dyn Storage) {
+    let Some(limit) = s.dead_letter_limit() else {
+        return;
+    };
+    let name = |i: usize| b(&format!("r{i:06}"));
+    let items: Vec<_> = (0..limit + 2).map(|i| (name(i), 0)).collect();
+    s.enqueue_many(items).await.unwrap();
+    // Every message is over a limit of one byte: the claims set them all aside.
+    let refuse_all = Dequeue::new(1000, NOW).max_message_size(Some(1));
+    while s.queue_size().await.unwrap() > 0 {
+        assert!(s.dequeue(refuse_all).await.unwrap().is_empty());
+    }
+    assert_eq!(s.dead_letter_count().await.unwrap(), limit);
+    let oldest = s.dead_letters(Some(1)).await.unwrap();
+    assert_eq!(oldest[0].data, name(2), "the two oldest were dropped");
+
+    s.enqueue(b("settled"), 0).await.unwrap();
+    let claimed = s.dequeue(Dequeue::new(1, NOW)).await.unwrap();
+    s.dead_letter(&claimed[0], "bad").await.unwrap();
+    let dead = s.dead_letters(None).await.unwrap();
+    assert_eq!(dead.len(), limit);
+    assert_eq!(dead[0].data, name(3));
+    assert_eq!(dead[limit - 1].data, b("settled"), "the newest is kept");
 }

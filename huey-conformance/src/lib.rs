@@ -92,6 +92,8 @@
 //!   - [`test_enqueue_many`](queue::test_enqueue_many)
 //!   - [`test_maintain_keeps_own_claims`](queue::test_maintain_keeps_own_claims)
 //!   - [`test_retire_gives_claims_back`](queue::test_retire_gives_claims_back)
+//!   - [`test_dequeue_size_limit`](queue::test_dequeue_size_limit)
+//!   - [`test_dequeue_size_limit_while_waiting`](queue::test_dequeue_size_limit_while_waiting)
 //! - [`schedule`] (`ScheduleStorage`):
 //!   - [`test_schedule_methods`](schedule::test_schedule_methods)
 //!   - [`test_read_schedule`](schedule::test_read_schedule)
@@ -114,6 +116,7 @@
 //!   - [`test_dead_letter_requeue_selected`](dead_letters::test_dead_letter_requeue_selected)
 //!   - [`test_dead_letter_requeue_all`](dead_letters::test_dead_letter_requeue_all)
 //!   - [`test_dead_letter_delete`](dead_letters::test_dead_letter_delete)
+//!   - [`test_dead_letter_retention`](dead_letters::test_dead_letter_retention)
 //! - [`revocation`] (`RevocationStorage`):
 //!   - [`test_revocation_methods`](revocation::test_revocation_methods)
 //!   - [`test_claim_reports_revocations`](revocation::test_claim_reports_revocations)
@@ -177,6 +180,7 @@ macro_rules! conformance_suite {
                 test_requeue_returns_claim, test_delivery_count, test_release_is_uncounted,
                 test_dequeue_batch, test_dequeue_wakes_on_enqueue,
                 test_enqueue_many, test_maintain_keeps_own_claims, test_retire_gives_claims_back,
+                test_dequeue_size_limit, test_dequeue_size_limit_while_waiting,
             ],
             schedule: [
                 test_schedule_methods, test_read_schedule, test_promote_due,
@@ -192,7 +196,7 @@ macro_rules! conformance_suite {
             ],
             dead_letters: [
                 test_dead_letter_keeps_message, test_dead_letter_requeue_selected,
-                test_dead_letter_requeue_all, test_dead_letter_delete,
+                test_dead_letter_requeue_all, test_dead_letter_delete, test_dead_letter_retention,
             ],
             revocation: [
                 test_revocation_methods, test_claim_reports_revocations,

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use huey_core::Storage;
-use huey_core::storage::{Settled, Settlement};
+use huey_core::storage::{Dequeue, Settled, Settlement, over_limit_reason};
 
 use crate::support::{NOW, assert_claim_gone, b, claim, drain};
 
@@ -18,7 +18,7 @@ pub async fn test_queue_methods(s: &dyn Storage) {
     assert!(s.enqueued_items(Some(0)).await.unwrap().is_empty());
     assert_eq!(s.queue_size().await.unwrap(), 3, "listing claims nothing");
     assert_eq!(drain(s).await, [b("a"), b("b"), b("c")]);
-    assert!(s.dequeue(1, NOW).await.unwrap().is_empty());
+    assert!(s.dequeue(Dequeue::new(1, NOW)).await.unwrap().is_empty());
     s.enqueue(b("x"), 0).await.unwrap();
     s.flush_queue().await.unwrap();
     assert_eq!(s.queue_size().await.unwrap(), 0);
@@ -60,12 +60,12 @@ pub async fn test_priority(s: &dyn Storage) {
 /// A dequeue claims: the message leaves the queue, and an ack forgets it.
 pub async fn test_claim_ack_contract(s: &dyn Storage) {
     s.enqueue(b("job"), 0).await.unwrap();
-    let claimed = s.dequeue(1, NOW).await.unwrap();
+    let claimed = s.dequeue(Dequeue::new(1, NOW)).await.unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].data, b("job"));
     assert_eq!(s.queue_size().await.unwrap(), 0);
     assert!(
-        s.dequeue(1, NOW).await.unwrap().is_empty(),
+        s.dequeue(Dequeue::new(1, NOW)).await.unwrap().is_empty(),
         "a claim is not handed out twice"
     );
     s.ack(&claimed[0]).await.unwrap();
@@ -75,10 +75,10 @@ pub async fn test_claim_ack_contract(s: &dyn Storage) {
 /// `requeue` gives a claim back to the queue.
 pub async fn test_requeue_returns_claim(s: &dyn Storage) {
     s.enqueue(b("job"), 3).await.unwrap();
-    let claimed = s.dequeue(1, NOW).await.unwrap();
+    let claimed = s.dequeue(Dequeue::new(1, NOW)).await.unwrap();
     s.requeue(&claimed[0]).await.unwrap();
     assert_eq!(s.queue_size().await.unwrap(), 1);
-    let again = s.dequeue(1, NOW).await.unwrap();
+    let again = s.dequeue(Dequeue::new(1, NOW)).await.unwrap();
     assert_eq!(again[0].data, b("job"));
     if s.supports_priority() {
         assert_eq!(again[0].priority, 3);
@@ -91,24 +91,24 @@ pub async fn test_requeue_returns_claim(s: &dyn Storage) {
 /// forgotten, count and all; a claim given back unstarted by `retire` is not counted.
 pub async fn test_delivery_count(s: &dyn Storage) {
     s.enqueue(b("job"), 2).await.unwrap();
-    let first = s.dequeue(1, NOW).await.unwrap().remove(0);
+    let first = s.dequeue(Dequeue::new(1, NOW)).await.unwrap().remove(0);
     assert_eq!(first.deliveries, 1, "a first delivery");
     s.requeue(&first).await.unwrap();
     assert_eq!(s.enqueued_items(None).await.unwrap(), [b("job")]);
-    let second = s.dequeue(1, NOW).await.unwrap().remove(0);
+    let second = s.dequeue(Dequeue::new(1, NOW)).await.unwrap().remove(0);
     assert_eq!(
         (second.data.as_slice(), second.deliveries),
         (&b"job"[..], 2)
     );
     s.requeue(&second).await.unwrap();
-    let third = s.dequeue(1, NOW).await.unwrap().remove(0);
+    let third = s.dequeue(Dequeue::new(1, NOW)).await.unwrap().remove(0);
     assert_eq!(third.deliveries, 3);
     if s.supports_priority() {
         assert_eq!(third.priority, 2, "a requeue keeps the priority");
     }
     if s.maintenance_interval().is_some() {
         s.retire().await.unwrap();
-        let back = s.dequeue(1, NOW).await.unwrap().remove(0);
+        let back = s.dequeue(Dequeue::new(1, NOW)).await.unwrap().remove(0);
         assert_eq!(
             back.deliveries, 3,
             "a retired claim is given back uncounted"
@@ -122,7 +122,7 @@ pub async fn test_delivery_count(s: &dyn Storage) {
         );
     }
     s.enqueue(b("job"), 2).await.unwrap();
-    let fresh = s.dequeue(1, NOW).await.unwrap().remove(0);
+    let fresh = s.dequeue(Dequeue::new(1, NOW)).await.unwrap().remove(0);
     assert_eq!(
         fresh.deliveries, 1,
         "a settled message's count is gone with it"
@@ -133,10 +133,10 @@ pub async fn test_delivery_count(s: &dyn Storage) {
 /// `release` gives an unstarted claim back without counting it as a delivery.
 pub async fn test_release_is_uncounted(s: &dyn Storage) {
     s.enqueue(b("job"), 1).await.unwrap();
-    let first = s.dequeue(1, NOW).await.unwrap().remove(0);
+    let first = s.dequeue(Dequeue::new(1, NOW)).await.unwrap().remove(0);
     s.release(&first).await.unwrap();
     assert_eq!(s.queue_size().await.unwrap(), 1);
-    let again = s.dequeue(1, NOW).await.unwrap().remove(0);
+    let again = s.dequeue(Dequeue::new(1, NOW)).await.unwrap().remove(0);
     assert_eq!((again.data.as_slice(), again.deliveries), (&b"job"[..], 1));
     s.ack(&again).await.unwrap();
     assert_eq!(s.queue_size().await.unwrap(), 0);
@@ -147,10 +147,10 @@ pub async fn test_dequeue_batch(s: &dyn Storage) {
     for item in ["1", "2", "3"] {
         s.enqueue(b(item), 0).await.unwrap();
     }
-    let batch = s.dequeue(2, NOW).await.unwrap();
+    let batch = s.dequeue(Dequeue::new(2, NOW)).await.unwrap();
     let data: Vec<_> = batch.iter().map(|d| d.data.clone()).collect();
     assert_eq!(data, [b("1"), b("2")]);
-    let rest = s.dequeue(5, NOW).await.unwrap();
+    let rest = s.dequeue(Dequeue::new(5, NOW)).await.unwrap();
     assert_eq!(rest.len(), 1);
     for d in batch.iter().chain(&rest) {
         s.ack(d).await.unwrap();
@@ -160,7 +160,7 @@ pub async fn test_dequeue_batch(s: &dyn Storage) {
 /// A waiting dequeue returns as soon as a message arrives, not at its timeout.
 pub async fn test_dequeue_wakes_on_enqueue(s: &dyn Storage) {
     let started = std::time::Instant::now();
-    let (claimed, ()) = tokio::join!(s.dequeue(1, Duration::from_secs(30)), async {
+    let (claimed, ()) = tokio::join!(s.dequeue(Dequeue::new(1, Duration::from_secs(30))), async {
         tokio::task::yield_now().await;
         s.enqueue(b("wake"), 0).await.unwrap();
     });
@@ -168,6 +168,74 @@ pub async fn test_dequeue_wakes_on_enqueue(s: &dyn Storage) {
     assert_eq!(claimed[0].data, b("wake"));
     assert!(started.elapsed() < Duration::from_secs(30));
     s.ack(&claimed[0]).await.unwrap();
+}
+
+/// Every byte value, repeated to `len` bytes: a message that is not UTF-8.
+fn binary(len: usize) -> Vec<u8> {
+    (0..=255u8).cycle().take(len).collect()
+}
+
+/// A dequeue with a size limit hands out messages up to the limit (one exactly at it
+/// included) and moves a longer one to the dead-letter list itself, byte for byte, with its
+/// priority and the reason [`over_limit_reason`]; the queue then goes on as before.
+pub async fn test_dequeue_size_limit(s: &dyn Storage) {
+    let big = binary(300);
+    s.enqueue(b("small"), 0).await.unwrap();
+    s.enqueue(big.clone(), 3).await.unwrap();
+    s.enqueue(vec![b'x'; 100], 0).await.unwrap();
+    let request = Dequeue::new(10, NOW).max_message_size(Some(100));
+    let mut claimed = Vec::new();
+    // A refused message may count towards `max`, and a call may return none: ask until empty.
+    for _ in 0..10 {
+        for d in s.dequeue(request).await.unwrap() {
+            s.ack(&d).await.unwrap();
+            claimed.push(d.data);
+        }
+        if s.queue_size().await.unwrap() == 0 {
+            break;
+        }
+    }
+    assert_eq!(claimed, [b("small"), vec![b'x'; 100]], "the rest in order");
+    assert!(s.dequeue(request).await.unwrap().is_empty());
+    let dead = s.dead_letters(None).await.unwrap();
+    assert_eq!(dead.len(), 1, "the long message is a dead letter");
+    assert!(dead[0].data == big, "its bytes, exactly");
+    assert_eq!(dead[0].reason, over_limit_reason(300, 100));
+    assert!(!dead[0].id.is_empty());
+    if s.supports_priority() {
+        assert_eq!(dead[0].priority, 3);
+    }
+    // Requeued, it is an ordinary message again to a dequeue without a limit.
+    s.requeue_dead_letters(huey_core::DeadLetterSelection::All)
+        .await
+        .unwrap();
+    let again = s.dequeue(Dequeue::new(1, NOW)).await.unwrap();
+    assert!(again.len() == 1 && again[0].data == big);
+    s.ack(&again[0]).await.unwrap();
+}
+
+/// A waiting dequeue with a size limit still wakes when a message arrives, and a message over
+/// the limit that arrives meanwhile is dead-lettered, not handed out.
+pub async fn test_dequeue_size_limit_while_waiting(s: &dyn Storage) {
+    let request = Dequeue::new(1, Duration::from_secs(30)).max_message_size(Some(10));
+    let started = std::time::Instant::now();
+    let (claimed, ()) = tokio::join!(s.dequeue(request), async {
+        tokio::task::yield_now().await;
+        s.enqueue(binary(50), 0).await.unwrap();
+        s.enqueue(b("wake"), 0).await.unwrap();
+    });
+    let mut claimed = claimed.unwrap();
+    if claimed.is_empty() {
+        // It returned after setting the long one aside; the next call finds the short one.
+        claimed = s.dequeue(request).await.unwrap();
+    }
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].data, b("wake"));
+    assert!(started.elapsed() < Duration::from_secs(30));
+    s.ack(&claimed[0]).await.unwrap();
+    let dead = s.dead_letters(None).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert!(dead[0].data == binary(50));
 }
 
 /// `enqueue_many` queues every message, in order and with its priority; an empty batch is a
@@ -182,7 +250,7 @@ pub async fn test_enqueue_many(s: &dyn Storage) {
     let mut expected: Vec<_> = (0..5).map(|i| b(&format!("m{i}"))).collect();
     if s.supports_priority() {
         expected.insert(0, b("urgent"));
-        let first = s.dequeue(1, NOW).await.unwrap().remove(0);
+        let first = s.dequeue(Dequeue::new(1, NOW)).await.unwrap().remove(0);
         assert_eq!(first.priority, 8, "the batch keeps each message's priority");
         s.requeue(&first).await.unwrap();
     } else {
@@ -220,7 +288,7 @@ pub async fn test_retire_gives_claims_back(s: &dyn Storage) {
     assert_claim_gone(s, &first).await;
     assert_claim_gone(s, &second).await;
     let mut back: Vec<_> = s
-        .dequeue(2, NOW)
+        .dequeue(Dequeue::new(2, NOW))
         .await
         .unwrap()
         .into_iter()

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
 use huey_core::Storage;
-use huey_core::storage::{RevocationTarget, Settled, Settlement};
+use huey_core::storage::{Dequeue, RevocationTarget, Settled, Settlement};
 
 use crate::support::{NOW, assert_claim_gone, b, claim, drain};
 
@@ -59,7 +59,7 @@ pub async fn test_settle_retry_without_delay(s: &dyn Storage) {
         s.settle(Some(&job), &settlement).await.unwrap(),
         Settled::Applied
     );
-    let copy = s.dequeue(1, NOW).await.unwrap();
+    let copy = s.dequeue(Dequeue::new(1, NOW)).await.unwrap();
     assert_eq!(copy.len(), 1);
     assert_eq!(copy[0].data, b("attempt-2"));
     if s.supports_priority() {
@@ -145,14 +145,14 @@ pub async fn test_settle_requeue(s: &dyn Storage) {
     } else {
         // A FIFO queue hands out "low" first; settle it and take "high".
         s.ack(&job).await.unwrap();
-        s.dequeue(1, NOW).await.unwrap().remove(0)
+        s.dequeue(Dequeue::new(1, NOW)).await.unwrap().remove(0)
     };
     assert_eq!(
         s.settle(Some(&job), &Settlement::requeue()).await.unwrap(),
         Settled::Applied
     );
     assert_claim_gone(s, &job).await;
-    let again = s.dequeue(1, NOW).await.unwrap();
+    let again = s.dequeue(Dequeue::new(1, NOW)).await.unwrap();
     assert_eq!(again[0].data, b("high"), "the requeued message is next");
     if s.supports_priority() {
         assert_eq!(again[0].priority, 9);

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use huey_core::Storage;
-use huey_core::storage::{Delivery, Settled, Settlement};
+use huey_core::storage::{Delivery, Dequeue, Settled, Settlement};
 
 /// A dequeue that does not wait.
 pub(crate) const NOW: Duration = Duration::ZERO;
@@ -16,7 +16,7 @@ pub(crate) fn b(s: &str) -> Vec<u8> {
 pub(crate) async fn drain(s: &dyn Storage) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     loop {
-        let batch = s.dequeue(1, NOW).await.unwrap();
+        let batch = s.dequeue(Dequeue::new(1, NOW)).await.unwrap();
         if batch.is_empty() {
             return out;
         }
@@ -38,7 +38,7 @@ pub(crate) async fn flush_all(s: &dyn Storage) {
 /// Enqueues `data` and claims it, as a worker's fetcher does.
 pub(crate) async fn claim(s: &dyn Storage, data: &str, priority: i32) -> Delivery {
     s.enqueue(b(data), priority).await.unwrap();
-    let mut claimed = s.dequeue(1, NOW).await.unwrap();
+    let mut claimed = s.dequeue(Dequeue::new(1, NOW)).await.unwrap();
     assert_eq!(claimed.len(), 1, "the message is claimed");
     claimed.remove(0)
 }

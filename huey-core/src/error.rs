@@ -526,6 +526,17 @@ pub enum HueyError {
     /// A rate limit's window is used up.
     #[error(transparent)]
     RateLimited(#[from] RateLimitExceeded),
+    /// An encoded message is longer than the queue's
+    /// [`max_message_size`](crate::HueyBuilder::max_message_size); nothing was enqueued.
+    #[error(
+        "message of {size} bytes is over the limit of {limit} bytes (HueyBuilder::max_message_size)"
+    )]
+    MessageTooLarge {
+        /// The encoded message's length in bytes.
+        size: usize,
+        /// The limit in force.
+        limit: usize,
+    },
 }
 
 /// Why reading a result failed.

@@ -39,8 +39,9 @@
 //! | `huey.consumers.<n>` | ZSET | live consumers, score = last heartbeat (ms) |
 //! | `huey.reaper.<n>` | STRING, short TTL | the lock held by whichever consumer is recovering dead consumers' claims |
 //! | `huey.reaped.<n>` | ZSET | consumers whose claims were recovered, score = when (ms), kept a day: a consumer that was only frozen finds itself here at its next heartbeat, and starts none of the claims it still has in hand |
-//! | `huey.dead.<n>` | LIST | dead letters: messages that cannot run, as JSON records with an id, the priority, the reason and the time; requeued (one script call per record: gone from the list exactly when back on the queue) or deleted by id |
-//! | `huey.wake.<n>` | LIST | wake-up tokens for consumers blocked on an empty priority queue |
+//! | `huey.dead.<n>` | LIST | dead letters, oldest first: messages that cannot run, each a JSON header line (id, priority, reason, time in ms) then the raw message; the newest [`RedisOptions::dead_letter_limit`] are kept; requeued (one script call per record: gone from the list exactly when back on the queue) or deleted by id. Records of earlier versions (JSON with `data` or `data_hex`) are still read |
+//! | `huey.deadseq.<n>` | STRING | a counter giving ids to the dead letters that claim scripts set aside (messages over the size limit) |
+//! | `huey.wake.<n>` | LIST | wake-up tokens for consumers blocked on an empty priority queue, or on any queue when they claim with a message size limit |
 //!
 //! ## Delivery
 //!
@@ -55,8 +56,10 @@
 //! one that died. A consumer that was only frozen learns at its next heartbeat that it was
 //! presumed dead: it starts none of the claims it had prefetched, and its settles of the
 //! claims it was running write nothing (a settle applies only while its claim is still in
-//! this consumer's processing list). A message that cannot be decoded, or
-//! names no registered task, goes to `huey.dead.<n>` with the reason; it is never dropped.
+//! this consumer's processing list). A message that cannot be decoded, or names no
+//! registered task, goes to `huey.dead.<n>` with the reason; it is never dropped. A message
+//! longer than the consumer's size limit goes there from inside the claim script, so the
+//! consumer never downloads it.
 //!
 //! Scripts address the per-consumer processing lists by name, so this backend targets a single
 //! Redis server (or a primary), not Redis Cluster.

@@ -19,7 +19,8 @@ use redis::Script;
 /// has its count raised in) a `\0R<returns>\0` prefix, so the claim that next takes it knows
 /// how often it was delivered (see `Delivery::deliveries`). The count travels inside the
 /// entry, so a first delivery, the hot path, pays nothing. In zset mode the prefix goes after
-/// the `<priority>|` that follows the 8-byte order.
+/// the `<priority>|` that follows the 8-byte order. `unreturned` gives a message back without
+/// its mark (to store it as a dead letter).
 macro_rules! returned_fn {
     () => {
         r"
@@ -39,45 +40,118 @@ local function returned(entry, zset)
   end
   return head .. '\0R' .. count .. '\0' .. body
 end
+local function unreturned(message)
+  local from, to = string.find(message, '^%zR%d+%z')
+  if from then return string.sub(message, to + 1) end
+  return message
+end
 "
     };
 }
 
+/// The claim scripts' way of setting aside a message over the size limit, and the settle
+/// script's retention bound. `dead_record` builds the binary-safe dead-letter record (see
+/// `DeadHeader` in storage.rs): a JSON header line, then the raw message. `keep_newest` drops
+/// the oldest records beyond `keep` (nil = unbounded).
+macro_rules! dead_letter_lua {
+    () => {
+        r#"
+local function keep_newest(dead, keep)
+  if keep then
+    if keep <= 0 then redis.call('DEL', dead) else redis.call('LTRIM', dead, -keep, -1) end
+  end
+end
+local function set_aside(dead, seq, keep, message, priority, limit, now)
+  local id = 'oversize-' .. redis.call('INCR', seq)
+  local header = '{"id":"' .. id .. '","priority":' .. priority
+    .. ',"reason":"message of ' .. #message .. ' bytes is over the limit of ' .. limit
+    .. ' bytes","at_ms":' .. now .. '}\n'
+  redis.call('RPUSH', dead, header .. message)
+  keep_newest(dead, keep)
+end
+-- A consumer with a size limit sleeps on the wake list, where one token wakes one consumer:
+-- a claim that leaves messages behind passes a token on, so every idle consumer joins in.
+local function pass_wake(remaining, wake)
+  if remaining > 0 and redis.call('LLEN', wake) == 0 then
+    redis.call('LPUSH', wake, '1')
+  end
+end
+"#
+    };
+}
+
 /// Claims up to `ARGV[1]` messages from a LIST queue into this consumer's processing list and
-/// refreshes its heartbeat. The first element returned is the number of revocation flags (so
-/// the executor can skip its check when there are none), then the messages.
-/// KEYS: queue, processing, consumers, revoked set. ARGV: max, consumer id, now (ms).
+/// refreshes its heartbeat. A message longer than `ARGV[4]` bytes is set aside as a dead
+/// letter instead (it counts towards the maximum), so the consumer never downloads it. The
+/// first element returned is the number of revocation flags (so the executor can skip its
+/// check when there are none), the second how many messages were set aside, then the messages.
+/// With a limit, a claim that leaves messages in the queue makes sure a wake-up token waits
+/// for the next consumer (see `dequeue` in storage.rs).
+/// KEYS: queue, processing, consumers, revoked set, dead-letter list, dead-letter id counter,
+/// wake. ARGV: max, consumer id, now (ms), size limit ('' = none), dead letters kept ('' = all).
 pub static CLAIM_LIST: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"#!lua flags=allow-oom
+    Script::new(concat!(
+        "#!lua flags=allow-oom",
+        returned_fn!(),
+        dead_letter_lua!(),
+        r"
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
-local out = {tostring(redis.call('SCARD', KEYS[4]))}
+local limit, keep = tonumber(ARGV[4]), tonumber(ARGV[5])
+local out = {tostring(redis.call('SCARD', KEYS[4])), '0'}
+local aside = 0
 for i = 1, tonumber(ARGV[1]) do
   local item = redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT')
   if not item then break end
-  out[#out + 1] = item
+  if limit and #item > limit then
+    redis.call('LPOP', KEYS[2])
+    set_aside(KEYS[5], KEYS[6], keep, unreturned(item), 0, limit, ARGV[3])
+    aside = aside + 1
+  else
+    out[#out + 1] = item
+  end
 end
+if limit then pass_wake(redis.call('LLEN', KEYS[1]), KEYS[7]) end
+out[2] = tostring(aside)
 return out
 ",
-    )
+    ))
 });
 
 /// Claims up to `ARGV[1]` messages from a priority ZSET queue (score = -priority) into the
-/// processing list; returns the number of revocation flags, then the members.
-/// KEYS: queue, processing, consumers, revoked set. ARGV: max, consumer id, now (ms).
+/// processing list; sets aside, as [`CLAIM_LIST`] does, messages over the size limit. Returns
+/// the number of revocation flags, how many were set aside, then the members.
+/// KEYS: as [`CLAIM_LIST`]. ARGV: as [`CLAIM_LIST`].
 pub static CLAIM_ZSET: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"#!lua flags=allow-oom
+    Script::new(concat!(
+        "#!lua flags=allow-oom",
+        returned_fn!(),
+        dead_letter_lua!(),
+        r"
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
+local limit, keep = tonumber(ARGV[4]), tonumber(ARGV[5])
 local popped = redis.call('ZPOPMIN', KEYS[1], tonumber(ARGV[1]))
-local out = {tostring(redis.call('SCARD', KEYS[4]))}
+local out = {tostring(redis.call('SCARD', KEYS[4])), '0'}
+local aside = 0
 for i = 1, #popped, 2 do
-  redis.call('LPUSH', KEYS[2], popped[i])
-  out[#out + 1] = popped[i]
+  local member = popped[i]
+  -- The member is an 8-byte order, `<priority>|`, then the message: only a member longer
+  -- than the limit can hold a message over it.
+  local sep = limit and #member > limit and string.find(member, '|', 9, true)
+  if sep and #member - sep > limit then
+    local priority = tonumber(string.sub(member, 9, sep - 1)) or 0
+    local message = unreturned(string.sub(member, sep + 1))
+    set_aside(KEYS[5], KEYS[6], keep, message, priority, limit, ARGV[3])
+    aside = aside + 1
+  else
+    redis.call('LPUSH', KEYS[2], member)
+    out[#out + 1] = member
+  end
 end
+if limit then pass_wake(redis.call('ZCARD', KEYS[1]), KEYS[7]) end
+out[2] = tostring(aside)
 return out
 ",
-    )
+    ))
 });
 
 /// Moves due messages from the schedule to the queue, at most `ARGV[2]` per call, soonest first.
@@ -106,7 +180,7 @@ for i, item in ipairs(due) do
     redis.call('LPUSH', KEYS[2], item)
   end
 end
-if #due > 0 and ARGV[3] == 'zset' then
+if #due > 0 then
   redis.call('LPUSH', KEYS[3], '1')
   redis.call('LTRIM', KEYS[3], 0, 1023)
 end
@@ -160,7 +234,7 @@ end
 if counted and #ids > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', tonumber(ARGV[5]) - 86400000)
 end
-if moved > 0 and zset then
+if moved > 0 then
   redis.call('LPUSH', KEYS[3], '1')
   redis.call('LTRIM', KEYS[3], 0, 1023)
 end
@@ -234,10 +308,11 @@ if ARGV[2] == 'zset' then
   local sep = string.find(body, '|', 1, true)
   local priority = sep and tonumber(string.sub(body, 1, sep - 1)) or 0
   redis.call('ZADD', KEYS[2], -priority, ARGV[1])
-  redis.call('LPUSH', KEYS[3], '1')
 else
   redis.call('RPUSH', KEYS[2], ARGV[1])
 end
+redis.call('LPUSH', KEYS[3], '1')
+redis.call('LTRIM', KEYS[3], 0, 1023)
 return 1
 ",
     )
@@ -255,15 +330,16 @@ return 1
 /// KEYS: results hash, processing list, revoked set, queue, schedule, dead-letter list, wake.
 /// ARGV: notify-key prefix, waiting-key prefix, TTL-key prefix, notify ttl (ms), result ttl
 /// (ms, 0 = hash), chord-key prefix, queue mode ('list' or 'zset'), settle mode ('normal' or
-/// 'freeing'); then per settlement a shape and its arguments. 'S' (an acknowledgement with
+/// 'freeing'), dead letters kept ('' = all); then per settlement a shape and its arguments. 'S' (an acknowledgement with
 /// one result): processing entry, result field, value, revocation field. 'A' (an
 /// acknowledgement alone): processing entry, revocation field. 'G' (any): processing entry,
 /// disposition ('a' ack, 'r' requeue, 'u' release unstarted, 'd' dead letter), dead-letter
-/// record, revocation field, the number of results and each field and value, the number of
-/// messages and each kind ('q' queue, 's' schedule), member and score, the number of fired
-/// chords and each chord id. A processing entry of '' means no claim; a revocation field of
-/// '' means none. A requeued entry is marked as returned (see `returned_fn`); a released one
-/// goes back as it was.
+/// header (the record's first line, with its newline: the script appends the message from the
+/// processing entry, so a big message is not sent back to be stored), revocation field, the
+/// number of results and each field and value, the number of messages and each kind ('q'
+/// queue, 's' schedule), member and score, the number of fired chords and each chord id. A
+/// processing entry of '' means no claim; a revocation field of '' means none. A requeued
+/// entry is marked as returned (see `returned_fn`); a released one goes back as it was.
 macro_rules! settle_body {
     () => {
         r"
@@ -271,9 +347,10 @@ local revocations = redis.call('SCARD', KEYS[3]) > 0
 local ttl = tonumber(ARGV[5])
 local zset = ARGV[7] == 'zset'
 local freeing = ARGV[8] == 'freeing'
+local keep = tonumber(ARGV[9])
 local wake = false
 local out = {}
-local i = 9
+local i = 10
 local n = #ARGV
 while i <= n do
   local entry, disposition, record, revoke
@@ -299,6 +376,7 @@ while i <= n do
   local status = 1
   if freeing then
     local written = #record
+    if disposition == 'd' then written = written + #entry end
     for r = results_at, results_at + 2 * results - 1, 2 do
       written = written + #ARGV[r] + #ARGV[r + 1]
     end
@@ -335,6 +413,7 @@ while i <= n do
         wake = true
       else
         redis.call('LPUSH', KEYS[4], member)
+        wake = true
       end
     end
     for c = chords_at, chords_at + chords - 1 do
@@ -355,12 +434,19 @@ while i <= n do
         local sep = string.find(body, '|', 1, true)
         local priority = sep and tonumber(string.sub(body, 1, sep - 1)) or 0
         redis.call('ZADD', KEYS[4], -priority, entry)
-        wake = true
       else
         redis.call('RPUSH', KEYS[4], entry)
       end
+      wake = true
     elseif entry ~= '' and disposition == 'd' then
-      redis.call('RPUSH', KEYS[6], record)
+      local message = entry
+      if zset then
+        local body = string.sub(entry, 9)
+        local sep = string.find(body, '|', 1, true)
+        if sep then message = string.sub(body, sep + 1) else message = body end
+      end
+      redis.call('RPUSH', KEYS[6], record .. unreturned(message))
+      keep_newest(KEYS[6], keep)
     end
   end
 end
@@ -376,8 +462,14 @@ return out
 /// The settle script for a Redis with room: refused whole, before it runs, when Redis is at
 /// `maxmemory` (a script without the shebang would be stopped at its first growing command,
 /// after its claims were already removed).
-pub static SETTLE_MANY: LazyLock<Script> =
-    LazyLock::new(|| Script::new(concat!("#!lua", returned_fn!(), settle_body!())));
+pub static SETTLE_MANY: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        "#!lua",
+        returned_fn!(),
+        dead_letter_lua!(),
+        settle_body!()
+    ))
+});
 
 /// The settle script for a full Redis (`maxmemory` reached): allowed to run, because settling
 /// is how a queue shrinks, and in 'freeing' mode it applies only the settlements that free at
@@ -386,6 +478,7 @@ pub static SETTLE_FREEING: LazyLock<Script> = LazyLock::new(|| {
     Script::new(concat!(
         "#!lua flags=allow-oom",
         returned_fn!(),
+        dead_letter_lua!(),
         settle_body!()
     ))
 });
@@ -428,11 +521,11 @@ if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then
 end
 if ARGV[2] == 'zset' then
   redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
-  redis.call('LPUSH', KEYS[3], '1')
-  redis.call('LTRIM', KEYS[3], 0, 1023)
 else
   redis.call('LPUSH', KEYS[2], ARGV[3])
 end
+redis.call('LPUSH', KEYS[3], '1')
+redis.call('LTRIM', KEYS[3], 0, 1023)
 return 1
 ",
     )

@@ -33,6 +33,8 @@ pub(crate) struct SettleKeys {
     pub mode: &'static str,
     pub notify_ttl_ms: u64,
     pub result_ttl_ms: u64,
+    /// How many dead letters to keep, as the scripts' argument ('' = all).
+    pub dead_letter_limit: String,
 }
 
 /// A settlement's script arguments, packed into one buffer: two allocations per settlement
@@ -74,6 +76,11 @@ impl Packed {
 
     fn end(&mut self) {
         self.ends.push(self.bytes.len());
+    }
+
+    /// The number of arguments and their bytes in all.
+    fn size(&self) -> (usize, usize) {
+        (self.ends.len(), self.bytes.len())
     }
 
     fn args(&self) -> impl Iterator<Item = &[u8]> {
@@ -119,12 +126,19 @@ pub(crate) fn spawn(conn: ConnectionManager) -> mpsc::UnboundedSender<Job> {
     sender
 }
 
-async fn write(conn: &mut ConnectionManager, keys: &SettleKeys, jobs: Vec<Job>) {
-    let mut outcome = invoke(conn, keys, &jobs, &SETTLE_MANY, "normal").await;
+async fn write(conn: &mut ConnectionManager, keys: &SettleKeys, mut jobs: Vec<Job>) {
+    let call = SettleCall::new(keys, &jobs, &SETTLE_MANY, "normal");
+    // The command holds every argument now: free the packed copies before it is sent, so a
+    // big message is not held once more meanwhile.
+    for job in &mut jobs {
+        job.args = Packed::default();
+    }
+    let mut outcome = invoke(conn, &call.cmd, &SETTLE_MANY).await;
     if outcome.as_ref().is_err_and(is_full) {
         // Redis is at maxmemory and refused the whole call before it ran: settle what frees
         // memory, so the queue can drain, and defer the rest.
-        outcome = invoke(conn, keys, &jobs, &SETTLE_FREEING, "freeing").await;
+        let freeing = call.retarget(&SETTLE_FREEING, "freeing");
+        outcome = invoke(conn, &freeing, &SETTLE_FREEING).await;
     }
     let outcome = outcome.map_err(|e| describe(&e));
     match outcome {
@@ -159,33 +173,79 @@ async fn write(conn: &mut ConnectionManager, keys: &SettleKeys, jobs: Vec<Job>) 
 const FULL: &str = "Redis is full (maxmemory reached, noeviction) and this settlement would \
                     grow it; it waits until memory is freed";
 
+/// A settle script call, as one EVALSHA command.
+struct SettleCall {
+    cmd: redis::Cmd,
+    /// Where the settle mode ('normal' or 'freeing') is among the command's arguments.
+    mode_at: usize,
+}
+
+impl SettleCall {
+    /// Built here, not through `ScriptInvocation`, which keeps a copy of every argument besides
+    /// the command's own (a big message's processing entry was held once more), and sized up
+    /// front, so a big argument is not copied into a buffer twice its size.
+    fn new(keys: &SettleKeys, jobs: &[Job], script: &Script, mode: &str) -> SettleCall {
+        let (count, bytes) = jobs.iter().fold((0, 0), |(count, bytes), job| {
+            let (c, b) = job.args.size();
+            (count + c, bytes + b)
+        });
+        let mut cmd = redis::Cmd::with_capacity(count + 18, bytes + 1024);
+        cmd.arg("EVALSHA")
+            .arg(script.get_hash())
+            .arg(7)
+            .arg(&keys.results)
+            .arg(&keys.processing)
+            .arg(&keys.revoked)
+            .arg(&keys.queue)
+            .arg(&keys.schedule)
+            .arg(&keys.dead)
+            .arg(&keys.wake)
+            .arg(&keys.notify_prefix)
+            .arg(&keys.waiting_prefix)
+            .arg(&keys.kv_prefix)
+            .arg(keys.notify_ttl_ms)
+            .arg(keys.result_ttl_ms)
+            .arg(&keys.chord_prefix)
+            .arg(keys.mode);
+        let mode_at = cmd.args_iter().len();
+        cmd.arg(mode).arg(&keys.dead_letter_limit);
+        for job in jobs {
+            for arg in job.args.args() {
+                cmd.arg(arg);
+            }
+        }
+        SettleCall { cmd, mode_at }
+    }
+
+    /// The same call to `script` in `mode`.
+    fn retarget(&self, script: &Script, mode: &str) -> redis::Cmd {
+        let mut cmd = redis::Cmd::with_capacity(self.cmd.args_iter().len(), 1024);
+        for (at, arg) in self.cmd.args_iter().enumerate() {
+            match (at, arg) {
+                (1, _) => cmd.arg(script.get_hash()),
+                (at, _) if at == self.mode_at => cmd.arg(mode),
+                (_, redis::Arg::Simple(bytes)) => cmd.arg(bytes),
+                // `new` adds no other kind of argument.
+                _ => &mut cmd,
+            };
+        }
+        cmd
+    }
+}
+
+/// Runs an EVALSHA of `script`, loading the script first if Redis does not have it.
 async fn invoke(
     conn: &mut ConnectionManager,
-    keys: &SettleKeys,
-    jobs: &[Job],
+    cmd: &redis::Cmd,
     script: &Script,
-    mode: &str,
 ) -> Result<Vec<i64>, redis::RedisError> {
-    let mut call = script.prepare_invoke();
-    call.key(&keys.results)
-        .key(&keys.processing)
-        .key(&keys.revoked)
-        .key(&keys.queue)
-        .key(&keys.schedule)
-        .key(&keys.dead)
-        .key(&keys.wake)
-        .arg(&keys.notify_prefix)
-        .arg(&keys.waiting_prefix)
-        .arg(&keys.kv_prefix)
-        .arg(keys.notify_ttl_ms)
-        .arg(keys.result_ttl_ms)
-        .arg(&keys.chord_prefix)
-        .arg(keys.mode)
-        .arg(mode);
-    for job in jobs {
-        for arg in job.args.args() {
-            call.arg(arg);
+    match cmd.query_async(conn).await {
+        Err(error)
+            if error.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) =>
+        {
+            script.load_async(conn).await?;
+            cmd.query_async(conn).await
         }
+        outcome => outcome,
     }
-    call.invoke_async::<Vec<i64>>(conn).await
 }

@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use huey_core::storage::{
-    CoordinationStorage, DeadLetter, DeadLetterSelection, DeadLetterStorage, Delivery, Disposition,
-    Outgoing, QueueStorage, ResultStorage, RevocationStorage, RevocationTarget, ScheduleStorage,
-    Settled, Settlement, StorageResult, Upkeep,
+    CoordinationStorage, DEFAULT_DEAD_LETTER_LIMIT, DeadLetter, DeadLetterSelection,
+    DeadLetterStorage, Delivery, Dequeue, Disposition, Outgoing, QueueStorage, ResultStorage,
+    RevocationStorage, RevocationTarget, ScheduleStorage, Settled, Settlement, StorageResult,
+    Upkeep,
 };
 use huey_core::{StorageError, async_trait};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
@@ -49,6 +50,7 @@ pub struct RedisOptions {
     notify_ttl: Duration,
     clean_name: bool,
     response_timeout: Duration,
+    dead_letter_limit: Option<usize>,
     #[cfg(feature = "tls")]
     tls_root_certificate: Option<Vec<u8>>,
 }
@@ -63,6 +65,7 @@ impl Default for RedisOptions {
             notify_ttl: Duration::from_secs(60),
             clean_name: true,
             response_timeout: Duration::from_secs(60),
+            dead_letter_limit: Some(DEFAULT_DEAD_LETTER_LIMIT),
             #[cfg(feature = "tls")]
             tls_root_certificate: None,
         }
@@ -124,6 +127,26 @@ impl RedisOptions {
         self
     }
 
+    /// Keep at most `limit` dead letters (default
+    /// [`DEFAULT_DEAD_LETTER_LIMIT`](huey_core::storage::DEFAULT_DEAD_LETTER_LIMIT), 10,000):
+    /// the script that adds one trims the list to the newest `limit`, in the same step. `None`
+    /// keeps them all.
+    ///
+    /// ```
+    /// let options = huey_redis::RedisOptions::default().dead_letter_limit(Some(500));
+    /// assert_eq!(options.dead_letters_kept(), Some(500));
+    /// ```
+    #[must_use]
+    pub fn dead_letter_limit(mut self, limit: Option<usize>) -> Self {
+        self.dead_letter_limit = limit;
+        self
+    }
+
+    /// How many dead letters are kept (see [`dead_letter_limit`](Self::dead_letter_limit)).
+    pub fn dead_letters_kept(&self) -> Option<usize> {
+        self.dead_letter_limit
+    }
+
     /// Keep the namespace as given in key names instead of removing characters outside
     /// `[A-Za-z0-9_]` (Huey's `clean_name=False`).
     #[must_use]
@@ -155,6 +178,7 @@ struct Keys {
     reaper: String,
     reaped: String,
     dead: String,
+    dead_seq: String,
     wake: String,
     revoked: String,
     processing_prefix: String,
@@ -172,6 +196,7 @@ impl Keys {
             reaper: format!("huey.reaper.{name}"),
             reaped: format!("huey.reaped.{name}"),
             dead: format!("huey.dead.{name}"),
+            dead_seq: format!("huey.deadseq.{name}"),
             wake: format!("huey.wake.{name}"),
             revoked: format!("huey.revoked.{name}"),
             processing_prefix: format!("huey.processing.{name}."),
@@ -365,6 +390,10 @@ fn settle_keys(keys: &Keys, processing: &str, options: &RedisOptions) -> SettleK
         kv_prefix: keys.kv(""),
         chord_prefix: keys.chord(""),
         mode: if options.priority { "zset" } else { "list" },
+        dead_letter_limit: options
+            .dead_letter_limit
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
         notify_ttl_ms: options.notify_ttl.as_millis() as u64,
         result_ttl_ms: options
             .result_ttl
@@ -435,16 +464,19 @@ fn returns_mark(delivery: &Delivery) -> Vec<u8> {
     }
 }
 
-/// A claim script's reply: the number of revocation flags, then the claimed items.
-fn split_claim_reply(mut reply: Vec<Vec<u8>>) -> (bool, Vec<Vec<u8>>) {
-    if reply.is_empty() {
-        return (true, reply);
-    }
-    let count = std::str::from_utf8(&reply[0])
-        .ok()
-        .and_then(|n| n.parse::<u64>().ok());
-    reply.remove(0);
-    (count != Some(0), reply)
+/// A claim script's reply: the number of revocation flags, how many messages it set aside for
+/// their size, then the claimed items. Returns whether revocations may apply, the number set
+/// aside, and the items.
+fn split_claim_reply(reply: Vec<Vec<u8>>) -> (bool, u64, Vec<Vec<u8>>) {
+    let number = |item: Option<&Vec<u8>>| {
+        item.and_then(|n| std::str::from_utf8(n).ok())
+            .and_then(|n| n.parse::<u64>().ok())
+    };
+    let flags = number(reply.first());
+    let aside = number(reply.get(1)).unwrap_or(0);
+    // Taking the items by value, without shifting them down one by one.
+    let items = reply.into_iter().skip(2).collect();
+    (flags != Some(0), aside, items)
 }
 
 fn parse_zset_member(member: &[u8]) -> (u64, i32, Vec<u8>) {
@@ -457,8 +489,42 @@ fn parse_zset_member(member: &[u8]) -> (u64, i32, Vec<u8>) {
     (u64::from_be_bytes(order), priority, data)
 }
 
+/// The first line of a dead-letter record; the raw message follows the newline, so a record
+/// costs the message's own size plus this line (no escaping, no hex). The claim scripts write
+/// the same line for a message over the size limit (see `dead_letter_lua!` in scripts.rs).
+/// [`parse_zset_member`] of a member the caller owns: the message keeps the member's buffer
+/// (its prefix moved out in place), so a big message is not copied.
+fn take_zset_member(mut member: Vec<u8>) -> (u64, i32, Vec<u8>) {
+    let Some(order) = member.get(..8).and_then(|o| <[u8; 8]>::try_from(o).ok()) else {
+        return (0, 0, member);
+    };
+    let (priority, prefix) = match member[8..].iter().position(|b| *b == b'|') {
+        Some(sep) => {
+            let priority = std::str::from_utf8(&member[8..8 + sep])
+                .ok()
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(0);
+            (priority, 8 + sep + 1)
+        }
+        None => (0, 8),
+    };
+    member.drain(..prefix);
+    (u64::from_be_bytes(order), priority, member)
+}
+
 #[derive(serde::Serialize, serde::Deserialize)]
-struct StoredDeadLetter {
+struct DeadHeader {
+    id: String,
+    priority: i32,
+    reason: String,
+    /// When it was set aside, in milliseconds since the epoch (what a script can write).
+    at_ms: i64,
+}
+
+/// A dead-letter record in the JSON-only format of earlier versions, still read so that their
+/// dead letters can be listed, requeued and deleted.
+#[derive(serde::Deserialize)]
+struct LegacyDeadLetter {
     /// Records written before ids existed have none; they are still read, and moved or deleted
     /// with [`DeadLetterSelection::All`].
     #[serde(default)]
@@ -468,32 +534,41 @@ struct StoredDeadLetter {
     reason: String,
     at: DateTime<Utc>,
     /// The message as text when it is UTF-8 ...
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     data: Option<String>,
     /// ... or as hex when it is not.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     data_hex: Option<String>,
 }
 
-impl StoredDeadLetter {
-    fn into_dead_letter(self) -> Option<DeadLetter> {
-        let data = match (self.data, self.data_hex) {
-            (Some(text), _) => text.into_bytes(),
-            (None, Some(h)) => unhex(&h)?,
-            (None, None) => Vec::new(),
-        };
-        Some(DeadLetter {
-            id: self.id,
-            data,
-            priority: self.priority,
-            reason: self.reason,
-            at: self.at,
-        })
+/// Reads a dead-letter record of either format; `None` when it is neither.
+fn parse_dead_record(record: &[u8]) -> Option<DeadLetter> {
+    // A header is compact JSON, which never holds a raw newline: the first one ends it. A
+    // legacy record is compact JSON too, so it has none.
+    if let Some(newline) = record.iter().position(|b| *b == b'\n')
+        && let Ok(header) = serde_json::from_slice::<DeadHeader>(&record[..newline])
+    {
+        return Some(DeadLetter {
+            id: header.id,
+            data: record[newline + 1..].to_vec(),
+            priority: header.priority,
+            reason: header.reason,
+            at: DateTime::from_timestamp_millis(header.at_ms).unwrap_or_default(),
+        });
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    let legacy: LegacyDeadLetter = serde_json::from_slice(record).ok()?;
+    let data = match (legacy.data, legacy.data_hex) {
+        (Some(text), _) => text.into_bytes(),
+        (None, Some(h)) => unhex(&h)?,
+        (None, None) => Vec::new(),
+    };
+    Some(DeadLetter {
+        id: legacy.id,
+        data,
+        priority: legacy.priority,
+        reason: legacy.reason,
+        at: legacy.at,
+    })
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {
@@ -506,21 +581,18 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// The dead-letter list's record of a claimed message that cannot run.
-fn dead_letter_record(delivery: &Delivery, reason: &str) -> StorageResult<Vec<u8>> {
-    let (data, data_hex) = match std::str::from_utf8(&delivery.data) {
-        Ok(text) => (Some(text.to_owned()), None),
-        Err(_) => (None, Some(hex(&delivery.data))),
-    };
-    serde_json::to_vec(&StoredDeadLetter {
+/// The header line (with its newline) of the record of a claimed message that cannot run;
+/// the settle script appends the message itself from the processing entry.
+fn dead_letter_header(delivery: &Delivery, reason: &str) -> StorageResult<Vec<u8>> {
+    let mut header = serde_json::to_vec(&DeadHeader {
         id: uuid::Uuid::new_v4().to_string(),
         priority: delivery.priority,
         reason: reason.to_owned(),
-        at: Utc::now(),
-        data,
-        data_hex,
+        at_ms: Utc::now().timestamp_millis(),
     })
-    .map_err(|e| StorageError::Backend(Box::new(e)))
+    .map_err(|e| StorageError::Backend(Box::new(e)))?;
+    header.push(b'\n');
+    Ok(header)
 }
 
 impl RedisStorage {
@@ -653,13 +725,27 @@ impl RedisStorage {
 
     /// Runs a blocking command on a dedicated connection.
     async fn blocking<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, RedisError> {
+        self.blocking_keeping(cmd, |_| true).await
+    }
+
+    /// [`blocking`](Self::blocking), giving the connection back to the pool only if `keep`
+    /// says so of the reply.
+    async fn blocking_keeping<T: redis::FromRedisValue>(
+        &self,
+        cmd: &redis::Cmd,
+        keep: impl FnOnce(&T) -> bool,
+    ) -> Result<T, RedisError> {
         let mut conn = self.blocking.take().await?;
         let value = cmd.query_async(&mut conn).await?;
-        self.blocking.give_back(conn);
+        if keep(&value) {
+            self.blocking.give_back(conn);
+        }
         Ok(value)
     }
 
-    async fn claim(&self, max: usize) -> StorageResult<Vec<Delivery>> {
+    /// Claims up to `max` messages; the claim script sets aside those over `limit` itself.
+    /// Returns the claims and how many were set aside.
+    async fn claim(&self, max: usize, limit: Option<usize>) -> StorageResult<(Vec<Delivery>, u64)> {
         let script = if self.options.priority {
             &*CLAIM_ZSET
         } else {
@@ -670,18 +756,30 @@ impl RedisStorage {
             .key(&self.processing)
             .key(&self.keys.consumers)
             .key(&self.keys.revoked)
+            .key(&self.keys.dead)
+            .key(&self.keys.dead_seq)
+            .key(&self.keys.wake)
             .arg(max)
             .arg(&self.consumer_id)
             .arg(now_ms())
+            .arg(limit.map(|n| n.to_string()).unwrap_or_default())
+            .arg(&self.settle_keys.dead_letter_limit)
             .invoke_async(&mut self.conn())
             .await
             .map_err(backend)?;
-        let (revocations, items) = split_claim_reply(reply);
-        Ok(items
+        let (revocations, aside, items) = split_claim_reply(reply);
+        if aside > 0 {
+            tracing::warn!(
+                count = aside,
+                limit,
+                "moved messages over the size limit to the dead-letter list unread"
+            );
+        }
+        let claimed = items
             .into_iter()
             .map(|item| {
                 let (receipt, priority, data) = if self.options.priority {
-                    parse_zset_member(&item)
+                    take_zset_member(item)
                 } else {
                     (0, 0, item)
                 };
@@ -694,7 +792,8 @@ impl RedisStorage {
                     deliveries,
                 }
             })
-            .collect())
+            .collect();
+        Ok((claimed, aside))
     }
 
     /// Keys of values with a TTL, found with SCAN (never KEYS, which blocks the server).
@@ -761,7 +860,7 @@ impl RedisStorage {
         }
         let (code, record) = match (&settlement.disposition, claim) {
             (Disposition::DeadLetter { reason }, Some(delivery)) => {
-                ("d", dead_letter_record(delivery, reason)?)
+                ("d", dead_letter_header(delivery, reason)?)
             }
             (Disposition::Requeue, _) => ("r", Vec::new()),
             (Disposition::Release, _) => ("u", Vec::new()),
@@ -937,8 +1036,8 @@ impl RedisStorage {
         Ok(records
             .into_iter()
             .filter_map(|bytes| {
-                let record: StoredDeadLetter = serde_json::from_slice(&bytes).ok()?;
-                Some((bytes, record.into_dead_letter()?))
+                let letter = parse_dead_record(&bytes)?;
+                Some((bytes, letter))
             })
             .collect())
     }
@@ -1003,14 +1102,13 @@ impl QueueStorage for RedisStorage {
                 .arg(3600)
                 .ignore();
         }
-        if self.options.priority {
-            pipe.cmd("LPUSH").arg(&self.keys.wake).arg("1").ignore();
-            pipe.cmd("LTRIM")
-                .arg(&self.keys.wake)
-                .arg(0)
-                .arg(1023)
-                .ignore();
-        }
+        // In list mode too: a consumer with a size limit waits on the wake list (see dequeue).
+        pipe.cmd("LPUSH").arg(&self.keys.wake).arg("1").ignore();
+        pipe.cmd("LTRIM")
+            .arg(&self.keys.wake)
+            .arg(0)
+            .arg(1023)
+            .ignore();
         let sent = pipe.query_async::<()>(&mut self.conn()).await;
         match (sent, marker) {
             (Ok(()), _) => Ok(()),
@@ -1019,14 +1117,19 @@ impl QueueStorage for RedisStorage {
         }
     }
 
-    async fn dequeue(&self, max: usize, wait: Duration) -> StorageResult<Vec<Delivery>> {
-        let max = max.max(1);
-        let claimed = self.hand_out(self.claim(max).await?);
-        if !claimed.is_empty() || wait.is_zero() {
+    async fn dequeue(&self, request: Dequeue) -> StorageResult<Vec<Delivery>> {
+        let (max, wait, limit) = (request.max.max(1), request.wait, request.max_message_size);
+        let (claimed, aside) = self.claim(max, limit).await?;
+        let claimed = self.hand_out(claimed);
+        // After setting messages aside, return at once: more may be waiting behind them.
+        if !claimed.is_empty() || aside > 0 || wait.is_zero() {
             return Ok(claimed);
         }
-        if self.options.priority {
-            // Sorted sets have no blocking move: sleep on the wake list, then claim.
+        // Sorted sets have no blocking move, and a BLMOVE would download a message of any
+        // size before the limit could be checked: sleep on the wake list, then claim. (With a
+        // limit, a list-mode message pushed by a producer that sends no wake-up, such as Python
+        // Huey, waits for the end of this wait.)
+        if self.options.priority || limit.is_some() {
             let _: Option<(String, String)> = self
                 .blocking(
                     redis::cmd("BLPOP")
@@ -1035,16 +1138,19 @@ impl QueueStorage for RedisStorage {
                 )
                 .await
                 .map_err(backend)?;
-            return Ok(self.hand_out(self.claim(max).await?));
+            return Ok(self.hand_out(self.claim(max, limit).await?.0));
         }
+        // A connection that read a big message keeps a read buffer of its size: drop it.
+        let small = |item: &Option<Vec<u8>>| item.as_ref().is_none_or(|i| i.len() <= 1 << 20);
         let item: Option<Vec<u8>> = self
-            .blocking(
+            .blocking_keeping(
                 redis::cmd("BLMOVE")
                     .arg(&self.keys.queue)
                     .arg(&self.processing)
                     .arg("RIGHT")
                     .arg("LEFT")
                     .arg(wait.as_secs_f64()),
+                small,
             )
             .await
             .map_err(backend)?;
@@ -1579,6 +1685,10 @@ impl CoordinationStorage for RedisStorage {
 
 #[async_trait]
 impl DeadLetterStorage for RedisStorage {
+    fn dead_letter_limit(&self) -> Option<usize> {
+        self.options.dead_letter_limit
+    }
+
     async fn dead_letters(&self, limit: Option<usize>) -> StorageResult<Vec<DeadLetter>> {
         Ok(self
             .dead_records(limit)

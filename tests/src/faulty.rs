@@ -13,8 +13,8 @@ use huey_core::StorageError;
 use huey_core::async_trait;
 use huey_core::storage::prelude::*;
 use huey_core::storage::{
-    DeadLetter, DeadLetterSelection, Delivery, Disposition, RevocationTarget, Settled, Settlement,
-    StorageResult, Upkeep,
+    DeadLetter, DeadLetterSelection, Delivery, Dequeue, Disposition, RevocationTarget, Settled,
+    Settlement, StorageResult, Upkeep,
 };
 
 /// A storage call at which [`Faulty`] can die.
@@ -187,8 +187,8 @@ impl QueueStorage for Faulty {
         self.inner.retire().await
     }
 
-    async fn dequeue(&self, max: usize, wait: Duration) -> StorageResult<Vec<Delivery>> {
-        let claimed = self.inner.dequeue(max, wait).await?;
+    async fn dequeue(&self, request: Dequeue) -> StorageResult<Vec<Delivery>> {
+        let claimed = self.inner.dequeue(request).await?;
         self.claims.lock().unwrap().extend(claimed.iter().cloned());
         let counts = claimed.iter().map(|d| d.deliveries);
         self.deliveries.lock().unwrap().extend(counts);
@@ -358,6 +358,10 @@ impl CoordinationStorage for Faulty {
 
 #[async_trait]
 impl DeadLetterStorage for Faulty {
+    fn dead_letter_limit(&self) -> Option<usize> {
+        self.inner.dead_letter_limit()
+    }
+
     async fn dead_letters(&self, limit: Option<usize>) -> StorageResult<Vec<DeadLetter>> {
         self.inner.dead_letters(limit).await
     }

@@ -14,6 +14,12 @@ pub async fn add(a: i64, b: i64) -> i64 {
     a + b
 }
 
+/// The length of its argument: a task whose message can be as large as a test likes.
+#[task]
+pub fn byte_len(data: String) -> usize {
+    data.len()
+}
+
 /// Does nothing: the backlog and benchmark task.
 #[task]
 pub fn noop(n: u64) {
@@ -139,6 +145,19 @@ pub async fn whoami(log: State<RunLog>, millis: u64) -> WorkerIdentity {
 pub fn busy(millis: u64) -> u64 {
     std::thread::sleep(Duration::from_millis(millis));
     millis
+}
+
+/// A sync task that says it has started (in the Redis list `huey.test.started`, when
+/// `HUEY_TEST_RUN_LOG` names a Redis URL), then holds its worker: tests that signal a
+/// consumer mid-task wait for that, not for the claim, which is made before the body starts.
+#[task(context)]
+pub fn announced_busy(task: &Task, millis: u64) -> anyhow::Result<u64> {
+    if let Ok(url) = std::env::var("HUEY_TEST_RUN_LOG") {
+        let mut conn = redis::Client::open(url)?.get_connection()?;
+        redis::Commands::rpush::<_, _, ()>(&mut conn, "huey.test.started", task.id())?;
+    }
+    std::thread::sleep(Duration::from_millis(millis));
+    Ok(millis)
 }
 
 /// Records each run in `huey.test.periodic`; due every tick.

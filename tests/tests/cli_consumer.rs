@@ -9,7 +9,7 @@ use huey_core::prelude::*;
 use huey_redis::RedisStorage;
 use huey_tests::consumer_process::ConsumerProcess;
 use huey_tests::redis_server::RedisServer;
-use huey_tests::tasks::{WorkerIdentity, busy, whoami};
+use huey_tests::tasks::{WorkerIdentity, announced_busy, busy, whoami};
 use redis::AsyncCommands;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -123,16 +123,12 @@ async fn start_long_task(
 ) -> (Huey, ConsumerProcess, TaskResult<u64>) {
     let huey = huey_on(server, name).await;
     let consumer = ConsumerProcess::spawn(EXE, server, name, &["-w", "1", "-k", kind, "-n", "-q"]);
-    let result = busy::enqueue(&huey, 2000).await.unwrap();
-    // The task is running once its claim leaves the queue and sits in the consumer's list.
+    let result = announced_busy::enqueue(&huey, 2000).await.unwrap();
+    // The body says when it has started (a claim alone may still be given back unstarted):
+    // polled, as the other process has no event to await.
     let deadline = Instant::now() + WAIT;
-    let processing = format!(
-        "huey.processing.{}.{}",
-        huey_redis::clean_name(name),
-        consumer.id()
-    );
     let mut conn = raw(server).await;
-    while conn.llen::<_, usize>(&processing).await.unwrap() == 0 {
+    while conn.llen::<_, usize>("huey.test.started").await.unwrap() == 0 {
         assert!(Instant::now() < deadline, "the task never started");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }

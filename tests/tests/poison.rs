@@ -85,6 +85,10 @@ async fn never_settling_message_is_dead_lettered_after_n_deliveries(backend: Bac
 /// A storage error that cannot pass (data that does not decode) dead-letters the message on
 /// its first delivery, with the error as the reason; the body never runs.
 async fn permanent_storage_error_dead_letters_at_once(backend: Backend) {
+    // Every test here captures its log: tracing caches a call site's interest process-wide,
+    // and a test thread without a subscriber of its own that reached a call site first could
+    // leave it disabled for the tests that count lines.
+    let (_logs, _guard) = Logs::capture();
     let (huey, faulty) = queue(&backend, "permanent", 20).await;
     faulty.fail_revocation_reads(Some(Failure::Permanent));
     let consumer = consumer(&huey);

@@ -1,6 +1,7 @@
 //! `RedisStorage` specifics, each on a test-started `redis-server`. The conformance suite runs
 //! on its three layouts from huey-redis's own tests (`huey-redis/tests/conformance.rs`).
 
+use huey_core::storage::Dequeue;
 use huey_core::storage::prelude::*;
 use huey_core::storage::{Settled, Settlement, Upkeep};
 use std::collections::HashMap;
@@ -103,12 +104,15 @@ async fn test_claims_of_a_silent_consumer_are_reaped() {
         "ids are unique per storage"
     );
     dead.enqueue(b"job".to_vec(), 0).await.unwrap();
-    let claimed = dead.dequeue(1, Duration::ZERO).await.unwrap();
+    let claimed = dead.dequeue(Dequeue::new(1, Duration::ZERO)).await.unwrap();
     assert_eq!(claimed.len(), 1);
 
     // The live consumer's own claims survive its heartbeat.
     alive.enqueue(b"mine".to_vec(), 0).await.unwrap();
-    let mine = alive.dequeue(1, Duration::ZERO).await.unwrap();
+    let mine = alive
+        .dequeue(Dequeue::new(1, Duration::ZERO))
+        .await
+        .unwrap();
     assert_eq!(mine[0].data, b"mine");
 
     alive.maintain().await.unwrap();
@@ -120,7 +124,10 @@ async fn test_claims_of_a_silent_consumer_are_reaped() {
     // Silence is the behaviour under test: let the dead consumer's heartbeat go stale.
     tokio::time::sleep(Duration::from_millis(250)).await;
     alive.maintain().await.unwrap();
-    let back = alive.dequeue(5, Duration::ZERO).await.unwrap();
+    let back = alive
+        .dequeue(Dequeue::new(5, Duration::ZERO))
+        .await
+        .unwrap();
     let data: Vec<_> = back.iter().map(|d| d.data.clone()).collect();
     assert_eq!(
         data,
@@ -150,11 +157,19 @@ async fn test_a_reaped_consumer_learns_it_was_presumed_dead() {
         let rescuer = storage_on(&server, &name, options).await;
         assert_eq!(zombie.maintain().await.unwrap(), Upkeep::Kept);
         zombie.enqueue(b"job".to_vec(), 3).await.unwrap();
-        let held = zombie.dequeue(1, Duration::ZERO).await.unwrap().remove(0);
+        let held = zombie
+            .dequeue(Dequeue::new(1, Duration::ZERO))
+            .await
+            .unwrap()
+            .remove(0);
         // Silence is the behaviour under test: let the zombie's heartbeat go stale.
         tokio::time::sleep(Duration::from_millis(250)).await;
         assert_eq!(rescuer.maintain().await.unwrap(), Upkeep::Kept);
-        let rescued = rescuer.dequeue(1, Duration::ZERO).await.unwrap().remove(0);
+        let rescued = rescuer
+            .dequeue(Dequeue::new(1, Duration::ZERO))
+            .await
+            .unwrap()
+            .remove(0);
         assert_eq!(
             (rescued.data.as_slice(), rescued.deliveries),
             (&b"job"[..], 2)
@@ -178,10 +193,16 @@ async fn test_retire_returns_own_claims() {
     let storage = storage_on(&server, "retire", RedisOptions::default().priority(true)).await;
     storage.enqueue(b"a".to_vec(), 7).await.unwrap();
     storage.enqueue(b"b".to_vec(), 1).await.unwrap();
-    let claimed = storage.dequeue(2, Duration::ZERO).await.unwrap();
+    let claimed = storage
+        .dequeue(Dequeue::new(2, Duration::ZERO))
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 2);
     storage.retire().await.unwrap();
-    let again = storage.dequeue(2, Duration::ZERO).await.unwrap();
+    let again = storage
+        .dequeue(Dequeue::new(2, Duration::ZERO))
+        .await
+        .unwrap();
     let got: Vec<_> = again.iter().map(|d| (d.data.clone(), d.priority)).collect();
     assert_eq!(
         got,
@@ -240,7 +261,10 @@ async fn test_claim_with_a_lost_reply_returns_to_the_queue() {
         .unwrap();
     // A claim that was handed out stays put.
     storage.enqueue(b"held".to_vec(), 0).await.unwrap();
-    let held = storage.dequeue(1, Duration::ZERO).await.unwrap();
+    let held = storage
+        .dequeue(Dequeue::new(1, Duration::ZERO))
+        .await
+        .unwrap();
 
     storage.maintain().await.unwrap();
     assert_eq!(
@@ -280,7 +304,10 @@ async fn test_claim_with_a_lost_reply_returns_to_the_priority_queue() {
         .await
         .unwrap();
     storage.enqueue(b"held".to_vec(), 5).await.unwrap();
-    let held = storage.dequeue(1, Duration::ZERO).await.unwrap();
+    let held = storage
+        .dequeue(Dequeue::new(1, Duration::ZERO))
+        .await
+        .unwrap();
     assert_eq!(held[0].data, b"held");
 
     storage.maintain().await.unwrap();
@@ -399,6 +426,7 @@ async fn test_retry_is_settled_in_one_script_call() {
         ("zadd", 2),    // claim: the heartbeat; settle: the copy into the schedule
         ("scard", 2),   // both: are there revocation flags?
         ("lmove", 1),   // claim: queue -> processing list
+        ("llen", 1),    // claim (with a size limit): anything left for another consumer?
         ("lrem", 1),    // settle: the claim leaves the processing list
         ("hset", 1),    // settle: the attempt's error
         ("exists", 1),  // settle: does anyone wait for the result?
@@ -419,4 +447,152 @@ async fn test_retry_is_settled_in_one_script_call() {
         matches!(result.get().await, Err(huey_core::ResultError::Failed(f)) if f.retries == 2),
         "the attempt's error is stored"
     );
+}
+
+/// Every byte value, repeated to `len` bytes.
+fn binary(len: usize) -> Vec<u8> {
+    (0..=255u8).cycle().take(len).collect()
+}
+
+/// A dead letter is stored as a short header line and the message's raw bytes, in both queue
+/// layouts and both ways in (a settlement, a claim over the size limit): no hex, no escaping.
+#[tokio::test]
+async fn test_dead_letter_record_is_not_inflated() {
+    let server = RedisServer::start();
+    let mut conn = raw(&server).await;
+    for priority in [false, true] {
+        let name = format!("compact{priority}");
+        let storage = storage_on(&server, &name, RedisOptions::default().priority(priority)).await;
+        let message = binary(100_000);
+        storage.enqueue(message.clone(), 2).await.unwrap();
+        let claimed = storage
+            .dequeue(Dequeue::new(1, Duration::ZERO))
+            .await
+            .unwrap();
+        storage.dead_letter(&claimed[0], "bad").await.unwrap();
+        storage.enqueue(message.clone(), 2).await.unwrap();
+        let refused = Dequeue::new(1, Duration::ZERO).max_message_size(Some(99_999));
+        assert!(storage.dequeue(refused).await.unwrap().is_empty());
+
+        let records: Vec<Vec<u8>> = redis::cmd("LRANGE")
+            .arg(format!("huey.dead.{name}"))
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(records.len(), 2);
+        for record in &records {
+            assert!(
+                record.len() < message.len() + 200,
+                "a record costs the message and a short header, not {} bytes",
+                record.len()
+            );
+            assert!(record.ends_with(&message), "the raw bytes end the record");
+        }
+        let dead = storage.dead_letters(None).await.unwrap();
+        assert!(dead.iter().all(|d| d.data == message));
+        assert_ne!(dead[0].id, dead[1].id);
+        let expected = if priority { 2 } else { 0 };
+        assert!(dead.iter().all(|d| d.priority == expected));
+    }
+}
+
+/// Dead letters written as JSON records by earlier versions (`data` for UTF-8, `data_hex`
+/// otherwise) are still listed, requeued and deleted.
+#[tokio::test]
+async fn test_old_dead_letter_records_still_read() {
+    let server = RedisServer::start();
+    let storage = storage_on(&server, "legacy", RedisOptions::default()).await;
+    let mut conn = raw(&server).await;
+    let records = [
+        r#"{"id":"text-1","priority":0,"reason":"old text","at":"2025-01-02T03:04:05Z","data":"{\"v\":1}"}"#,
+        r#"{"id":"hex-1","priority":0,"reason":"old hex","at":"2025-01-02T03:04:05Z","data_hex":"ff00c3"}"#,
+        r#"{"id":"gone","priority":0,"reason":"old","at":"2025-01-02T03:04:05Z","data":"x"}"#,
+    ];
+    for record in records {
+        redis::cmd("RPUSH")
+            .arg("huey.dead.legacy")
+            .arg(record)
+            .query_async::<()>(&mut conn)
+            .await
+            .unwrap();
+    }
+    let dead = storage.dead_letters(None).await.unwrap();
+    let read: Vec<_> = dead
+        .iter()
+        .map(|d| (d.id.as_str(), d.data.as_slice(), d.reason.as_str()))
+        .collect();
+    assert_eq!(
+        read,
+        [
+            ("text-1", &b"{\"v\":1}"[..], "old text"),
+            ("hex-1", &b"\xff\x00\xc3"[..], "old hex"),
+            ("gone", &b"x"[..], "old"),
+        ]
+    );
+    let gone = vec!["gone".to_owned()];
+    assert_eq!(
+        storage
+            .delete_dead_letters(huey_core::DeadLetterSelection::Ids(&gone))
+            .await
+            .unwrap(),
+        1
+    );
+    let hex = vec!["hex-1".to_owned()];
+    let moved = storage
+        .requeue_dead_letters(huey_core::DeadLetterSelection::Ids(&hex))
+        .await
+        .unwrap();
+    assert_eq!(moved.len(), 1);
+    assert_eq!(
+        storage.enqueued_items(None).await.unwrap(),
+        [b"\xff\x00\xc3"]
+    );
+    assert_eq!(storage.dead_letter_count().await.unwrap(), 1);
+}
+
+/// `RedisOptions::dead_letter_limit` keeps the newest that many, dropping the oldest, for dead
+/// letters from settlements and from claims alike; `None` keeps all.
+#[tokio::test]
+async fn test_dead_letter_limit_keeps_newest() {
+    let server = RedisServer::start();
+    let storage = storage_on(
+        &server,
+        "keep",
+        RedisOptions::default().dead_letter_limit(Some(3)),
+    )
+    .await;
+    for i in 0..4 {
+        storage.enqueue(format!("s{i}").into(), 0).await.unwrap();
+        let claimed = storage
+            .dequeue(Dequeue::new(1, Duration::ZERO))
+            .await
+            .unwrap();
+        storage.dead_letter(&claimed[0], "bad").await.unwrap();
+    }
+    storage.enqueue(b"long".to_vec(), 0).await.unwrap();
+    let refused = Dequeue::new(1, Duration::ZERO).max_message_size(Some(2));
+    assert!(storage.dequeue(refused).await.unwrap().is_empty());
+    let kept: Vec<_> = storage
+        .dead_letters(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.data)
+        .collect();
+    assert_eq!(kept, [b"s2".to_vec(), b"s3".to_vec(), b"long".to_vec()]);
+
+    let unbounded = storage_on(
+        &server,
+        "all",
+        RedisOptions::default().dead_letter_limit(None),
+    )
+    .await;
+    for i in 0..5 {
+        unbounded.enqueue(format!("u{i}").into(), 0).await.unwrap();
+    }
+    let refuse_all = Dequeue::new(10, Duration::ZERO).max_message_size(Some(1));
+    assert!(unbounded.dequeue(refuse_all).await.unwrap().is_empty());
+    assert_eq!(unbounded.dead_letter_count().await.unwrap(), 5);
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{TimeDelta, Utc};
 use huey_core::codec::SignatureError;
 use huey_core::message::{DecodeError, Message};
-use huey_core::storage::DeadLetter;
+use huey_core::storage::{DeadLetter, Dequeue};
 use huey_core::{Compression, DeadLetterSelection, Executed, WorkerState, prelude::*};
 use huey_redis::RedisStorage;
 use huey_tests::redis_server::RedisServer;
@@ -466,8 +466,15 @@ async fn test_result_count_and_flush() {
     assert_eq!(run(&h).await, Some(Executed::Scheduled));
     add::enqueue(&h, 2, 2).await.unwrap();
     h.storage().enqueue(b"junk".to_vec(), 0).await.unwrap();
-    h.storage().dequeue(1, Duration::ZERO).await.unwrap(); // the add
-    let junk = h.storage().dequeue(1, Duration::ZERO).await.unwrap();
+    h.storage()
+        .dequeue(Dequeue::new(1, Duration::ZERO))
+        .await
+        .unwrap(); // the add
+    let junk = h
+        .storage()
+        .dequeue(Dequeue::new(1, Duration::ZERO))
+        .await
+        .unwrap();
     h.storage().dead_letter(&junk[0], "junk").await.unwrap();
     h.flush().await.unwrap();
     assert_eq!(h.pending_count().await.unwrap(), 0);

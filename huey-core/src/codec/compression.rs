@@ -68,13 +68,20 @@ impl<C: Codec> Compressed<C> {
     }
 
     fn decompress<'a>(&self, body: &'a [u8]) -> Result<Cow<'a, [u8]>, DecodeError> {
-        // The `bufread` decoders read the slice in place (no 32 KiB copy buffer per call).
-        let mut out = Vec::with_capacity(body.len() * 4);
+        // The `bufread` decoders read the slice in place (no 32 KiB copy buffer per call). The
+        // output is sized only once the bytes are known to be compressed: a plain 50 MB message
+        // must not cost a 200 MB buffer.
+        let inflated = || Vec::with_capacity(body.len() * 4);
+        let mut out;
         let read = match body {
-            [0x1f, 0x8b, ..] => flate2::bufread::GzDecoder::new(body).read_to_end(&mut out),
+            [0x1f, 0x8b, ..] => {
+                out = inflated();
+                flate2::bufread::GzDecoder::new(body).read_to_end(&mut out)
+            }
             [cmf, flg, ..]
                 if *cmf == 0x78 && ((u16::from(*cmf) << 8) | u16::from(*flg)) % 31 == 0 =>
             {
+                out = inflated();
                 flate2::bufread::ZlibDecoder::new(body).read_to_end(&mut out)
             }
             _ => {

@@ -2,12 +2,12 @@
 //! hands them to the workers.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::sync::{Semaphore, watch};
 
 use super::{Backoff, Stop, stopped};
-use crate::storage::{Delivery, Storage};
+use crate::storage::{Delivery, Dequeue, Storage};
 
 /// A claim on its way to a worker, with the time its dequeue began (see
 /// [`Lease::trusts`](super::lease::Lease::trusts)).
@@ -16,11 +16,12 @@ pub(super) struct Claimed {
     pub at: Instant,
 }
 
+/// `request` gives the wait and the size limit of every dequeue; its `max` is set per call.
 pub(super) async fn run(
     storage: Arc<dyn Storage>,
     idle: Arc<Semaphore>,
     deliveries: async_channel::Sender<Claimed>,
-    wait: Duration,
+    mut request: Dequeue,
     backoff_policy: Backoff,
     mut stop: watch::Receiver<Stop>,
 ) {
@@ -38,6 +39,7 @@ pub(super) async fn run(
             permit.forget();
             wanted += 1;
         }
+        request.max = wanted;
         let at = Instant::now();
         let claimed = tokio::select! {
             biased;
@@ -45,7 +47,7 @@ pub(super) async fn run(
                 idle.add_permits(wanted);
                 return;
             }
-            claimed = storage.dequeue(wanted, wait) => claimed,
+            claimed = storage.dequeue(request) => claimed,
         };
         match claimed {
             Ok(batch) => {

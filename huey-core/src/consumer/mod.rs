@@ -326,7 +326,8 @@ impl Consumer {
                 config.huey.storage(),
                 Arc::clone(&idle),
                 sender,
-                config.fetch_wait,
+                crate::storage::Dequeue::new(prefetch, config.fetch_wait)
+                    .max_message_size(config.huey.max_message_size()),
                 config.backoff,
                 stop_rx.clone(),
             ));

@@ -296,12 +296,9 @@ impl Huey {
     ) -> Result<Option<Executed>, crate::HueyError> {
         let registry = Registry::global()?;
         let storage = self.storage();
-        let Some(delivery) = storage
-            .dequeue(1, std::time::Duration::ZERO)
-            .await?
-            .into_iter()
-            .next()
-        else {
+        let request = crate::storage::Dequeue::new(1, std::time::Duration::ZERO)
+            .max_message_size(self.max_message_size());
+        let Some(delivery) = storage.dequeue(request).await?.into_iter().next() else {
             return Ok(None);
         };
         Ok(handle(self, registry, state, &delivery, now, None).await)

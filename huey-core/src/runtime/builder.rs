@@ -31,7 +31,11 @@ pub struct HueyBuilder {
     signing_secret: Option<Secret>,
     signing_salt: Vec<u8>,
     max_deliveries: u32,
+    max_message_size: Option<usize>,
 }
+
+/// The default of [`HueyBuilder::max_message_size`]: 16 MiB.
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 16 << 20;
 
 /// A signing secret, kept out of `Debug` output.
 #[derive(Clone)]
@@ -180,6 +184,41 @@ impl HueyBuilder {
         self
     }
 
+    /// The longest encoded message (after compression and signing) this queue accepts, in
+    /// bytes; `None` accepts any size. Default [`DEFAULT_MAX_MESSAGE_SIZE`] (16 MiB).
+    ///
+    /// Enforced twice. An enqueue of a longer message fails with
+    /// [`HueyError::MessageTooLarge`](crate::HueyError::MessageTooLarge) and enqueues nothing
+    /// (of a bulk enqueue, nothing of the batch). A consumer claims with the same limit, and the
+    /// storage moves a longer message that reached the queue anyway (another producer, an older
+    /// version) to the dead-letter list, with its size in the reason, without handing it to the
+    /// consumer: running a message costs a consumer several times its size in memory, so one
+    /// huge message must not be able to take a consumer down.
+    ///
+    /// Why 16 MiB: far above what task arguments should carry (pass a reference to the data,
+    /// not the data), and low enough that a consumer running a few such messages at once stays
+    /// within an ordinary container's memory. It is also well inside Redis's 512 MB string
+    /// limit.
+    ///
+    /// ```
+    /// use huey_core::{Huey, HueyError, MemoryStorage};
+    /// use huey_core::message::Message;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let huey = Huey::builder("docs").max_message_size(Some(64)).build(MemoryStorage::new());
+    /// let big = Message::decode(format!(r#"{{"v":1,"id":"1","name":"t","args":["{}"]}}"#, "x".repeat(100)).as_bytes())?;
+    /// let refused = huey.enqueue_message::<()>(big).await.unwrap_err();
+    /// assert!(matches!(refused, HueyError::MessageTooLarge { limit: 64, .. }));
+    /// assert_eq!(huey.pending_count().await?, 0);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn max_message_size(mut self, limit: Option<usize>) -> Self {
+        self.max_message_size = limit;
+        self
+    }
+
     /// Builds the handle on `storage`.
     pub fn build(self, storage: impl Storage) -> Huey {
         self.build_shared(Arc::new(storage))
@@ -209,7 +248,10 @@ impl HueyBuilder {
         };
         let huey = Huey::from_inner(Inner {
             name: self.name,
-            engine: RwLock::new(Arc::new(Queued::new(Arc::clone(&storage)))),
+            engine: RwLock::new(Arc::new(Queued::new(
+                Arc::clone(&storage),
+                self.max_message_size,
+            ))),
             storage,
             immediate: AtomicBool::new(false),
             immediate_use_memory: self.immediate_use_memory,
@@ -219,6 +261,7 @@ impl HueyBuilder {
             hooks: Hooks::new(self.registered_hooks),
             codec,
             max_deliveries: self.max_deliveries,
+            max_message_size: self.max_message_size,
         });
         if self.immediate {
             super::inline::switch(&huey, true);
@@ -253,6 +296,7 @@ impl Huey {
             signing_secret: None,
             signing_salt: b"huey".to_vec(),
             max_deliveries: DEFAULT_MAX_DELIVERIES,
+            max_message_size: Some(DEFAULT_MAX_MESSAGE_SIZE),
         }
     }
 }

@@ -33,11 +33,15 @@ pub(crate) trait Engine: Send + Sync + std::fmt::Debug + 'static {
 #[derive(Debug)]
 pub(crate) struct Queued {
     storage: Arc<dyn Storage>,
+    max_message_size: Option<usize>,
 }
 
 impl Queued {
-    pub(crate) fn new(storage: Arc<dyn Storage>) -> Queued {
-        Queued { storage }
+    pub(crate) fn new(storage: Arc<dyn Storage>, max_message_size: Option<usize>) -> Queued {
+        Queued {
+            storage,
+            max_message_size,
+        }
     }
 }
 
@@ -53,7 +57,13 @@ impl Engine for Queued {
         encode: &(dyn for<'m> Fn(&'m Message) -> Vec<u8> + Send + Sync),
         enqueued: &(dyn Fn(Message) + Send + Sync),
     ) -> Result<(), crate::HueyError> {
-        let items = messages.iter().map(|m| (encode(m), m.priority)).collect();
+        let items: Vec<(Vec<u8>, i32)> = messages.iter().map(|m| (encode(m), m.priority)).collect();
+        // Before anything is sent: a batch with one message over the limit enqueues none.
+        if let Some(limit) = self.max_message_size
+            && let Some(size) = items.iter().map(|(d, _)| d.len()).find(|n| *n > limit)
+        {
+            return Err(crate::HueyError::MessageTooLarge { size, limit });
+        }
         self.storage.enqueue_many(items).await?;
         messages.into_iter().for_each(enqueued);
         Ok(())

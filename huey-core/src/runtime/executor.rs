@@ -391,7 +391,7 @@ async fn complete(
     mut outcome: Finished,
 ) -> Result<Executed, Unsettled> {
     if huey.results_enabled() && !task.is_periodic() && (!value.is_none() || huey.store_none()) {
-        let stored = huey.encode_value(StoredResult::Ok(value.raw().to_owned()).encode());
+        let stored = huey.encode_value(StoredResult::encode_ok(value.raw()));
         outcome
             .settlement
             .results

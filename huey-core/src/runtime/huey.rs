@@ -63,6 +63,8 @@ pub(crate) struct Inner {
     pub(crate) codec: Arc<dyn Codec>,
     /// Deliveries of a message that never settles before the consumer dead-letters it.
     pub(crate) max_deliveries: u32,
+    /// See [`HueyBuilder::max_message_size`](crate::HueyBuilder::max_message_size).
+    pub(crate) max_message_size: Option<usize>,
 }
 
 impl std::fmt::Debug for Huey {
@@ -122,6 +124,12 @@ impl Huey {
         settlement: &Settlement,
     ) -> StorageResult<Settled> {
         self.engine().settle(claim, settlement).await
+    }
+
+    /// The longest encoded message this queue enqueues or runs, in bytes (see
+    /// [`HueyBuilder::max_message_size`](crate::HueyBuilder::max_message_size)).
+    pub fn max_message_size(&self) -> Option<usize> {
+        self.inner.max_message_size
     }
 
     /// Whether results are stored.

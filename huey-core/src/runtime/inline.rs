@@ -77,7 +77,10 @@ pub(crate) fn switch(huey: &Huey, on: bool) {
             huey: huey.downgrade(),
         })
     } else {
-        Arc::new(Queued::new(Arc::clone(&inner.storage)))
+        Arc::new(Queued::new(
+            Arc::clone(&inner.storage),
+            inner.max_message_size,
+        ))
     };
     *inner.engine.write().unwrap_or_else(|e| e.into_inner()) = engine;
     inner

@@ -25,7 +25,7 @@ pub(crate) mod registry;
 pub(crate) mod retry;
 pub(crate) mod revocation;
 
-pub use builder::HueyBuilder;
+pub use builder::{DEFAULT_MAX_MESSAGE_SIZE, HueyBuilder};
 pub use executor::Executed;
 pub use hooks::HandlerId;
 pub use huey::Huey;

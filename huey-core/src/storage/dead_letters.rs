@@ -4,12 +4,25 @@ use async_trait::async_trait;
 
 use super::{DeadLetter, DeadLetterSelection, StorageResult};
 
+/// How many dead letters the bundled backends keep unless told otherwise: enough to look into
+/// a burst of failures, few enough that a queue that dead-letters every message for a day
+/// cannot fill the store (10,000 messages at the default 16 MiB size limit is still a lot;
+/// lower it where messages are big).
+pub const DEFAULT_DEAD_LETTER_LIMIT: usize = 10_000;
+
 /// The dead-letter list (a [settlement](super::settlement) moves a claim there). Required:
 /// `dead_letters`, `requeue_dead_letters`, `delete_dead_letters`.
 #[async_trait]
 pub trait DeadLetterStorage: Send + Sync {
     /// The dead-letter list, oldest first.
     async fn dead_letters(&self, limit: Option<usize>) -> StorageResult<Vec<DeadLetter>>;
+
+    /// The most dead letters this backend keeps, if it bounds them: adding one beyond it drops
+    /// the oldest. The default is `None` (unbounded); the bundled backends keep
+    /// [`DEFAULT_DEAD_LETTER_LIMIT`] unless told otherwise.
+    fn dead_letter_limit(&self) -> Option<usize> {
+        None
+    }
 
     /// Number of dead letters. The default reads them all; a backend that can count overrides
     /// it.

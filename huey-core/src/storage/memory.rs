@@ -1,7 +1,7 @@
 //! `MemoryStorage`: the embedded default. Thread-safe, in-process, no server.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -10,9 +10,10 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use super::{
-    CoordinationStorage, DeadLetter, DeadLetterSelection, DeadLetterStorage, Delivery, Disposition,
-    QueueStorage, ResultStorage, RevocationStorage, RevocationTarget, ScheduleStorage, Settled,
-    Settlement, StorageResult,
+    CoordinationStorage, DEFAULT_DEAD_LETTER_LIMIT, DeadLetter, DeadLetterSelection,
+    DeadLetterStorage, Delivery, Dequeue, Disposition, QueueStorage, ResultStorage,
+    RevocationStorage, RevocationTarget, ScheduleStorage, Settled, Settlement, StorageResult,
+    over_limit_reason,
 };
 
 /// Storage that lives in the process: a priority queue, a schedule, a key-value store and
@@ -24,7 +25,7 @@ use super::{
 ///
 /// ```
 /// use huey_core::storage::prelude::*;
-/// use huey_core::storage::{MemoryStorage, Settlement};
+/// use huey_core::storage::{Dequeue, MemoryStorage, Settlement};
 /// use std::time::Duration;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
@@ -32,28 +33,43 @@ use super::{
 /// let storage = MemoryStorage::new();
 /// storage.enqueue(b"low".to_vec(), 0).await?;
 /// storage.enqueue(b"high".to_vec(), 9).await?;
-/// let claimed = storage.dequeue(1, Duration::ZERO).await?;
+/// let claimed = storage.dequeue(Dequeue::new(1, Duration::ZERO)).await?;
 /// assert_eq!(claimed[0].data, b"high");
 /// storage.settle(Some(&claimed[0]), &Settlement::ack()).await?;
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MemoryStorage {
     inner: Mutex<Inner>,
     queue_changed: Notify,
     data_changed: Notify,
+    dead_letter_limit: Option<usize>,
+}
+
+impl Default for MemoryStorage {
+    fn default() -> Self {
+        MemoryStorage {
+            inner: Mutex::default(),
+            queue_changed: Notify::new(),
+            data_changed: Notify::new(),
+            dead_letter_limit: Some(DEFAULT_DEAD_LETTER_LIMIT),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
 struct Inner {
     seq: u64,
     queue: BinaryHeap<Queued>,
-    in_flight: HashMap<u64, Queued>,
+    /// The priority and earlier returns of each claim, by receipt. Not the message: the
+    /// claim's [`Delivery`] has it, and a second copy of every message in flight would double
+    /// what a big one costs.
+    in_flight: HashMap<u64, (i32, u32)>,
     schedule: BTreeMap<(DateTime<Utc>, u64), (Vec<u8>, i32)>,
     data: HashMap<String, Stored>,
     counters: HashMap<String, i64>,
-    dead: Vec<DeadLetter>,
+    dead: VecDeque<DeadLetter>,
     chords: HashMap<String, Chord>,
     /// Revocation flags by Huey's key (`r:<id>`, `rt:<name>`), apart from stored values so a
     /// `put` cannot forge one.
@@ -169,6 +185,21 @@ impl Inner {
         self.semaphores.get_mut(key)
     }
 
+    /// Adds a dead letter, dropping the oldest beyond `limit`.
+    fn add_dead(&mut self, data: Vec<u8>, priority: i32, reason: String, limit: Option<usize>) {
+        self.dead.push_back(DeadLetter {
+            id: uuid::Uuid::new_v4().to_string(),
+            data,
+            priority,
+            reason,
+            at: Utc::now(),
+        });
+        if let Some(limit) = limit {
+            let excess = self.dead.len().saturating_sub(limit);
+            self.dead.drain(..excess);
+        }
+    }
+
     fn live_data(&mut self, key: &str) -> Option<&Stored> {
         if self.data.get(key).is_some_and(|s| !s.live()) {
             self.data.remove(key);
@@ -178,9 +209,36 @@ impl Inner {
 }
 
 impl MemoryStorage {
-    /// An empty storage.
+    /// An empty storage, keeping at most [`DEFAULT_DEAD_LETTER_LIMIT`] dead letters.
     pub fn new() -> Self {
         MemoryStorage::default()
+    }
+
+    /// Keeps at most `limit` dead letters (default [`DEFAULT_DEAD_LETTER_LIMIT`]): adding one
+    /// beyond it drops the oldest. `None` keeps them all.
+    ///
+    /// ```
+    /// use huey_core::storage::prelude::*;
+    /// use huey_core::storage::{Dequeue, MemoryStorage};
+    /// use std::time::Duration;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), huey_core::StorageError> {
+    /// let storage = MemoryStorage::new().with_dead_letter_limit(Some(2));
+    /// for junk in ["a", "b", "c"] {
+    ///     storage.enqueue(junk.into(), 0).await?;
+    ///     let claimed = storage.dequeue(Dequeue::new(1, Duration::ZERO)).await?;
+    ///     storage.dead_letter(&claimed[0], "malformed").await?;
+    /// }
+    /// let kept: Vec<_> = storage.dead_letters(None).await?.into_iter().map(|d| d.data).collect();
+    /// assert_eq!(kept, [b"b", b"c"]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn with_dead_letter_limit(mut self, limit: Option<usize>) -> Self {
+        self.dead_letter_limit = limit;
+        self
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -218,8 +276,8 @@ impl QueueStorage for MemoryStorage {
         Ok(())
     }
 
-    async fn dequeue(&self, max: usize, wait: Duration) -> StorageResult<Vec<Delivery>> {
-        let deadline = tokio::time::Instant::now() + wait;
+    async fn dequeue(&self, request: Dequeue) -> StorageResult<Vec<Delivery>> {
+        let deadline = tokio::time::Instant::now() + request.wait;
         loop {
             // Register interest before looking, so an enqueue between the look and the wait
             // still wakes us.
@@ -229,16 +287,23 @@ impl QueueStorage for MemoryStorage {
             {
                 let mut inner = self.lock();
                 let mut out = Vec::new();
-                while out.len() < max.max(1) {
+                while out.len() < request.max.max(1) {
                     let Some(item) = inner.queue.pop() else { break };
+                    if let Some(limit) = request.max_message_size.filter(|l| item.data.len() > *l) {
+                        let reason = over_limit_reason(item.data.len(), limit);
+                        inner.add_dead(item.data, item.priority, reason, self.dead_letter_limit);
+                        continue;
+                    }
+                    inner
+                        .in_flight
+                        .insert(item.seq, (item.priority, item.returns));
                     out.push(Delivery {
-                        data: item.data.clone(),
+                        data: item.data,
                         priority: item.priority,
                         receipt: item.seq,
                         revocations: true,
                         deliveries: item.returns + 1,
                     });
-                    inner.in_flight.insert(item.seq, item);
                 }
                 if !out.is_empty() {
                     return Ok(out);
@@ -267,7 +332,7 @@ impl QueueStorage for MemoryStorage {
             let mut inner = self.lock();
             let claimed = match claim {
                 Some(delivery) => match inner.in_flight.remove(&delivery.receipt) {
-                    Some(item) => Some(item),
+                    Some((priority, returns)) => Some((delivery, priority, returns)),
                     None => return Ok(Settled::NotHeld),
                 },
                 None => None,
@@ -305,25 +370,32 @@ impl QueueStorage for MemoryStorage {
                 inner.chords.remove(chord);
                 inner.fired.insert(chord.clone());
             }
-            if let Some(item) = claimed {
+            if let Some((delivery, priority, returns)) = claimed {
                 match disposition {
                     Disposition::Ack => {}
                     Disposition::Requeue => {
-                        let returns = item.returns + 1;
-                        inner.queue.push(Queued { returns, ..item });
+                        // Under its first sequence number: it keeps its place in the queue.
+                        inner.queue.push(Queued {
+                            priority,
+                            seq: delivery.receipt,
+                            data: delivery.data.clone(),
+                            returns: returns + 1,
+                        });
                         queued = true;
                     }
                     Disposition::Release => {
-                        inner.queue.push(item);
+                        inner.queue.push(Queued {
+                            priority,
+                            seq: delivery.receipt,
+                            data: delivery.data.clone(),
+                            returns,
+                        });
                         queued = true;
                     }
-                    Disposition::DeadLetter { reason } => inner.dead.push(DeadLetter {
-                        id: uuid::Uuid::new_v4().to_string(),
-                        data: item.data,
-                        priority: item.priority,
-                        reason: reason.clone(),
-                        at: Utc::now(),
-                    }),
+                    Disposition::DeadLetter { reason } => {
+                        let (data, reason) = (delivery.data.clone(), reason.clone());
+                        inner.add_dead(data, priority, reason, self.dead_letter_limit);
+                    }
                 }
             }
             (queued, stored)
@@ -633,6 +705,10 @@ impl CoordinationStorage for MemoryStorage {
 
 #[async_trait]
 impl DeadLetterStorage for MemoryStorage {
+    fn dead_letter_limit(&self) -> Option<usize> {
+        self.dead_letter_limit
+    }
+
     async fn dead_letters(&self, limit: Option<usize>) -> StorageResult<Vec<DeadLetter>> {
         let inner = self.lock();
         let n = limit.unwrap_or(usize::MAX);
@@ -652,7 +728,7 @@ impl DeadLetterStorage for MemoryStorage {
             let mut inner = self.lock();
             let (moved, kept) = std::mem::take(&mut inner.dead)
                 .into_iter()
-                .partition::<Vec<_>, _>(|d| which.includes(&d.id));
+                .partition::<VecDeque<_>, _>(|d| which.includes(&d.id));
             inner.dead = kept;
             for letter in &moved {
                 inner.push(letter.data.clone(), letter.priority);
@@ -662,7 +738,7 @@ impl DeadLetterStorage for MemoryStorage {
         if !moved.is_empty() {
             self.queue_changed.notify_waiters();
         }
-        Ok(moved)
+        Ok(moved.into())
     }
 
     async fn delete_dead_letters(&self, which: DeadLetterSelection<'_>) -> StorageResult<usize> {

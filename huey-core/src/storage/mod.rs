@@ -43,9 +43,9 @@ mod schedule;
 pub mod settlement;
 
 pub use coordination::CoordinationStorage;
-pub use dead_letters::DeadLetterStorage;
+pub use dead_letters::{DEFAULT_DEAD_LETTER_LIMIT, DeadLetterStorage};
 pub use memory::MemoryStorage;
-pub use queue::{QueueStorage, Upkeep};
+pub use queue::{Dequeue, QueueStorage, Upkeep, over_limit_reason};
 pub use results::ResultStorage;
 pub use revocation::{RevocationStorage, RevocationTarget};
 pub use schedule::ScheduleStorage;
@@ -74,15 +74,15 @@ pub struct Delivery {
 /// A message that could not be run, kept with the reason.
 ///
 /// ```
-/// use huey_core::storage::MemoryStorage;
 /// use huey_core::storage::prelude::*;
+/// use huey_core::storage::{Dequeue, MemoryStorage};
 /// use std::time::Duration;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), huey_core::StorageError> {
 /// let storage = MemoryStorage::new();
 /// storage.enqueue(b"junk".to_vec(), 4).await?;
-/// let claimed = storage.dequeue(1, Duration::ZERO).await?;
+/// let claimed = storage.dequeue(Dequeue::new(1, Duration::ZERO)).await?;
 /// storage.dead_letter(&claimed[0], "malformed").await?;
 /// let dead = &storage.dead_letters(None).await?[0];
 /// assert_eq!((dead.data.as_slice(), dead.priority, dead.reason.as_str()), (&b"junk"[..], 4, "malformed"));

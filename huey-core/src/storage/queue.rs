@@ -7,6 +7,64 @@ use async_trait::async_trait;
 use super::settlement::{Settled, Settlement};
 use super::{Delivery, StorageResult};
 
+/// What a [`QueueStorage::dequeue`] asks for. New fields may be added, so it is built with
+/// [`Dequeue::new`] and its builder methods.
+///
+/// ```
+/// use huey_core::storage::Dequeue;
+/// use std::time::Duration;
+///
+/// let request = Dequeue::new(8, Duration::from_secs(1)).max_message_size(Some(1 << 20));
+/// assert_eq!((request.max, request.max_message_size), (8, Some(1 << 20)));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Dequeue {
+    /// The most messages to claim (at least one is asked for, whatever this says).
+    pub max: usize,
+    /// How long to wait for the first message; zero does not wait.
+    pub wait: Duration,
+    /// Messages longer than this many bytes are dead-lettered by the backend instead of being
+    /// handed out; `None` hands out any size.
+    pub max_message_size: Option<usize>,
+}
+
+impl Dequeue {
+    /// Up to `max` messages, waiting up to `wait`, of any size.
+    pub fn new(max: usize, wait: Duration) -> Dequeue {
+        Dequeue {
+            max,
+            wait,
+            max_message_size: None,
+        }
+    }
+
+    /// Dead-letters, instead of handing out, messages longer than `limit` bytes.
+    #[must_use]
+    pub fn max_message_size(mut self, limit: Option<usize>) -> Dequeue {
+        self.max_message_size = limit;
+        self
+    }
+
+    /// Whether a message of `len` bytes is over this request's size limit.
+    pub fn refuses(&self, len: usize) -> bool {
+        self.max_message_size.is_some_and(|limit| len > limit)
+    }
+}
+
+/// The dead-letter reason of a message that a dequeue refused for its size. Every backend
+/// words it so (the Redis claim scripts build the same text).
+///
+/// ```
+/// assert_eq!(
+///     huey_core::storage::over_limit_reason(20, 16),
+///     "message of 20 bytes is over the limit of 16 bytes"
+/// );
+/// ```
+pub fn over_limit_reason(size: usize, limit: usize) -> String {
+    format!("message of {size} bytes is over the limit of {limit} bytes")
+}
+
 /// The queue and its claims. Required: `enqueue`, `dequeue`, `settle`, `queue_size`,
 /// `enqueued_items`, `flush_queue`; the rest have defaults.
 ///
@@ -37,9 +95,16 @@ pub trait QueueStorage: Send + Sync + std::fmt::Debug + 'static {
         Ok(())
     }
 
-    /// Claims up to `max` messages, highest priority first and FIFO within a priority, waiting up
-    /// to `wait` for the first one. Returns an empty list when nothing arrived in time.
-    async fn dequeue(&self, max: usize, wait: Duration) -> StorageResult<Vec<Delivery>>;
+    /// Claims up to `request.max` messages, highest priority first and FIFO within a priority,
+    /// waiting up to `request.wait` for the first one. Returns an empty list when nothing arrived
+    /// in time.
+    ///
+    /// A message longer than `request.max_message_size` is not handed out: the backend moves it
+    /// to the dead-letter list itself, with the reason [`over_limit_reason`], without sending it
+    /// to the caller (that is the point: a consumer never holds a message it refuses), and goes
+    /// on claiming. A refused message may count towards `max`, so a call may return fewer
+    /// messages than were waiting, or none, before its wait is over.
+    async fn dequeue(&self, request: Dequeue) -> StorageResult<Vec<Delivery>>;
 
     /// Applies `settlement` together with the disposition of `claim`, atomically: all of it
     /// happens, or none of it. With a claim, it applies only while the claim is still held

@@ -53,14 +53,14 @@ pub struct Outgoing {
 ///
 /// ```
 /// use huey_core::storage::prelude::*;
-/// use huey_core::storage::{MemoryStorage, Settled, Settlement};
+/// use huey_core::storage::{Dequeue, MemoryStorage, Settled, Settlement};
 /// use std::time::Duration;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), huey_core::StorageError> {
 /// let storage = MemoryStorage::new();
 /// storage.enqueue(b"stage one".to_vec(), 0).await?;
-/// let claim = storage.dequeue(1, Duration::ZERO).await?.remove(0);
+/// let claim = storage.dequeue(Dequeue::new(1, Duration::ZERO)).await?.remove(0);
 ///
 /// // The result and the next stage land together with the acknowledgement.
 /// let settlement = Settlement::ack()

@@ -2,7 +2,8 @@
 //! `huey_tests::tasks`, on the Redis at `HUEY_REDIS_URL`, queue `HUEY_TEST_NAME`. It prints
 //! `ready <consumer id>` first (the parent of process workers only). Tests that need a
 //! consumer declared dead quickly set `HUEY_TEST_HEARTBEAT_MS` and
-//! `HUEY_TEST_CONSUMER_TIMEOUT_MS`; `HUEY_TEST_MAX_DELIVERIES` sets the delivery cap.
+//! `HUEY_TEST_CONSUMER_TIMEOUT_MS`; `HUEY_TEST_MAX_DELIVERIES` sets the delivery cap, and
+//! `HUEY_TEST_MAX_MESSAGE_SIZE` the message size limit, in bytes, or `off`.
 
 use std::time::Duration;
 
@@ -38,9 +39,18 @@ async fn main() -> Result<(), huey_cli::Report> {
     if std::env::var_os("HUEY_CONSUMER_WORKER").is_none() {
         println!("ready {}", storage.consumer_id());
     }
-    let mut huey = Huey::builder(name);
+    let mut builder = Huey::builder(name);
     if let Some(n) = setting("HUEY_TEST_MAX_DELIVERIES")? {
-        huey = huey.max_deliveries(n as u32);
+        builder = builder.max_deliveries(n as u32);
     }
-    huey_cli::run_cli(huey.build(storage)).await
+    if let Ok(limit) = std::env::var("HUEY_TEST_MAX_MESSAGE_SIZE") {
+        let limit = match limit.as_str() {
+            "off" => None,
+            bytes => Some(bytes.parse().map_err(|_| {
+                HueyError::Configuration(format!("HUEY_TEST_MAX_MESSAGE_SIZE={bytes}"))
+            })?),
+        };
+        builder = builder.max_message_size(limit);
+    }
+    huey_cli::run_cli(builder.build(storage)).await
 }
