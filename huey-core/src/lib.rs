@@ -145,6 +145,7 @@ pub mod __private {
         BoxFuture, Hook, HookDescriptor, Invocation, Location, Outcome,
     };
     pub use crate::task::message::NoArgs;
+    pub use crate::task::resource::lookup;
     pub use crate::workflow::call::TaskCall;
     pub use crate::{
         Crontab, LockSpec, RateLimitSpec, SemaphoreSpec, TaskDescriptor, TaskError, TaskOptions,

@@ -73,9 +73,12 @@ pub fn periodic_task(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// A task wrapped in a resource: `#[closing_task(DB, retries = 1)]` opens `DB` before the body
-/// and closes it after, whatever the outcome. `DB` implements `huey_core::Resource`; with
-/// `as_argument` the first parameter borrows what `open` returned (`&DB::Handle`). The
-/// options of [`macro@task`] (`crate = path` included) follow `DB`.
+/// and closes it after, whatever the outcome. `DB` implements `huey_core::Resource` (or
+/// `SyncResource`), or dereferences to such a type at most twice: a
+/// `static DB: LazyLock<Db> = LazyLock::new(Db::from_env)` built at first use, a `&'static`, a
+/// `Deref` wrapper around a `OnceLock`. With `as_argument` the first parameter borrows what
+/// `open` returned (`&Handle`). The options of [`macro@task`] (`crate = path` included) follow
+/// `DB`.
 #[proc_macro_attribute]
 pub fn closing_task(args: TokenStream, item: TokenStream) -> TokenStream {
     run(
@@ -85,8 +88,9 @@ pub fn closing_task(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// A task wrapped in a context manager, Python's `with obj:`:
-/// `#[context_task(OBJ, as_argument)]`. `OBJ` implements `huey_core::ContextManager`; with
-/// `as_argument` the value of `enter` is the function's first parameter. The options of
+/// `#[context_task(OBJ, as_argument)]`. `OBJ` implements `huey_core::ContextManager`, or
+/// dereferences to such a type at most twice (a `LazyLock`, as for [`macro@closing_task`]);
+/// with `as_argument` the value of `enter` is the function's first parameter. The options of
 /// [`macro@task`] (`crate = path` included) follow `OBJ`.
 #[proc_macro_attribute]
 pub fn context_task(args: TokenStream, item: TokenStream) -> TokenStream {
