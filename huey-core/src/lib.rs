@@ -138,6 +138,7 @@ macro_rules! link_tasks {
 /// Support for macro-generated code. Not a public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::runtime::hooks::hook_state;
     pub use crate::runtime::invoke::{
         IntoTaskResult, block_on_here, encode, guard, guard_sync, run_blocking,
     };
@@ -145,6 +146,7 @@ pub mod __private {
         BoxFuture, Hook, HookDescriptor, Invocation, Location, Outcome,
     };
     pub use crate::task::message::NoArgs;
+    pub use crate::task::resource::lookup;
     pub use crate::workflow::call::TaskCall;
     pub use crate::{
         Crontab, LockSpec, RateLimitSpec, SemaphoreSpec, TaskDescriptor, TaskError, TaskOptions,

@@ -337,19 +337,21 @@ pub fn task(model: &TaskModel) -> TokenStream {
 /// An async body: guarded (timeout, panic) inside the resource or context wrapper.
 fn run_async(model: &TaskModel, call: &TokenStream) -> TokenStream {
     let p = &model.krate().private();
-    let k = &model.krate().root();
     let guarded = quote!(#p::guard(&__huey_task, async { #call }).await);
     match (model.kind, &model.target) {
-        (TaskKind::Closing, Some(resource)) => quote! {{
-            let __huey_resource = &(#resource);
-            let __huey_handle = match #k::Resource::open(__huey_resource).await {
-                ::core::result::Result::Ok(handle) => handle,
-                ::core::result::Result::Err(error) => return ::core::result::Result::Err(error),
-            };
-            let __huey_outcome = #guarded;
-            #k::Resource::close(__huey_resource, __huey_handle).await;
-            __huey_outcome
-        }},
+        (TaskKind::Closing, Some(resource)) => {
+            let (find, open, close) = resource_calls(model, resource);
+            quote! {{
+                let __huey_resource = #find;
+                let __huey_handle = match #open(__huey_resource).await {
+                    ::core::result::Result::Ok(handle) => handle,
+                    ::core::result::Result::Err(error) => return ::core::result::Result::Err(error),
+                };
+                let __huey_outcome = #guarded;
+                #close(__huey_resource, __huey_handle).await;
+                __huey_outcome
+            }}
+        }
         (TaskKind::Context, Some(object)) => context(model, object, guarded),
         _ => guarded,
     }
@@ -358,15 +360,17 @@ fn run_async(model: &TaskModel, call: &TokenStream) -> TokenStream {
 /// A sync body: runs on the blocking pool, wrapped there.
 fn run_sync(model: &TaskModel, call: &TokenStream) -> TokenStream {
     let p = &model.krate().private();
-    let k = &model.krate().root();
     let body = match (model.kind, &model.target) {
-        (TaskKind::Closing, Some(resource)) => quote! {{
-            let __huey_resource = &(#resource);
-            let __huey_handle = #p::block_on_here(#k::Resource::open(__huey_resource))?;
-            let __huey_outcome = #p::guard_sync(|| #call);
-            #p::block_on_here(#k::Resource::close(__huey_resource, __huey_handle));
-            __huey_outcome
-        }},
+        (TaskKind::Closing, Some(resource)) => {
+            let (find, open, close) = resource_calls(model, resource);
+            quote! {{
+                let __huey_resource = #find;
+                let __huey_handle = #p::block_on_here(#open(__huey_resource))?;
+                let __huey_outcome = #p::guard_sync(|| #call);
+                #p::block_on_here(#close(__huey_resource, __huey_handle));
+                __huey_outcome
+            }}
+        }
         (TaskKind::Context, Some(object)) => {
             context(model, object, quote!(#p::guard_sync(|| #call)))
         }
@@ -388,11 +392,72 @@ fn context(model: &TaskModel, object: &syn::Expr, guarded: TokenStream) -> Token
     } else {
         quote!(::core::option::Option::Some(__huey_ctx_value))
     };
+    let span = object.span();
+    let find = lookup(model, object, Target::Context);
+    let enter = quote_spanned!(span=> #k::ContextManager::enter);
+    let exit = quote_spanned!(span=> #k::ContextManager::exit);
     quote! {{
-        let __huey_ctx = &(#object);
-        let __huey_ctx_value = #k::ContextManager::enter(__huey_ctx);
+        let __huey_ctx = #find;
+        let __huey_ctx_value = #enter(__huey_ctx);
         let __huey_outcome = #guarded;
-        #k::ContextManager::exit(__huey_ctx, #value_for_exit, __huey_outcome.is_err());
+        #exit(__huey_ctx, #value_for_exit, __huey_outcome.is_err());
         __huey_outcome
     }}
+}
+
+/// The lookup of a closing task's resource, and the paths of its `open` and `close`, spanned
+/// on the user's expression (as `lookup` is), where a failed bound belongs.
+fn resource_calls(
+    model: &TaskModel,
+    resource: &syn::Expr,
+) -> (TokenStream, TokenStream, TokenStream) {
+    let k = &model.krate().root();
+    let span = resource.span();
+    (
+        lookup(model, resource, Target::Resource),
+        quote_spanned!(span=> #k::Resource::open),
+        quote_spanned!(span=> #k::Resource::close),
+    )
+}
+
+enum Target {
+    Resource,
+    Context,
+}
+
+/// `&(#target)` itself, or what it dereferences to, found by `huey_core`'s `lookup` (see
+/// there). Spanned on the user's expression, so that the error for a target that is neither
+/// points at it.
+fn lookup(model: &TaskModel, target: &syn::Expr, kind: Target) -> TokenStream {
+    let p = &model.krate().private();
+    let l = quote!(#p::lookup);
+    let (find, traits) = match kind {
+        Target::Resource => (
+            "find_resource",
+            quote!(
+                ResourceItself as _,
+                ResourceOnce as _,
+                ResourceTwice as _,
+                NotAResource as _
+            ),
+        ),
+        Target::Context => (
+            "find_context",
+            quote!(
+                ContextItself as _,
+                ContextOnce as _,
+                ContextTwice as _,
+                NotAContextManager as _
+            ),
+        ),
+    };
+    // The method's name carries the span the compiler reports a failed bound at.
+    let find = proc_macro2::Ident::new(find, target.span());
+    quote_spanned! {target.span()=>
+        {
+            #[allow(unused_imports)]
+            use #l::{#traits};
+            (&&&#l::Lookup(&(#target))).#find()
+        }
+    }
 }

@@ -6,6 +6,7 @@ use syn::punctuated::Punctuated;
 use syn::{FnArg, Ident, ItemFn, Meta, ReturnType, Token, Type};
 
 use crate::attr::CratePath;
+use crate::model::{last_segment, single_generic};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum HookKind {
@@ -31,9 +32,10 @@ impl HookKind {
     fn expected(self) -> &'static str {
         match self {
             HookKind::Startup | HookKind::Shutdown => "`fn()` or `fn(worker: &mut WorkerState)`",
-            HookKind::PreExecute => "`fn(task: &Task)`",
+            HookKind::PreExecute => "`fn(task: &Task)`, plus any `State<T>` parameters",
             HookKind::PostExecute => {
-                "`fn(task: &Task, value: Option<&TaskValue>, error: Option<&TaskError>)`"
+                "`fn(task: &Task, value: Option<&TaskValue>, error: Option<&TaskError>)`, plus any \
+                 `State<T>` parameters"
             }
             HookKind::Signal => {
                 "`fn(signal: Signal, task: &Task)` or `fn(signal: Signal, task: &Task, error: Option<&TaskError>)`"
@@ -58,12 +60,28 @@ const SIGNALS: &[(&str, &str)] = &[
     ("interrupted", "Interrupted"),
 ];
 
+/// Where a hook parameter's value comes from.
+enum HookParam {
+    /// What the runtime passes this kind of hook (the task, its value, its error...), in order.
+    Fixed,
+    /// The worker's `State<T>` (pre- and post-execute hooks); holds `T`.
+    State(Box<Type>),
+}
+
 /// A validated hook.
 struct HookModel {
     kind: HookKind,
     func: ItemFn,
+    params: Vec<HookParam>,
     signals: Vec<Ident>,
     krate: CratePath,
+}
+
+/// `State<T>`'s `T`, when `ty` is a `State<T>`.
+fn state_type(ty: &Type) -> Option<&Type> {
+    last_segment(ty)
+        .filter(|s| s.ident == "State")
+        .and_then(single_generic)
 }
 
 fn parse(kind: HookKind, args: TokenStream, item: TokenStream) -> syn::Result<HookModel> {
@@ -95,7 +113,36 @@ fn parse(kind: HookKind, args: TokenStream, item: TokenStream) -> syn::Result<Ho
              (spawn async work from it if needed)",
         ));
     }
-    let count = sig.inputs.len();
+    let mut params = Vec::new();
+    for input in &sig.inputs {
+        let state = match input {
+            FnArg::Typed(t) => state_type(&t.ty).map(|inner| (t, inner)),
+            FnArg::Receiver(_) => None,
+        };
+        let Some((t, inner)) = state else {
+            params.push(HookParam::Fixed);
+            continue;
+        };
+        let refusal = match kind {
+            HookKind::PreExecute | HookKind::PostExecute => None,
+            HookKind::Startup | HookKind::Shutdown => Some(
+                "startup and shutdown hooks take the whole worker state: \
+                 `fn(worker: &mut WorkerState)`, then `worker.get::<T>()`",
+            ),
+            HookKind::Signal => Some(
+                "signal handlers cannot take `State<T>`: they run where the signal fires, \
+                 which is not always a worker; use a #[pre_execute] or #[post_execute] hook",
+            ),
+        };
+        if let Some(message) = refusal {
+            return Err(syn::Error::new_spanned(&t.ty, message));
+        }
+        params.push(HookParam::State(Box::new(inner.clone())));
+    }
+    let count = params
+        .iter()
+        .filter(|p| matches!(p, HookParam::Fixed))
+        .count();
     let allowed: &[usize] = match kind {
         HookKind::Startup | HookKind::Shutdown => &[0, 1],
         HookKind::PreExecute => &[1],
@@ -103,7 +150,7 @@ fn parse(kind: HookKind, args: TokenStream, item: TokenStream) -> syn::Result<Ho
         HookKind::Signal => &[2, 3],
     };
     if !allowed.contains(&count) {
-        let span = if count == 0 {
+        let span = if sig.inputs.is_empty() {
             sig.ident.span()
         } else {
             span_of_inputs(&func)
@@ -111,8 +158,13 @@ fn parse(kind: HookKind, args: TokenStream, item: TokenStream) -> syn::Result<Ho
         return Err(syn::Error::new(
             span,
             format!(
-                "#[{attr}] expects {}, found {count} parameter(s)",
-                kind.expected()
+                "#[{attr}] expects {}, found {count} parameter(s){}",
+                kind.expected(),
+                if count < sig.inputs.len() {
+                    " besides the `State<T>` ones"
+                } else {
+                    ""
+                }
             ),
         ));
     }
@@ -134,6 +186,7 @@ fn parse(kind: HookKind, args: TokenStream, item: TokenStream) -> syn::Result<Ho
     Ok(HookModel {
         kind,
         func,
+        params,
         signals,
         krate,
     })
@@ -233,34 +286,47 @@ pub fn expand(kind: HookKind, args: TokenStream, item: TokenStream) -> syn::Resu
                 quote!(#p::Hook::#variant(#wrapper)),
             )
         }
-        HookKind::PreExecute => (
-            quote! {
-                fn #wrapper<'a>(
-                    __huey_task: &'a #k::Task,
-                ) -> #p::BoxFuture<'a, ::core::result::Result<(), #p::TaskError>> {
-                    #p::Box::pin(async move { #p::hook_result(#ident(__huey_task) #dot_await) })
-                }
-            },
-            quote!(#p::Hook::PreExecute(#wrapper)),
-        ),
-        HookKind::PostExecute => (
-            quote! {
-                fn #wrapper<'a>(
-                    __huey_task: &'a #k::Task,
-                    __huey_value: ::core::option::Option<&'a #k::TaskValue>,
-                    __huey_error: ::core::option::Option<&'a #p::TaskError>,
-                ) -> #p::BoxFuture<'a, ()> {
-                    #p::Box::pin(async move {
-                        if let ::core::result::Result::Err(error) =
-                            #p::hook_result(#ident(__huey_task, __huey_value, __huey_error) #dot_await)
-                        {
-                            ::core::panic!("post-execute hook {} failed: {}", #name, error);
-                        }
-                    })
-                }
-            },
-            quote!(#p::Hook::PostExecute(#wrapper)),
-        ),
+        HookKind::PreExecute => {
+            let (states, args) = hook_args(&model, &[quote!(__huey_task)]);
+            (
+                quote! {
+                    fn #wrapper<'a>(
+                        __huey_task: &'a #k::Task,
+                        __huey_state: &'a #k::WorkerState,
+                    ) -> #p::BoxFuture<'a, ::core::result::Result<(), #p::TaskError>> {
+                        #p::Box::pin(async move {
+                            #(#states)*
+                            #p::hook_result(#ident(#(#args),*) #dot_await)
+                        })
+                    }
+                },
+                quote!(#p::Hook::PreExecute(#wrapper)),
+            )
+        }
+        HookKind::PostExecute => {
+            let fixed = [
+                quote!(__huey_task),
+                quote!(__huey_value),
+                quote!(__huey_error),
+            ];
+            let (states, args) = hook_args(&model, &fixed);
+            (
+                quote! {
+                    fn #wrapper<'a>(
+                        __huey_task: &'a #k::Task,
+                        __huey_value: ::core::option::Option<&'a #k::TaskValue>,
+                        __huey_error: ::core::option::Option<&'a #p::TaskError>,
+                        __huey_state: &'a #k::WorkerState,
+                    ) -> #p::BoxFuture<'a, ::core::result::Result<(), #p::TaskError>> {
+                        #p::Box::pin(async move {
+                            #(#states)*
+                            #p::hook_result(#ident(#(#args),*) #dot_await)
+                        })
+                    }
+                },
+                quote!(#p::Hook::PostExecute(#wrapper)),
+            )
+        }
         HookKind::Signal => {
             let call = if func.sig.inputs.len() == 2 {
                 quote!({ let _ = __huey_error; #ident(__huey_signal, __huey_task) })
@@ -300,4 +366,31 @@ pub fn expand(kind: HookKind, args: TokenStream, item: TokenStream) -> syn::Resu
             }
         };
     })
+}
+
+/// The `State<T>` lookups of a pre- or post-execute hook, and its call's arguments: `fixed` in
+/// order for the fixed parameters, each state where the user put it. A missing state ends the
+/// wrapper with the hook's error before the hook runs.
+fn hook_args(model: &HookModel, fixed: &[TokenStream]) -> (Vec<TokenStream>, Vec<TokenStream>) {
+    let p = &model.krate.private();
+    let name = model.func.sig.ident.to_string();
+    let mut fixed = fixed.iter();
+    let mut states = Vec::new();
+    let mut args = Vec::new();
+    for (i, param) in model.params.iter().enumerate() {
+        match param {
+            HookParam::Fixed => args.extend(fixed.next().cloned()),
+            HookParam::State(inner) => {
+                let var = format_ident!("__huey_state{}", i);
+                states.push(quote! {
+                    let #var = match #p::hook_state::<#inner>(__huey_state, #name) {
+                        ::core::result::Result::Ok(state) => state,
+                        ::core::result::Result::Err(error) => return ::core::result::Result::Err(error),
+                    };
+                });
+                args.push(quote!(#var));
+            }
+        }
+    }
+    (states, args)
 }

@@ -76,9 +76,12 @@ pub fn periodic_task(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// A task wrapped in a resource: `#[closing_task(DB, retries = 1)]` opens `DB` before the body
-/// and closes it after, whatever the outcome. `DB` implements `huey_core::Resource`; with
-/// `as_argument` the first parameter borrows what `open` returned (`&DB::Handle`). The
-/// options of [`macro@task`] (`crate = path` included) follow `DB`.
+/// and closes it after, whatever the outcome. `DB` implements `huey_core::Resource` (or
+/// `SyncResource`), or dereferences to such a type at most twice: a
+/// `static DB: LazyLock<Db> = LazyLock::new(Db::from_env)` built at first use, a `&'static`, a
+/// `Deref` wrapper around a `OnceLock`. With `as_argument` the first parameter borrows what
+/// `open` returned (`&Handle`). The options of [`macro@task`] (`crate = path` included) follow
+/// `DB`.
 #[proc_macro_attribute]
 pub fn closing_task(args: TokenStream, item: TokenStream) -> TokenStream {
     run(
@@ -88,8 +91,9 @@ pub fn closing_task(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// A task wrapped in a context manager, Python's `with obj:`:
-/// `#[context_task(OBJ, as_argument)]`. `OBJ` implements `huey_core::ContextManager`; with
-/// `as_argument` the value of `enter` is the function's first parameter. The options of
+/// `#[context_task(OBJ, as_argument)]`. `OBJ` implements `huey_core::ContextManager`, or
+/// dereferences to such a type at most twice (a `LazyLock`, as for [`macro@closing_task`]);
+/// with `as_argument` the value of `enter` is the function's first parameter. The options of
 /// [`macro@task`] (`crate = path` included) follow `OBJ`.
 #[proc_macro_attribute]
 pub fn context_task(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -99,9 +103,41 @@ pub fn context_task(args: TokenStream, item: TokenStream) -> TokenStream {
     )
 }
 
-/// Runs once in each worker when it starts: `fn(worker: &mut WorkerState)`, sync or async,
-/// returning `()` or `Result<(), E>`. Its one option is `crate = path`:
+/// Runs once in each worker when it starts: `fn(worker: &mut WorkerState)` (or `fn()`), sync or
+/// `async`, returning `()` or `Result<(), E>`. What it inserts into the worker's state, tasks and
+/// pre/post-execute hooks take as `State<T>`. Its one option is `crate = path`:
 /// `#[on_startup(crate = queue)]` where huey-core is a dependency renamed `queue`.
+///
+/// ```
+/// use huey_core::prelude::*;
+///
+/// struct Pool(String);
+///
+/// impl Pool {
+///     async fn connect(url: &str) -> Result<Pool, std::io::Error> {
+///         Ok(Pool(url.to_owned()))
+///     }
+///     async fn close(self) {}
+/// }
+///
+/// #[on_startup]
+/// async fn connect(worker: &mut WorkerState) -> Result<(), std::io::Error> {
+///     worker.insert(Pool::connect("postgres://localhost").await?);
+///     Ok(())
+/// }
+///
+/// #[on_shutdown]
+/// async fn disconnect(worker: &mut WorkerState) {
+///     if let Some(pool) = worker.take::<Pool>() {
+///         pool.close().await;
+///     }
+/// }
+///
+/// #[task]
+/// async fn query(pool: State<Pool>) -> String {
+///     pool.0.clone()
+/// }
+/// ```
 #[proc_macro_attribute]
 pub fn on_startup(args: TokenStream, item: TokenStream) -> TokenStream {
     run(hooks::expand(
@@ -111,8 +147,10 @@ pub fn on_startup(args: TokenStream, item: TokenStream) -> TokenStream {
     ))
 }
 
-/// Runs once in each worker when it stops: `fn(worker: &mut WorkerState)`. Its one option is
-/// `crate = path`, as for [`macro@on_startup`].
+/// Runs once in each worker when it stops: `fn(worker: &mut WorkerState)` (or `fn()`), sync or
+/// `async`; `WorkerState::take` gets back what [`macro@on_startup`] inserted (see the example
+/// there). Its one option is `crate = path`,
+/// as for [`macro@on_startup`].
 #[proc_macro_attribute]
 pub fn on_shutdown(args: TokenStream, item: TokenStream) -> TokenStream {
     run(hooks::expand(
@@ -123,8 +161,46 @@ pub fn on_shutdown(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// Runs before every task: `fn(task: &Task) -> Result<(), CancelExecution>` (or any error type,
-/// or `()`). Returning `CancelExecution` skips the task. Its one option is `crate = path`, as
-/// for [`macro@on_startup`].
+/// or `()`), sync or `async`. Returning `CancelExecution` skips the task; another error is logged
+/// and the task runs. Its one option is `crate = path`, as for [`macro@on_startup`].
+///
+/// Like a task, the hook may also take `State<T>` parameters, anywhere in its list: they are
+/// filled from the state of the worker that runs the task (what [`macro@on_startup`] inserted,
+/// and the `Huey` itself), so a hook reuses the worker's connection rather than opening one per
+/// call. When the worker holds no `T`, the hook does not run and its failure is logged, naming
+/// `T`.
+///
+/// ```
+/// use huey_core::prelude::*;
+/// use huey_core::Executed;
+///
+/// /// Filled by an `#[on_startup]` hook in a real worker.
+/// struct Maintenance(bool);
+///
+/// #[pre_execute]
+/// async fn not_during_maintenance(
+///     task: &Task,
+///     maintenance: State<Maintenance>,
+/// ) -> Result<(), CancelExecution> {
+///     if maintenance.0 {
+///         return Err(CancelExecution::new("down for maintenance"));
+///     }
+///     Ok(())
+/// }
+///
+/// #[task]
+/// fn work() {}
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), HueyError> {
+/// let huey = Huey::memory("app");
+/// work::enqueue(&huey).await?;
+/// let mut worker = WorkerState::new(0);
+/// worker.insert(Maintenance(true));
+/// assert_eq!(huey.run_next(&worker).await?, Some(Executed::Cancelled));
+/// # Ok(())
+/// # }
+/// ```
 #[proc_macro_attribute]
 pub fn pre_execute(args: TokenStream, item: TokenStream) -> TokenStream {
     run(hooks::expand(
@@ -135,8 +211,45 @@ pub fn pre_execute(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// Runs after every task:
-/// `fn(task: &Task, value: Option<&TaskValue>, error: Option<&TaskError>)`. Its one option is
-/// `crate = path`, as for [`macro@on_startup`].
+/// `fn(task: &Task, value: Option<&TaskValue>, error: Option<&TaskError>)`, sync or `async`,
+/// returning `()` or `Result<(), E>` (an error is logged). Like [`macro@pre_execute`], it may also
+/// take `State<T>` parameters from the worker's state. Its one option is `crate = path`, as for
+/// [`macro@on_startup`].
+///
+/// ```
+/// use huey_core::prelude::*;
+/// use std::sync::Mutex;
+///
+/// /// The worker's connection to an audit store, opened once by an `#[on_startup]` hook.
+/// #[derive(Default)]
+/// struct AuditLog(Mutex<Vec<String>>);
+///
+/// #[post_execute]
+/// async fn audit(
+///     task: &Task,
+///     _value: Option<&TaskValue>,
+///     error: Option<&TaskError>,
+///     log: State<AuditLog>,
+/// ) {
+///     let outcome = if error.is_some() { "failed" } else { "done" };
+///     log.0.lock().unwrap().push(format!("{} {outcome}", task.name()));
+/// }
+///
+/// #[task(name = "work")]
+/// fn work() {}
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), HueyError> {
+/// let huey = Huey::memory("app");
+/// work::enqueue(&huey).await?;
+/// let mut worker = WorkerState::new(0);
+/// worker.insert(AuditLog::default());
+/// huey.run_next(&worker).await?;
+/// let log = worker.get::<AuditLog>().unwrap();
+/// assert_eq!(*log.0.lock().unwrap(), ["work done"]);
+/// # Ok(())
+/// # }
+/// ```
 #[proc_macro_attribute]
 pub fn post_execute(args: TokenStream, item: TokenStream) -> TokenStream {
     run(hooks::expand(
@@ -149,6 +262,10 @@ pub fn post_execute(args: TokenStream, item: TokenStream) -> TokenStream {
 /// Handles signals: `#[signal(complete, error)]` or `#[signal]` for every signal.
 /// `fn(signal: Signal, task: &Task)` or `fn(signal: Signal, task: &Task, error: Option<&TaskError>)`.
 /// `crate = path` may stand among the signal names: `#[signal(complete, crate = queue)]`.
+///
+/// Unlike the other hooks, a handler is a plain `fn` without `State<T>`: as in Huey it runs
+/// synchronously where the signal fires, which is not always a worker (`enqueued` fires in the
+/// producer). Spawn async work from it if needed.
 #[proc_macro_attribute]
 pub fn signal(args: TokenStream, item: TokenStream) -> TokenStream {
     run(hooks::expand(

@@ -155,7 +155,7 @@ fn check_signature(func: &ItemFn, kind: TaskKind) -> syn::Result<()> {
 }
 
 /// The last path segment of a type, if it is a path.
-fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
+pub(crate) fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
     match ty {
         Type::Path(p) if p.qself.is_none() => p.path.segments.last(),
         Type::Group(g) => last_segment(&g.elem),
@@ -164,7 +164,7 @@ fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
     }
 }
 
-fn single_generic(seg: &syn::PathSegment) -> Option<&Type> {
+pub(crate) fn single_generic(seg: &syn::PathSegment) -> Option<&Type> {
     match &seg.arguments {
         syn::PathArguments::AngleBracketed(a) if a.args.len() == 1 => match a.args.first() {
             Some(syn::GenericArgument::Type(t)) => Some(t),

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use huey_core::Executed;
 use huey_core::prelude::*;
+use huey_tests::logs::Logs;
 
 static LOG: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
 
@@ -226,4 +227,124 @@ async fn test_missing_state_is_a_clear_task_error() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+// Hooks that take the worker's state, as tasks do. Declared last, so they run after the hooks
+// above.
+
+#[task]
+fn audited() -> i64 {
+    7
+}
+
+#[task]
+fn audited_inline() -> i64 {
+    8
+}
+
+/// Async, with the state before the task.
+#[pre_execute]
+async fn pre_with_state(conn: State<Connection>, task: &Task) {
+    if task.name() == audited::NAME {
+        record(task, format!("pre:conn:{}", conn.worker));
+    }
+}
+
+#[post_execute]
+fn post_with_state(
+    task: &Task,
+    value: Option<&TaskValue>,
+    _error: Option<&TaskError>,
+    conn: State<Connection>,
+) {
+    if task.name() == audited::NAME {
+        let value = value.map(TaskValue::json).unwrap_or_default();
+        record(task, format!("post:conn:{}:{value}", conn.worker));
+    }
+}
+
+/// Immediate mode's state holds the queue.
+#[post_execute]
+async fn post_with_queue(
+    task: &Task,
+    _value: Option<&TaskValue>,
+    _error: Option<&TaskError>,
+    queue: State<Huey>,
+) {
+    if task.name() == audited_inline::NAME {
+        record(task, format!("post:queue:{}", queue.name()));
+    }
+}
+
+#[tokio::test]
+async fn test_pre_and_post_execute_hooks_read_the_worker_state() {
+    let h = Huey::memory("hooks-state");
+    let mut r = audited::enqueue(&h).await.unwrap();
+    let mut state = WorkerState::new(5);
+    state.insert(Connection { worker: 5 });
+    assert_eq!(h.run_next(&state).await.unwrap(), Some(Executed::Completed));
+    assert_eq!(r.get().await.unwrap(), Some(7));
+    assert_eq!(
+        events(r.id()),
+        [
+            "pre:first",
+            "pre:last",
+            "pre:conn:5",
+            "post:value:7",
+            "post:conn:5:7",
+            "signal:complete"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn test_hook_state_missing_is_a_logged_hook_failure() {
+    let (logs, _guard) = Logs::capture();
+    let h = Huey::memory("hooks-state-missing");
+    let mut r = audited::enqueue(&h).await.unwrap();
+    // run_next has no startup hooks: the worker state is empty.
+    assert_eq!(run(&h).await, Some(Executed::Completed));
+    assert_eq!(r.get().await.unwrap(), Some(7), "the task ran regardless");
+    assert_eq!(
+        events(r.id()),
+        ["pre:first", "pre:last", "post:value:7", "signal:complete"]
+    );
+    let needs = "needs State<hooks::Connection> but this worker has none";
+    let failed = |kind: &str, hook: &str| {
+        logs.lines()
+            .iter()
+            .filter(|l| l.contains(kind) && l.contains(hook) && l.contains(needs))
+            .count()
+    };
+    assert_eq!(
+        failed("pre-execute hook failed", "hook pre_with_state"),
+        1,
+        "{:#?}",
+        logs.lines()
+    );
+    assert_eq!(
+        failed("post-execute hook failed", "hook post_with_state"),
+        1,
+        "{:#?}",
+        logs.lines()
+    );
+}
+
+#[tokio::test]
+async fn test_immediate_mode_hooks_get_the_queue_from_the_state() {
+    let h = Huey::builder("hooks-immediate")
+        .immediate(true)
+        .build(MemoryStorage::new());
+    let mut r = audited_inline::enqueue(&h).await.unwrap();
+    assert_eq!(r.get().await.unwrap(), Some(8));
+    assert_eq!(
+        events(r.id()),
+        [
+            "pre:first",
+            "pre:last",
+            "post:value:8",
+            "post:queue:hooks-immediate",
+            "signal:complete"
+        ]
+    );
 }

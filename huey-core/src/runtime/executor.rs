@@ -190,7 +190,7 @@ pub(crate) async fn execute(
     }
 
     huey.emit(Signal::Executing, &task, None);
-    if run_pre_hooks(huey, &task).await {
+    if run_pre_hooks(huey, &task, state).await {
         huey.emit(Signal::Canceled, &task, None);
         let why = Some("cancelled by a pre-execute hook");
         return Box::pin(skip(huey, claim, &task, why, Executed::Cancelled)).await;
@@ -218,10 +218,10 @@ pub(crate) async fn execute(
         outcome.settlement.clear_revocation = Some(task.id().to_owned());
     }
     match result {
-        Ok(value) => complete(huey, claim, &task, value, outcome).await,
+        Ok(value) => complete(huey, claim, state, &task, value, outcome).await,
         // Boxed, as are the skips above: the rare paths' state stays out of the future every
         // task moves around, which the success path alone keeps small.
-        Err(error) => Box::pin(fail(huey, claim, task, error, now, outcome)).await,
+        Err(error) => Box::pin(fail(huey, claim, state, task, error, now, outcome)).await,
     }
 }
 
@@ -327,11 +327,11 @@ fn storage_error(e: HueyError) -> StorageError {
 }
 
 /// Returns whether a hook cancelled the task. Other hook failures are logged and ignored.
-async fn run_pre_hooks(huey: &Huey, task: &Task) -> bool {
+async fn run_pre_hooks(huey: &Huey, task: &Task, state: &WorkerState) -> bool {
     for hook in huey.hooks().pre_hooks() {
         let (name, result) = match &hook {
             PreHook::Registered(name, f) => {
-                let r = AssertUnwindSafe(f(task)).catch_unwind().await;
+                let r = AssertUnwindSafe(f(task, state)).catch_unwind().await;
                 (
                     name.to_string(),
                     r.unwrap_or_else(|p| Err(TaskError::from_panic(p))),
@@ -357,27 +357,31 @@ async fn run_pre_hooks(huey: &Huey, task: &Task) -> bool {
     false
 }
 
+/// Runs the post-execute hooks; a failure (an error, a panic) is logged and the next runs.
 async fn run_post_hooks(
     huey: &Huey,
     task: &Task,
+    state: &WorkerState,
     value: Option<&TaskValue>,
     error: Option<&TaskError>,
 ) {
     for hook in huey.hooks().post_hooks() {
-        let failed = match &hook {
-            PostHook::Registered(name, f) => AssertUnwindSafe(f(task, value, error))
-                .catch_unwind()
-                .await
-                .err()
-                .map(|p| (name.to_string(), p)),
+        let (name, result) = match &hook {
+            PostHook::Registered(name, f) => {
+                let r = AssertUnwindSafe(f(task, value, error, state))
+                    .catch_unwind()
+                    .await;
+                (
+                    name.to_string(),
+                    r.unwrap_or_else(|p| Err(TaskError::from_panic(p))),
+                )
+            }
             PostHook::Dynamic(_, name, f) => {
-                std::panic::catch_unwind(AssertUnwindSafe(|| f(task, value, error)))
-                    .err()
-                    .map(|p| (name.clone(), p))
+                let r = std::panic::catch_unwind(AssertUnwindSafe(|| f(task, value, error)));
+                (name.clone(), r.map_err(TaskError::from_panic))
             }
         };
-        if let Some((name, payload)) = failed {
-            let error = TaskError::from_panic(payload);
+        if let Err(error) = result {
             tracing::error!(hook = %name, %error, "post-execute hook failed");
         }
     }
@@ -386,6 +390,7 @@ async fn run_post_hooks(
 async fn complete(
     huey: &Huey,
     claim: &Claim<'_>,
+    state: &WorkerState,
     task: &Task,
     value: TaskValue,
     mut outcome: Finished,
@@ -412,7 +417,7 @@ async fn complete(
         return Ok(Executed::Discarded);
     }
     follow_up(huey, outcome.follow_ups);
-    run_post_hooks(huey, task, Some(&value), None).await;
+    run_post_hooks(huey, task, state, Some(&value), None).await;
     huey.emit(Signal::Complete, task, None);
     Ok(Executed::Completed)
 }
@@ -496,6 +501,7 @@ fn settling_error(e: impl std::error::Error + Send + Sync + 'static) -> Unsettle
 async fn fail(
     huey: &Huey,
     claim: &Claim<'_>,
+    state: &WorkerState,
     mut task: Task,
     error: TaskError,
     now: DateTime<Utc>,
@@ -583,7 +589,7 @@ async fn fail(
     if !settle(huey, claim, &mut outcome).await? {
         return Ok(Executed::Discarded);
     }
-    run_post_hooks(huey, &task, None, Some(&error)).await;
+    run_post_hooks(huey, &task, state, None, Some(&error)).await;
     follow_up(huey, outcome.follow_ups);
     let Some(eta) = retry_eta else {
         return Ok(Executed::Failed);

@@ -95,11 +95,16 @@ inventory::collect!(TaskDescriptor);
 
 /// A startup or shutdown hook.
 pub type WorkerHookFn = for<'a> fn(&'a mut WorkerState) -> BoxFuture<'a, Result<(), TaskError>>;
-/// A pre-execute hook.
-pub type PreExecuteFn = for<'a> fn(&'a Task) -> BoxFuture<'a, Result<(), TaskError>>;
-/// A post-execute hook.
-pub type PostExecuteFn =
-    for<'a> fn(&'a Task, Option<&'a TaskValue>, Option<&'a TaskError>) -> BoxFuture<'a, ()>;
+/// A pre-execute hook, given the state of the worker that runs the task.
+pub type PreExecuteFn =
+    for<'a> fn(&'a Task, &'a WorkerState) -> BoxFuture<'a, Result<(), TaskError>>;
+/// A post-execute hook, given the state of the worker that ran the task. Its error is logged.
+pub type PostExecuteFn = for<'a> fn(
+    &'a Task,
+    Option<&'a TaskValue>,
+    Option<&'a TaskError>,
+    &'a WorkerState,
+) -> BoxFuture<'a, Result<(), TaskError>>;
 /// A signal handler.
 pub type SignalFn = fn(Signal, &Task, Option<&TaskError>);
 

@@ -10,7 +10,8 @@ use crate::error::TaskError;
 /// `open` yields a [`Handle`](Self::Handle) (a connection, say) that `close` gets back; with
 /// `#[closing_task(RES, as_argument)]` the task's first parameter borrows it. Both methods are
 /// async; a resource whose work is synchronous implements [`SyncResource`] instead and gets this
-/// trait for free.
+/// trait for free. The macro's `RES` may also dereference to a resource (at most twice), so a
+/// `static DB: LazyLock<Db>` whose configuration comes from the environment works as it is.
 ///
 /// ```
 /// use huey_core::{Resource, TaskError};
@@ -105,4 +106,158 @@ pub trait ContextManager: Send + Sync {
     /// Runs after the body. `value` is what `enter` returned, unless the body consumed it as
     /// its argument.
     fn exit(&self, value: Option<Self::Value>, failed: bool);
+}
+
+/// How `#[closing_task(X)]` and `#[context_task(X)]` find what they wrap: `X` itself, or what
+/// it dereferences to once or twice, so that a `LazyLock` static (configuration read from the
+/// environment), a `&'static` or a `Deref` wrapper around a `OnceLock` all work. Not a public
+/// API.
+///
+/// Method resolution tries receivers from the most references down (autoref specialisation):
+/// `(&&&Lookup(&x)).find()` takes `x` when it is the trait's type, else `*x`, else `**x`, and
+/// otherwise reaches the fallback, whose bound carries the error message that says what to
+/// write (rather than "`SyncResource` is not implemented for `LazyLock<…>`").
+#[doc(hidden)]
+pub mod lookup {
+    use std::ops::Deref;
+
+    use super::{ContextManager, Resource};
+
+    /// What the macros wrap around `&X` to look it up.
+    pub struct Lookup<'a, T: ?Sized>(pub &'a T);
+
+    /// `X` itself is a resource.
+    pub trait ResourceItself<'a> {
+        type Found: Resource + ?Sized;
+        fn find_resource(self) -> &'a Self::Found;
+    }
+    impl<'a, T: Resource + ?Sized> ResourceItself<'a> for &&&Lookup<'a, T> {
+        type Found = T;
+        fn find_resource(self) -> &'a T {
+            self.0
+        }
+    }
+
+    /// `*X` is a resource.
+    pub trait ResourceOnce<'a> {
+        type Found: Resource + ?Sized;
+        fn find_resource(self) -> &'a Self::Found;
+    }
+    impl<'a, T: Deref<Target: Resource> + ?Sized> ResourceOnce<'a> for &&Lookup<'a, T> {
+        type Found = T::Target;
+        fn find_resource(self) -> &'a T::Target {
+            self.0
+        }
+    }
+
+    /// `**X` is a resource.
+    pub trait ResourceTwice<'a> {
+        type Found: Resource + ?Sized;
+        fn find_resource(self) -> &'a Self::Found;
+    }
+    impl<'a, T> ResourceTwice<'a> for &Lookup<'a, T>
+    where
+        T: Deref<Target: Deref<Target: Resource>> + ?Sized,
+    {
+        type Found = <T::Target as Deref>::Target;
+        fn find_resource(self) -> &'a Self::Found {
+            self.0
+        }
+    }
+
+    /// None of them: the bound fails with [`ClosingResource`]'s message.
+    pub trait NotAResource<'a, T: ?Sized> {
+        fn find_resource(self) -> &'a T
+        where
+            T: ClosingResource;
+    }
+    impl<'a, T: ?Sized> NotAResource<'a, T> for Lookup<'a, T> {
+        fn find_resource(self) -> &'a T
+        where
+            T: ClosingResource,
+        {
+            self.0
+        }
+    }
+
+    /// What `#[closing_task(X)]` needs of `X` when `X` does not dereference to a resource.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` is not a resource, and does not dereference to one",
+        label = "`#[closing_task]` wraps the task in this resource's open and close",
+        note = "implement `huey_core::Resource` (async) or `huey_core::SyncResource` for a type \
+                and name a static of it: `static DB: Db = Db::new();`, or, built at first use, \
+                `static DB: LazyLock<Db> = LazyLock::new(Db::from_env);`",
+        note = "anything that dereferences to a resource at most twice works: a `LazyLock`, a \
+                `&'static`, a `Deref` wrapper around a `OnceLock`"
+    )]
+    pub trait ClosingResource: Resource {}
+    impl<R: Resource + ?Sized> ClosingResource for R {}
+
+    /// `X` itself is a context manager.
+    pub trait ContextItself<'a> {
+        type Found: ContextManager + ?Sized;
+        fn find_context(self) -> &'a Self::Found;
+    }
+    impl<'a, T: ContextManager + ?Sized> ContextItself<'a> for &&&Lookup<'a, T> {
+        type Found = T;
+        fn find_context(self) -> &'a T {
+            self.0
+        }
+    }
+
+    /// `*X` is a context manager.
+    pub trait ContextOnce<'a> {
+        type Found: ContextManager + ?Sized;
+        fn find_context(self) -> &'a Self::Found;
+    }
+    impl<'a, T: Deref<Target: ContextManager> + ?Sized> ContextOnce<'a> for &&Lookup<'a, T> {
+        type Found = T::Target;
+        fn find_context(self) -> &'a T::Target {
+            self.0
+        }
+    }
+
+    /// `**X` is a context manager.
+    pub trait ContextTwice<'a> {
+        type Found: ContextManager + ?Sized;
+        fn find_context(self) -> &'a Self::Found;
+    }
+    impl<'a, T> ContextTwice<'a> for &Lookup<'a, T>
+    where
+        T: Deref<Target: Deref<Target: ContextManager>> + ?Sized,
+    {
+        type Found = <T::Target as Deref>::Target;
+        fn find_context(self) -> &'a Self::Found {
+            self.0
+        }
+    }
+
+    /// None of them: the bound fails with [`ContextObject`]'s message.
+    pub trait NotAContextManager<'a, T: ?Sized> {
+        fn find_context(self) -> &'a T
+        where
+            T: ContextObject;
+    }
+    impl<'a, T: ?Sized> NotAContextManager<'a, T> for Lookup<'a, T> {
+        fn find_context(self) -> &'a T
+        where
+            T: ContextObject,
+        {
+            self.0
+        }
+    }
+
+    /// What `#[context_task(X)]` needs of `X` when `X` does not dereference to a context
+    /// manager.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` is not a context manager, and does not dereference to one",
+        label = "`#[context_task]` wraps the task in this context manager's enter and exit",
+        note = "implement `huey_core::ContextManager` for a type and name a static of it: \
+                `static TIMER: Timer = Timer::new();`, or, built at first use, \
+                `static TIMER: LazyLock<Timer> = LazyLock::new(Timer::from_env);`",
+        note = "anything that dereferences to a context manager at most twice works: a \
+                `LazyLock`, a `&'static`, a `Deref` wrapper around a `OnceLock`"
+    )]
+    pub trait ContextObject: ContextManager {}
+    impl<C: ContextManager + ?Sized> ContextObject for C {}
 }
