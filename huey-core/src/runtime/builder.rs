@@ -9,6 +9,7 @@ use super::hooks::Hooks;
 use super::huey::{Huey, Inner};
 use crate::codec::{Codec, Compressed, Compression, JsonCodec, Signed};
 use crate::storage::{MemoryStorage, Storage};
+use crate::task::StoredResult;
 
 /// Deliveries of a message that never settles before it is dead-lettered: enough that a run of
 /// consumer restarts or a storage outage does not set healthy work aside (each of those ends
@@ -207,6 +208,8 @@ impl HueyBuilder {
             }
             None => Arc::new(Signed::unsigned(compressed)),
         };
+        let null = serde_json::value::RawValue::NULL.to_owned();
+        let unit_result = codec.encode_value(StoredResult::Ok(null).encode());
         let huey = Huey::from_inner(Inner {
             name: self.name,
             engine: RwLock::new(Arc::new(Queued::new(Arc::clone(&storage)))),
@@ -219,6 +222,7 @@ impl HueyBuilder {
             hooks: Hooks::new(self.registered_hooks),
             codec,
             max_deliveries: self.max_deliveries,
+            unit_result,
         });
         if self.immediate {
             super::inline::switch(&huey, true);

@@ -390,12 +390,18 @@ async fn complete(
     value: TaskValue,
     mut outcome: Finished,
 ) -> Result<Executed, Unsettled> {
-    if huey.results_enabled() && !task.is_periodic() && (!value.is_none() || huey.store_none()) {
-        let stored = huey.encode_value(StoredResult::Ok(value.raw().to_owned()).encode());
-        outcome
-            .settlement
-            .results
-            .push((task.id().to_owned(), stored));
+    if huey.results_enabled() && !task.is_periodic() {
+        if !value.is_none() || huey.store_none() {
+            let stored = huey.encode_value(StoredResult::Ok(value.raw().to_owned()).encode());
+            outcome
+                .settlement
+                .results
+                .push((task.id().to_owned(), stored));
+        } else {
+            // Not stored (Huey's store_none=False), but a waiter is told it finished.
+            let unit = (task.id().to_owned(), huey.unit_result().to_vec());
+            outcome.settlement.if_awaited.push(unit);
+        }
     }
     match &task.message().on_complete {
         Some(next) => {
