@@ -131,6 +131,7 @@
 //!   - [`test_settle_not_held_writes_nothing`](settlement::test_settle_not_held_writes_nothing)
 //!   - [`test_settle_without_claim`](settlement::test_settle_without_claim)
 //!   - [`test_settle_wakes_result_waiter`](settlement::test_settle_wakes_result_waiter)
+//!   - [`test_settle_result_if_awaited`](settlement::test_settle_result_if_awaited)
 //! - [`flush`] (every trait's flush):
 //!   - [`test_flush_all`](flush::test_flush_all)
 //!   - [`test_flushes_are_independent`](flush::test_flushes_are_independent)
@@ -206,7 +207,7 @@ macro_rules! conformance_suite {
                 test_settle_retry_without_delay, test_settle_retry_with_delay,
                 test_settle_chord_member_fires_once, test_settle_dead_letter, test_settle_requeue,
                 test_settle_not_held_writes_nothing, test_settle_without_claim,
-                test_settle_wakes_result_waiter,
+                test_settle_wakes_result_waiter, test_settle_result_if_awaited,
             ],
             flush: [
                 test_flush_all, test_flushes_are_independent,

@@ -200,3 +200,67 @@ pub async fn test_settle_wakes_result_waiter(s: &dyn Storage) {
     assert_eq!(settled.unwrap(), Settled::Applied);
     assert!(woken.unwrap(), "the waiter saw the result");
 }
+
+/// A result offered only to waiters (a task's `()` value): stored when a wait registered for
+/// its key, by `watch_results` or by a `wait_result` (which stays registered a little past its
+/// end), replacing what the key held and waking the waiter; with no wait registered, nothing is
+/// written at all.
+pub async fn test_settle_result_if_awaited(s: &dyn Storage) {
+    let offer = |key: &str| Settlement::ack().result_if_awaited(key, b("unit"));
+    let job = claim(s, "nobody waits", 0).await;
+    assert_eq!(
+        s.settle(Some(&job), &offer("u0")).await.unwrap(),
+        Settled::Applied
+    );
+    assert_claim_gone(s, &job).await;
+    assert_eq!(s.peek_data("u0").await.unwrap(), None, "nobody waited");
+    assert_eq!(s.result_store_size().await.unwrap(), 0);
+
+    s.watch_results(&["u1", "u1b"], Duration::from_secs(10))
+        .await
+        .unwrap();
+    let job = claim(s, "watched", 0).await;
+    assert_eq!(
+        s.settle(Some(&job), &offer("u1")).await.unwrap(),
+        Settled::Applied
+    );
+    assert!(s.wait_result("u1", Duration::ZERO).await.unwrap());
+    assert_eq!(s.pop_data("u1").await.unwrap(), Some(b("unit")));
+    assert_eq!(s.peek_data("u1b").await.unwrap(), None, "not settled yet");
+
+    assert!(
+        !s.wait_result("u2", Duration::from_millis(30))
+            .await
+            .unwrap()
+    );
+    let job = claim(s, "a wait just ended", 0).await;
+    assert_eq!(
+        s.settle(Some(&job), &offer("u2")).await.unwrap(),
+        Settled::Applied
+    );
+    assert!(
+        s.wait_result("u2", Duration::from_secs(10)).await.unwrap(),
+        "a wait that ended a moment ago still counts"
+    );
+    assert_eq!(s.peek_data("u2").await.unwrap(), Some(b("unit")));
+
+    s.put_data("u3", b("an attempt's error")).await.unwrap();
+    s.watch_results(&["u3"], Duration::from_secs(10))
+        .await
+        .unwrap();
+    let job = claim(s, "retried", 0).await;
+    let settled = s.settle(Some(&job), &offer("u3")).await.unwrap();
+    assert_eq!(settled, Settled::Applied);
+    assert_eq!(s.pop_data("u3").await.unwrap(), Some(b("unit")), "replaced");
+    assert_eq!(s.peek_data("u3").await.unwrap(), None);
+
+    let job = claim(s, "woken", 0).await;
+    let (woken, settled) = tokio::join!(s.wait_result("u4", Duration::from_secs(10)), async {
+        tokio::task::yield_now().await;
+        // Registered for certain before the settlement, whenever the wait above registers.
+        s.watch_results(&["u4"], Duration::from_secs(10)).await?;
+        s.settle(Some(&job), &offer("u4")).await
+    });
+    assert_eq!(settled.unwrap(), Settled::Applied);
+    assert!(woken.unwrap(), "the waiter saw the result");
+}

@@ -140,7 +140,8 @@ macro_rules! link_tasks {
 pub mod __private {
     pub use crate::runtime::hooks::hook_state;
     pub use crate::runtime::invoke::{
-        IntoTaskResult, block_on_here, encode, guard, guard_sync, run_blocking,
+        IntoTaskResult, block_on_here, body_outcome, close_after, encode, guard, guard_sync,
+        run_blocking, run_blocking_closing,
     };
     pub use crate::runtime::registry::{
         BoxFuture, Hook, HookDescriptor, Invocation, Location, Outcome,

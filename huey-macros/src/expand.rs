@@ -348,8 +348,8 @@ fn run_async(model: &TaskModel, call: &TokenStream) -> TokenStream {
                     ::core::result::Result::Err(error) => return ::core::result::Result::Err(error),
                 };
                 let __huey_outcome = #guarded;
-                #close(__huey_resource, __huey_handle).await;
-                __huey_outcome
+                let __huey_close = #close(__huey_resource, __huey_handle);
+                #p::close_after(&__huey_inv, __huey_outcome, __huey_close).await
             }}
         }
         (TaskKind::Context, Some(object)) => context(model, object, guarded),
@@ -363,13 +363,21 @@ fn run_sync(model: &TaskModel, call: &TokenStream) -> TokenStream {
     let body = match (model.kind, &model.target) {
         (TaskKind::Closing, Some(resource)) => {
             let (find, open, close) = resource_calls(model, resource);
-            quote! {{
-                let __huey_resource = #find;
-                let __huey_handle = #p::block_on_here(#open(__huey_resource))?;
-                let __huey_outcome = #p::guard_sync(|| #call);
-                #p::block_on_here(#close(__huey_resource, __huey_handle));
-                __huey_outcome
-            }}
+            // The outcome goes out before the close, so a slow close cannot hold it past the
+            // deadline (see `run_blocking_closing`).
+            return quote! {{
+                let (__huey_done, __huey_body_done) = #p::body_outcome();
+                #p::run_blocking_closing(&__huey_inv, __huey_body_done, move || {
+                    let __huey_task = &*__huey_task;
+                    let __huey_resource = #find;
+                    let __huey_handle = #p::block_on_here(#open(__huey_resource))?;
+                    let __huey_outcome = #p::guard_sync(|| #call);
+                    let _ = __huey_done.send(::core::clone::Clone::clone(&__huey_outcome));
+                    #p::block_on_here(#close(__huey_resource, __huey_handle));
+                    __huey_outcome
+                })
+                .await
+            }};
         }
         (TaskKind::Context, Some(object)) => {
             context(model, object, quote!(#p::guard_sync(|| #call)))

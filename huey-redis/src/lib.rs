@@ -29,11 +29,11 @@
 //! | `huey.redis.<n>` | LIST, or ZSET with [`RedisOptions::priority`] | the queue (ZSET: score `-priority`, member = 8-byte big-endian order prefix + message, FIFO within a priority, Huey's PriorityRedisHuey model) |
 //! | `huey.schedule.<n>` | ZSET | scheduled messages, score = ETA as epoch seconds |
 //! | `huey.results.<n>` | HASH | results, revocation flags (`r:<task id>`, `rt:<task name>`, Huey's fields) and other values by key, including task locks without a ttl (`<name>.lock.<lock>`, `<name>` being the `Huey` name as given) and rate-limit window numbers (`<name>.rl.<limit>.w`) |
-//! | `huey.kv.<n>.<key>` | STRING | values with a TTL: `put_if_empty` with a ttl (periodic-tick claims, locks with a ttl: a millisecond `PX` expiry, so no need for Redis 7.4's hash-field expiry) and, with [`RedisOptions::result_ttl`], results (the RedisExpireHuey model) |
+//! | `huey.kv.<n>.<key>` | STRING | values with a TTL: `put_if_empty` with a ttl (periodic-tick claims, locks with a ttl: a millisecond `PX` expiry, so no need for Redis 7.4's hash-field expiry) and, with [`RedisOptions::result_ttl`], results (the RedisExpireHuey model); a `()` result, stored only when someone waits for it, lives here as long as its wake-up token |
 //! | `huey.counters.<n>` | HASH | counters, including rate-limit counts (`<name>.rl.<limit>`) |
 //! | `huey.semaphore.<n>.<name>.lock.<sem>` | ZSET, expires with its last slot | a counting semaphore's slots (`TaskSemaphore`): member = holder id, score = the slot's expiry in ms by the server's clock (`TIME`), so holders whose clocks disagree still agree. One Lua script per operation drops expired slots first. The tail is Huey's `<name>.lock.<sem>` key; the prefix keeps it out of the results hash and away from the `huey.kv` string of a task lock of the same name |
 //! | `huey.notify.<n>.<key>` | LIST, 60 s TTL | a token pushed with a result that someone waits for, so the waiter blocks instead of polling |
-//! | `huey.waiting.<n>.<key>` | STRING, the wait's TTL | set by a waiter before it blocks: results nobody waits for push no token |
+//! | `huey.waiting.<n>.<key>` | STRING, the wait's TTL | set by a waiter before it blocks (or by a result group for each member before it waits): results nobody waits for push no token, and `()` results nobody waits for are not stored at all |
 //! | `huey.revoked.<n>` | SET | the revocation flags held in the results hash, so a claim can tell that none applies |
 //! | `huey.processing.<n>.<consumer>` | LIST | the messages a consumer has claimed and not yet settled |
 //! | `huey.consumers.<n>` | ZSET | live consumers, score = last heartbeat (ms) |

@@ -322,7 +322,9 @@ return 1
 /// path's group commit). Each applies only if its claim is still in this consumer's processing
 /// list (or it has none): then its results are stored (in the hash, or as keys with a TTL)
 /// waking any registered waiter, its follow-up and retry messages are queued or scheduled, the
-/// chords it fired keep only a short-lived `fired` marker, a revocation flag set while it ran
+/// chords it fired keep only a short-lived `fired` marker, its results for waiters (a `()`
+/// value) are stored, as keys that live as long as a wake-up token, only where a waiter
+/// registered (one `EXISTS` each otherwise), a revocation flag set while it ran
 /// is removed, and the claim is acknowledged, requeued or dead-lettered. A settlement whose
 /// claim is gone writes nothing. In 'freeing' mode (Redis is full) a settlement that would
 /// write more bytes than its claim frees is deferred, untouched. Returns, per settlement, 1
@@ -332,14 +334,17 @@ return 1
 /// (ms, 0 = hash), chord-key prefix, queue mode ('list' or 'zset'), settle mode ('normal' or
 /// 'freeing'), dead letters kept ('' = all); then per settlement a shape and its arguments. 'S' (an acknowledgement with
 /// one result): processing entry, result field, value, revocation field. 'A' (an
-/// acknowledgement alone): processing entry, revocation field. 'G' (any): processing entry,
+/// acknowledgement alone): processing entry, revocation field. 'W' (an acknowledgement with
+/// one result for waiters): processing entry, result field, value, revocation field. 'G'
+/// (any): processing entry,
 /// disposition ('a' ack, 'r' requeue, 'u' release unstarted, 'd' dead letter), dead-letter
 /// header (the record's first line, with its newline: the script appends the message from the
 /// processing entry, so a big message is not sent back to be stored), revocation field, the
 /// number of results and each field and value, the number of messages and each kind ('q'
-/// queue, 's' schedule), member and score, the number of fired chords and each chord id. A
-/// processing entry of '' means no claim; a revocation field of '' means none. A requeued
-/// entry is marked as returned (see `returned_fn`); a released one goes back as it was.
+/// queue, 's' schedule), member and score, the number of fired chords and each chord id, the
+/// number of results for waiters and each field and value. A processing entry of '' means no
+/// claim; a revocation field of '' means none. A requeued entry is marked as returned (see
+/// `returned_fn`); a released one goes back as it was.
 macro_rules! settle_body {
     () => {
         r"
@@ -355,10 +360,15 @@ local n = #ARGV
 while i <= n do
   local entry, disposition, record, revoke
   local results_at, results, messages_at, messages, chords_at, chords = 0, 0, 0, 0, 0, 0
+  local awaited_at, awaited = 0, 0
   local shape = ARGV[i]
   if shape == 'S' then
     entry, disposition, record, revoke = ARGV[i + 1], 'a', '', ARGV[i + 4]
     results_at, results = i + 2, 1
+    i = i + 5
+  elseif shape == 'W' then
+    entry, disposition, record, revoke = ARGV[i + 1], 'a', '', ARGV[i + 4]
+    awaited_at, awaited = i + 2, 1
     i = i + 5
   elseif shape == 'A' then
     entry, disposition, record, revoke = ARGV[i + 1], 'a', '', ARGV[i + 2]
@@ -371,7 +381,9 @@ while i <= n do
     messages = tonumber(ARGV[messages_at - 1])
     chords_at = messages_at + 3 * messages + 1
     chords = tonumber(ARGV[chords_at - 1])
-    i = chords_at + chords
+    awaited_at = chords_at + chords + 1
+    awaited = tonumber(ARGV[awaited_at - 1])
+    i = awaited_at + 2 * awaited
   end
   local status = 1
   if freeing then
@@ -382,6 +394,9 @@ while i <= n do
     end
     for m = messages_at, messages_at + 3 * messages - 1, 3 do
       written = written + #ARGV[m + 1]
+    end
+    for w = awaited_at, awaited_at + 2 * awaited - 1, 2 do
+      written = written + #ARGV[w] + #ARGV[w + 1]
     end
     local freed = 0
     if disposition ~= 'r' and disposition ~= 'u' then freed = #entry end
@@ -400,6 +415,16 @@ while i <= n do
         redis.call('HSET', KEYS[1], field, value)
       end
       if redis.call('EXISTS', ARGV[2] .. field) == 1 then
+        redis.call('LPUSH', ARGV[1] .. field, '1')
+        redis.call('PEXPIRE', ARGV[1] .. field, ARGV[4])
+      end
+    end
+    for w = awaited_at, awaited_at + 2 * awaited - 1, 2 do
+      local field = ARGV[w]
+      if redis.call('EXISTS', ARGV[2] .. field) == 1 then
+        -- Replaces an intermediate error in the hash, which would otherwise be read first.
+        redis.call('HDEL', KEYS[1], field)
+        redis.call('SET', ARGV[3] .. field, ARGV[w + 1], 'PX', ARGV[4])
         redis.call('LPUSH', ARGV[1] .. field, '1')
         redis.call('PEXPIRE', ARGV[1] .. field, ARGV[4])
       end

@@ -841,19 +841,19 @@ impl RedisStorage {
         let simple = settlement.disposition == Disposition::Ack
             && settlement.messages.is_empty()
             && settlement.chords_fired.is_empty();
-        if simple && settlement.results.len() <= 1 {
+        let single = match (&settlement.results[..], &settlement.if_awaited[..]) {
+            ([], []) => Some((&b"A"[..], None)),
+            ([result], []) => Some((&b"S"[..], Some(result))),
+            ([], [awaited]) => Some((&b"W"[..], Some(awaited))),
+            _ => None,
+        };
+        if simple && let Some((shape, result)) = single {
             let mut args = Packed::with_capacity(data_len + revoke.len() + 128, 5);
-            match settlement.results.first() {
-                Some((field, value)) => {
-                    args.push(b"S");
-                    self.push_entry(&mut args, claim);
-                    args.push(field.as_bytes());
-                    args.push(value);
-                }
-                None => {
-                    args.push(b"A");
-                    self.push_entry(&mut args, claim);
-                }
+            args.push(shape);
+            self.push_entry(&mut args, claim);
+            if let Some((field, value)) = result {
+                args.push(field.as_bytes());
+                args.push(value);
             }
             args.push(revoke.as_bytes());
             return Ok(args);
@@ -913,6 +913,11 @@ impl RedisStorage {
         args.push_number(settlement.chords_fired.len());
         for chord in &settlement.chords_fired {
             args.push(chord.as_bytes());
+        }
+        args.push_number(settlement.if_awaited.len());
+        for (field, value) in &settlement.if_awaited {
+            args.push(field.as_bytes());
+            args.push(value);
         }
         Ok(args)
     }
@@ -1524,6 +1529,25 @@ impl ResultStorage for RedisStorage {
             Some(_) => Ok(true),
             None => self.has_data_for_key(key).await,
         }
+    }
+
+    async fn watch_results(&self, keys: &[&str], ttl: Duration) -> StorageResult<()> {
+        let interest_ms = (ttl + Duration::from_secs(1)).as_millis() as u64;
+        for chunk in keys.chunks(BATCH) {
+            let mut pipe = redis::pipe();
+            for key in chunk {
+                pipe.cmd("SET")
+                    .arg(self.keys.waiting(key))
+                    .arg("1")
+                    .arg("PX")
+                    .arg(interest_ms)
+                    .ignore();
+            }
+            pipe.query_async::<()>(&mut self.conn())
+                .await
+                .map_err(backend)?;
+        }
+        Ok(())
     }
 
     async fn result_store_size(&self) -> StorageResult<usize> {

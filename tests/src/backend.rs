@@ -87,6 +87,16 @@ pub async fn failure_of<O: serde::de::DeserializeOwned + std::fmt::Debug>(
     }
 }
 
+/// The failure of the next attempt a handle reads, final or not; panics on anything else.
+pub async fn attempt_failure_of<O: serde::de::DeserializeOwned + std::fmt::Debug>(
+    handle: &mut TaskResult<O>,
+) -> TaskFailure {
+    match handle.wait_attempt(WAIT).await {
+        Err(ResultError::Failed(failure)) => failure,
+        other => panic!("expected a stored failure, got {other:?}"),
+    }
+}
+
 /// Records every signal `huey` fires, in order; read them with [`take_signals`].
 pub fn record_signals(huey: &Huey) -> Arc<Mutex<Vec<Signal>>> {
     let seen = Arc::new(Mutex::new(Vec::new()));

@@ -698,16 +698,13 @@ async fn test_retry() {
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].id, r.id(), "a retry keeps the task id");
     assert_eq!(pending[0].retries, 0);
-    match r.get().await {
-        Err(ResultError::Failed(f)) => assert_eq!(f.retries, 1),
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(
+        r.get().await.unwrap(),
+        None,
+        "a retried attempt's error is no outcome"
+    );
+    assert_eq!(r.last_attempt().map(|f| f.retries), Some(1));
     assert_eq!(run(&h).await, Some(Executed::Failed));
-    match r.get().await {
-        Err(ResultError::Failed(f)) => assert_eq!(f.retries, 1, "cached until reset"),
-        other => panic!("{other:?}"),
-    }
-    r.reset();
     match r.get().await {
         Err(ResultError::Failed(f)) => assert_eq!(f.retries, 0),
         other => panic!("{other:?}"),
@@ -862,7 +859,8 @@ async fn test_cancel_execution() {
     assert!(r.get().await.is_err());
     let mut r = cancels_no_retries::enqueue(&h, Some(true)).await.unwrap();
     assert_eq!(run(&h).await, Some(Executed::Retrying));
-    assert!(matches!(r.get().await, Err(ResultError::Failed(f)) if f.retries == 1));
+    assert!(matches!(r.get().await, Ok(None)));
+    assert_eq!(r.last_attempt().map(|f| f.retries), Some(1));
     assert_eq!(h.pending_count().await.unwrap(), 1);
 }
 
@@ -875,9 +873,8 @@ async fn test_cancel_execution_task_retries() {
     let mut r = cancels::enqueue(&h, None).await.unwrap();
     let mut seen = Vec::new();
     while let Some(executed) = run(&h).await {
-        r.reset();
-        if let Err(ResultError::Failed(f)) = r.get().await {
-            seen.push(f.retries);
+        if let Some(retries) = latest_retries(&mut r).await {
+            seen.push(retries);
         }
         if executed == Executed::Failed {
             break;
@@ -889,12 +886,21 @@ async fn test_cancel_execution_task_retries() {
     let mut seen = Vec::new();
     for _ in 0..4 {
         assert_eq!(run(&h).await, Some(Executed::Retrying));
-        r.reset();
-        if let Err(ResultError::Failed(f)) = r.get().await {
-            seen.push(f.retries);
+        if let Some(retries) = latest_retries(&mut r).await {
+            seen.push(retries);
         }
     }
     assert_eq!(seen, [2, 1, 1, 1], "retry = true never runs out");
+}
+
+/// The retries left by the latest attempt this handle reads: the final failure's, or else a
+/// retried attempt's (which `get` passes over).
+async fn latest_retries<O: serde::de::DeserializeOwned>(r: &mut TaskResult<O>) -> Option<u32> {
+    match r.get().await {
+        Err(ResultError::Failed(f)) => Some(f.retries),
+        Ok(None) => r.last_attempt().map(|f| f.retries),
+        _ => None,
+    }
 }
 
 #[tokio::test]

@@ -1,14 +1,16 @@
 //! The supervisor: starts the workers and the scheduler, replaces those that stopped at each
-//! health check, and on shutdown waits for them.
+//! health check, and on shutdown waits for them. A worker whose startup hook failed took no
+//! task; it is started again after a backoff (1 s, doubling up to 60 s), health checks or not.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 
 use super::fetcher::Claimed;
 use super::lease::Lease;
-use super::worker::{self, WorkerContext};
+use super::worker::{self, Exit, WorkerContext};
 use super::{ConsumerBuilder, Stop, WorkerKind, scheduler, stopped};
 use crate::runtime::registry::Registry;
 
@@ -44,7 +46,7 @@ pub(super) async fn run(
         stop: stop.clone(),
         max_tasks: config.max_tasks,
     };
-    let spawn_worker = |id: usize| spawn(config.kind, id, context.clone());
+    let spawn_worker = |id: usize| tokio::spawn(keep_starting(config.kind, id, context.clone()));
     let mut workers: Vec<JoinHandle<()>> = (0..config.workers)
         .map(|i| spawn_worker(config.first_worker_id + i))
         .collect();
@@ -90,11 +92,41 @@ fn replace_finished(
     }
 }
 
-/// Starts worker `id` as a tokio task or on a thread of its own.
-fn spawn(kind: WorkerKind, id: usize, context: WorkerContext) -> JoinHandle<()> {
+/// The first wait before a worker whose startup failed is started again; it doubles per
+/// failure up to [`STARTUP_BACKOFF_MAX`].
+const STARTUP_BACKOFF: Duration = Duration::from_secs(1);
+const STARTUP_BACKOFF_MAX: Duration = Duration::from_secs(60);
+
+/// Runs worker `id` until it ends for a reason other than a failed startup hook; after each
+/// failed startup, logs the hook and its error and starts it again after a growing backoff.
+async fn keep_starting(kind: WorkerKind, id: usize, context: WorkerContext) {
+    let mut stop = context.stop.clone();
+    let mut backoff = STARTUP_BACKOFF;
+    loop {
+        let Exit::StartupFailed { hook, error } = spawn(kind, id, context.clone()).await else {
+            return;
+        };
+        tracing::error!(
+            worker = id,
+            hook,
+            %error,
+            retry_in = ?backoff,
+            "startup hook failed; the worker takes no task and starts again after a backoff"
+        );
+        tokio::select! {
+            biased;
+            _ = stopped(&mut stop, Stop::Graceful) => return,
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(STARTUP_BACKOFF_MAX);
+    }
+}
+
+/// Runs worker `id` as a tokio task or on a thread of its own, until it ends.
+async fn spawn(kind: WorkerKind, id: usize, context: WorkerContext) -> Exit {
     match kind {
         WorkerKind::Thread => {
-            let (done, finished) = tokio::sync::oneshot::channel::<()>();
+            let (done, finished) = tokio::sync::oneshot::channel::<Exit>();
             let started = std::thread::Builder::new()
                 .name(format!("huey-worker-{id}"))
                 .spawn(move || {
@@ -103,24 +135,22 @@ fn spawn(kind: WorkerKind, id: usize, context: WorkerContext) -> JoinHandle<()> 
                         .build()
                     {
                         Ok(runtime) => {
-                            runtime.block_on(worker::run(id, context));
+                            let exit = runtime.block_on(worker::run(id, context));
                             // Do not wait for an interrupted sync body: its claim is back on the
                             // queue already.
                             runtime.shutdown_background();
+                            let _ = done.send(exit);
                         }
                         Err(error) => {
                             tracing::error!(worker = id, %error, "cannot start a worker runtime")
                         }
                     }
-                    drop(done);
                 });
             if let Err(error) = started {
                 tracing::error!(worker = id, %error, "cannot start a worker thread");
             }
-            tokio::spawn(async move {
-                let _ = finished.await;
-            })
+            finished.await.unwrap_or(Exit::Done)
         }
-        WorkerKind::Async => tokio::spawn(worker::run(id, context)),
+        WorkerKind::Async => worker::run(id, context).await,
     }
 }

@@ -14,6 +14,7 @@ use tracing::Instrument;
 use super::fetcher::Claimed;
 use super::lease::Lease;
 use super::{Stop, stopped};
+use crate::error::TaskError;
 use crate::runtime::Huey;
 use crate::runtime::executor::{BodySlot, Claim, Executed, Unsettled, execute, retrying};
 use crate::runtime::registry::{Hook, Registry, registered_hooks};
@@ -39,15 +40,30 @@ pub(super) struct WorkerContext {
 /// delay the next task; more would let finished work pile up when the storage is slow.
 const IN_FLIGHT: usize = 2;
 
+/// How a worker ended.
+#[derive(Debug)]
+pub(super) enum Exit {
+    /// Its loop ended: a stop, a task limit, or the deliveries channel closing.
+    Done,
+    /// A startup hook failed, so it took no task: without the state the hooks build, every
+    /// task would fail. The supervisor starts it again after a backoff.
+    StartupFailed {
+        /// The failing hook's name.
+        hook: &'static str,
+        /// Its error.
+        error: TaskError,
+    },
+}
+
 /// Runs worker `id` until it is stopped; everything it logs, its tasks' lines included, is
 /// inside a `worker{id=..}` span, so each line says which worker wrote it.
-pub(super) async fn run(id: usize, context: WorkerContext) {
+pub(super) async fn run(id: usize, context: WorkerContext) -> Exit {
     work(id, context)
         .instrument(tracing::info_span!("worker", id))
         .await
 }
 
-async fn work(id: usize, context: WorkerContext) {
+async fn work(id: usize, context: WorkerContext) -> Exit {
     let WorkerContext {
         huey,
         registry,
@@ -59,7 +75,11 @@ async fn work(id: usize, context: WorkerContext) {
     } = context;
     let mut state = WorkerState::new(id);
     state.insert(huey.clone());
-    run_worker_hooks(&mut state, true).await;
+    if let Err((hook, error)) = run_startup_hooks(&mut state).await {
+        // What the hooks before it opened is closed again.
+        run_shutdown_hooks(&mut state).await;
+        return Exit::StartupFailed { hook, error };
+    }
     let body_free = Notify::new();
     let mut in_flight = FuturesUnordered::new();
     let mut taken = 0;
@@ -113,7 +133,8 @@ async fn work(id: usize, context: WorkerContext) {
     }
     while in_flight.next().await.is_some() {}
     drop(in_flight);
-    run_worker_hooks(&mut state, false).await;
+    run_shutdown_hooks(&mut state).await;
+    Exit::Done
 }
 
 /// Runs one claimed message; an immediate stop interrupts it and puts it back on the queue.
@@ -133,16 +154,26 @@ async fn run_one(
     }
 }
 
-/// Runs the startup (or shutdown) hooks in declaration order; failures are logged and ignored.
-async fn run_worker_hooks(state: &mut WorkerState, startup: bool) {
+/// Runs the startup hooks in declaration order, up to the first that fails: that one's name
+/// and error (the later hooks may need what it would have built).
+async fn run_startup_hooks(state: &mut WorkerState) -> Result<(), (&'static str, TaskError)> {
     for hook in registered_hooks() {
-        let f = match (hook.hook, startup) {
-            (Hook::Startup(f), true) | (Hook::Shutdown(f), false) => f,
-            _ => continue,
-        };
-        if let Err(error) = f(state).await {
-            let when = if startup { "startup" } else { "shutdown" };
-            tracing::error!(hook = hook.name, worker = state.worker_id(), %error, "{when} hook failed");
+        if let Hook::Startup(f) = hook.hook
+            && let Err(error) = f(state).await
+        {
+            return Err((hook.name, error));
+        }
+    }
+    Ok(())
+}
+
+/// Runs the shutdown hooks in declaration order; failures are logged and ignored.
+async fn run_shutdown_hooks(state: &mut WorkerState) {
+    for hook in registered_hooks() {
+        if let Hook::Shutdown(f) = hook.hook
+            && let Err(error) = f(state).await
+        {
+            tracing::error!(hook = hook.name, worker = state.worker_id(), %error, "shutdown hook failed");
         }
     }
 }

@@ -9,6 +9,7 @@ use super::hooks::Hooks;
 use super::huey::{Huey, Inner};
 use crate::codec::{Codec, Compressed, Compression, JsonCodec, Signed};
 use crate::storage::{MemoryStorage, Storage};
+use crate::task::StoredResult;
 
 /// Deliveries of a message that never settles before it is dead-lettered: enough that a run of
 /// consumer restarts or a storage outage does not set healthy work aside (each of those ends
@@ -246,6 +247,8 @@ impl HueyBuilder {
             }
             None => Arc::new(Signed::unsigned(compressed)),
         };
+        let null = serde_json::value::RawValue::NULL.to_owned();
+        let unit_result = codec.encode_value(StoredResult::Ok(null).encode());
         let huey = Huey::from_inner(Inner {
             name: self.name,
             engine: RwLock::new(Arc::new(Queued::new(
@@ -262,6 +265,7 @@ impl HueyBuilder {
             codec,
             max_deliveries: self.max_deliveries,
             max_message_size: self.max_message_size,
+            unit_result,
         });
         if self.immediate {
             super::inline::switch(&huey, true);

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::huey::Huey;
-use super::registry::{Invocation, Outcome, TaskDescriptor};
+use super::registry::{Early, Invocation, Outcome, TaskDescriptor};
 use crate::error::HueyError;
 use crate::limits::{LockSpec, RateLimit, TaskLock, TaskSemaphore, lock_key};
 use crate::task::Task;
@@ -98,6 +98,7 @@ pub(crate) async fn invoke_admitted(
     descriptor: &'static TaskDescriptor,
     task: Arc<Task>,
     state: &WorkerState,
+    early: &Early,
 ) -> Outcome {
     if let Some(spec) = &descriptor.rate_limit {
         huey.rate_limit(spec.name, spec.limit, spec.per)
@@ -126,7 +127,7 @@ pub(crate) async fn invoke_admitted(
         },
         None => None,
     };
-    let body = (descriptor.invoke)(Invocation { task, state });
+    let body = (descriptor.invoke)(Invocation { task, state, early });
     let outcome = match &slot {
         Some(slot) => slot.renew_while(body).await,
         None => body.await,

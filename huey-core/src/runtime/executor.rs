@@ -14,7 +14,7 @@ use tokio::sync::Notify;
 use super::coordination::invoke_admitted;
 use super::hooks::{PostHook, PreHook};
 use super::huey::Huey;
-use super::registry::{Invocation, TaskDescriptor};
+use super::registry::{Early, Invocation, TaskDescriptor};
 use super::retry::{RetryPlan, plan_retry};
 use super::revocation::{Read, Revocation};
 use crate::error::{HueyError, StorageError, TaskError, TaskFailure};
@@ -201,17 +201,59 @@ pub(crate) async fn execute(
     let admitted = descriptor.rate_limit.is_some()
         || descriptor.semaphore.is_some()
         || descriptor.lock.is_some();
-    let result = if admitted {
-        Box::pin(invoke_admitted(huey, descriptor, Arc::clone(&task), state)).await
+    let early = Early::default();
+    let (body_task, early_slot) = (Arc::clone(&task), &early);
+    let invoke = async move {
+        if admitted {
+            Box::pin(invoke_admitted(
+                huey, descriptor, body_task, state, early_slot,
+            ))
+            .await
+        } else {
+            (descriptor.invoke)(Invocation {
+                task: body_task,
+                state,
+                early: early_slot,
+            })
+            .await
+        }
+    };
+    let mut invoke = std::pin::pin!(invoke);
+    // With a timeout, a closing task may report its outcome at the deadline while its
+    // resource still closes: settle then, and let the invocation finish alongside.
+    let (result, finished) = if task.timeout().is_some() {
+        tokio::select! {
+            biased;
+            result = invoke.as_mut() => (result, true),
+            result = early.reported() => (result, false),
+        }
     } else {
-        let task = Arc::clone(&task);
-        (descriptor.invoke)(Invocation { task, state }).await
+        (invoke.as_mut().await, true)
     };
     if let Some(body) = claim.body {
         body.release();
     }
     let task = Arc::try_unwrap(task).unwrap_or_else(|shared| Task::clone(&shared));
+    let conclusion = conclude(huey, claim, state, task, result, now);
+    if finished {
+        return conclusion.await;
+    }
+    Box::pin(async {
+        let (executed, _late) = futures::join!(conclusion, invoke);
+        executed
+    })
+    .await
+}
 
+/// Settles an attempt that ran, with its outcome, and runs what follows (hooks, signals).
+async fn conclude(
+    huey: &Huey,
+    claim: &Claim<'_>,
+    state: &WorkerState,
+    task: Task,
+    result: super::registry::Outcome,
+    now: DateTime<Utc>,
+) -> Result<Executed, Unsettled> {
     let mut outcome = Finished::new();
     // A revoke that arrived while the task ran is cleaned up, as in Huey.
     if !task.is_periodic() {
@@ -395,12 +437,18 @@ async fn complete(
     value: TaskValue,
     mut outcome: Finished,
 ) -> Result<Executed, Unsettled> {
-    if huey.results_enabled() && !task.is_periodic() && (!value.is_none() || huey.store_none()) {
-        let stored = huey.encode_value(StoredResult::encode_ok(value.raw()));
-        outcome
-            .settlement
-            .results
-            .push((task.id().to_owned(), stored));
+    if huey.results_enabled() && !task.is_periodic() {
+        if !value.is_none() || huey.store_none() {
+            let stored = huey.encode_value(StoredResult::encode_ok(value.raw()));
+            outcome
+                .settlement
+                .results
+                .push((task.id().to_owned(), stored));
+        } else {
+            // Not stored (Huey's store_none=False), but a waiter is told it finished.
+            let unit = (task.id().to_owned(), huey.unit_result().to_vec());
+            outcome.settlement.if_awaited.push(unit);
+        }
     }
     match &task.message().on_complete {
         Some(next) => {

@@ -65,6 +65,9 @@ pub(crate) struct Inner {
     pub(crate) max_deliveries: u32,
     /// See [`HueyBuilder::max_message_size`](crate::HueyBuilder::max_message_size).
     pub(crate) max_message_size: Option<usize>,
+    /// A `()` result as stored, encoded once: settlements offer it to waiters (see
+    /// [`Settlement::if_awaited`]).
+    pub(crate) unit_result: Vec<u8>,
 }
 
 impl std::fmt::Debug for Huey {
@@ -239,6 +242,11 @@ impl Huey {
     }
 
     /// Stored bytes for a result or a `put` value: compressed as configured, never signed.
+    /// A `()` result in its stored form.
+    pub(crate) fn unit_result(&self) -> &[u8] {
+        &self.inner.unit_result
+    }
+
     pub(crate) fn encode_value(&self, json: Vec<u8>) -> Vec<u8> {
         self.inner.codec.encode_value(json)
     }

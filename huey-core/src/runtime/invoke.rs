@@ -98,6 +98,67 @@ pub async fn run_blocking(body: impl FnOnce() -> Outcome + Send + 'static) -> Ou
     }
 }
 
+/// Closes a closing task's resource after its (async) body. Without a timeout the close is
+/// awaited. With one, the attempt's outcome is reported at the deadline if the close is still
+/// running then (at once, when the body ran past it and was cut off), so the executor settles
+/// it on time; the close goes on, and the invocation ends when it has finished.
+pub async fn close_after<F: Future<Output = ()>>(
+    invocation: &Invocation<'_>,
+    outcome: Outcome,
+    close: F,
+) -> Outcome {
+    let task = &invocation.task;
+    let Some(remaining) = task.timeout().and(task.time_remaining()) else {
+        close.await;
+        return outcome;
+    };
+    let mut close = std::pin::pin!(close);
+    if tokio::time::timeout(remaining, close.as_mut())
+        .await
+        .is_err()
+    {
+        invocation.early.report(outcome.clone());
+        close.await;
+    }
+    outcome
+}
+
+/// A channel on which a sync closing task's body hands over its outcome before the resource
+/// closes (see [`run_blocking_closing`]).
+pub fn body_outcome() -> (
+    tokio::sync::oneshot::Sender<Outcome>,
+    tokio::sync::oneshot::Receiver<Outcome>,
+) {
+    tokio::sync::oneshot::channel()
+}
+
+/// Runs a sync closing task (open, body, close) on the blocking pool. Without a timeout it is
+/// [`run_blocking`]. With one, when the deadline passes first, the attempt's outcome is reported
+/// then: the body's, sent on `body_done` if the body ended and its resource is still closing,
+/// or a timeout if the body is still running (a thread cannot be stopped). The thread runs on
+/// and the invocation ends with it; its late outcome no longer counts.
+pub async fn run_blocking_closing(
+    invocation: &Invocation<'_>,
+    mut body_done: tokio::sync::oneshot::Receiver<Outcome>,
+    body: impl FnOnce() -> Outcome + Send + 'static,
+) -> Outcome {
+    let task = &invocation.task;
+    let run = run_blocking(body);
+    let (Some(timeout), Some(remaining)) = (task.timeout(), task.time_remaining()) else {
+        return run.await;
+    };
+    let mut run = std::pin::pin!(run);
+    if let Ok(outcome) = tokio::time::timeout(remaining, run.as_mut()).await {
+        return outcome;
+    }
+    let outcome = body_done
+        .try_recv()
+        .unwrap_or_else(|_| Err(TaskError::Timeout(TaskTimeout::new(timeout))));
+    invocation.early.report(outcome.clone());
+    let _late = run.await;
+    outcome
+}
+
 /// Runs a resource's future from a sync task body, which is already on a blocking thread.
 pub fn block_on_here<F: Future>(future: F) -> F::Output {
     tokio::runtime::Handle::current().block_on(future)

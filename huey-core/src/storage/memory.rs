@@ -78,7 +78,17 @@ struct Inner {
     fired: Fired,
     /// Semaphore slots: semaphore key -> holder -> when the slot expires.
     semaphores: HashMap<String, HashMap<String, Instant>>,
+    /// Registered result waits: key -> when the interest lapses. A settlement stores its
+    /// `if_awaited` results only for these keys.
+    waiters: HashMap<String, Instant>,
 }
+
+/// How long an `if_awaited` result stays once a waiter made it stored (Redis keeps its
+/// wake-up token as long).
+const AWAITED_TTL: Duration = Duration::from_secs(60);
+/// How much longer than its wait a registered interest lasts, so a waiter that looks again
+/// right after its wait ended still finds the result.
+const INTEREST_GRACE: Duration = Duration::from_secs(1);
 
 /// The most recently fired chords, oldest forgotten first: a re-run of a member comes soon
 /// after its chord fired (a crash, a requeue), and an unbounded set would grow for as long as
@@ -198,6 +208,17 @@ impl Inner {
             let excess = self.dead.len().saturating_sub(limit);
             self.dead.drain(..excess);
         }
+    }
+
+    /// Registers a wait for `key` until `until` (keeping a later registration).
+    fn register_wait(&mut self, key: &str, until: Instant) {
+        if self.waiters.len() >= 1024 {
+            // Interests of waits that gave up, dropped now and then so the map stays small.
+            let now = Instant::now();
+            self.waiters.retain(|_, lapses| *lapses > now);
+        }
+        let lapses = self.waiters.entry(key.to_owned()).or_insert(until);
+        *lapses = (*lapses).max(until);
     }
 
     fn live_data(&mut self, key: &str) -> Option<&Stored> {
@@ -322,6 +343,7 @@ impl QueueStorage for MemoryStorage {
     ) -> StorageResult<Settled> {
         let Settlement {
             results,
+            if_awaited,
             clear_revocation,
             messages,
             chords_fired,
@@ -337,7 +359,7 @@ impl QueueStorage for MemoryStorage {
                 },
                 None => None,
             };
-            let stored = !results.is_empty();
+            let mut stored = !results.is_empty();
             for (key, value) in results {
                 inner.data.insert(
                     key.clone(),
@@ -346,6 +368,17 @@ impl QueueStorage for MemoryStorage {
                         expires: None,
                     },
                 );
+            }
+            if !inner.waiters.is_empty() {
+                let now = Instant::now();
+                for (key, value) in if_awaited {
+                    if inner.waiters.remove(key).is_some_and(|lapses| lapses > now) {
+                        let expires = Some(now + AWAITED_TTL);
+                        let value = value.clone();
+                        inner.data.insert(key.clone(), Stored { value, expires });
+                        stored = true;
+                    }
+                }
             }
             if let Some(id) = clear_revocation {
                 inner
@@ -528,6 +561,8 @@ impl ResultStorage for MemoryStorage {
 
     async fn wait_result(&self, key: &str, timeout: Duration) -> StorageResult<bool> {
         let deadline = tokio::time::Instant::now() + timeout;
+        self.lock()
+            .register_wait(key, Instant::now() + timeout + INTEREST_GRACE);
         loop {
             let notified = self.data_changed.notified();
             tokio::pin!(notified);
@@ -539,6 +574,15 @@ impl ResultStorage for MemoryStorage {
                 return Ok(self.lock().live_data(key).is_some());
             }
         }
+    }
+
+    async fn watch_results(&self, keys: &[&str], ttl: Duration) -> StorageResult<()> {
+        let until = Instant::now() + ttl + INTEREST_GRACE;
+        let mut inner = self.lock();
+        for key in keys {
+            inner.register_wait(key, until);
+        }
+        Ok(())
     }
 
     async fn result_store_size(&self) -> StorageResult<usize> {

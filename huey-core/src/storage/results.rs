@@ -48,7 +48,21 @@ pub trait ResultStorage: Send + Sync {
     }
 
     /// Waits until `key` holds a value or `timeout` passes; returns whether it holds one.
+    ///
+    /// The wait is registered before the backend looks, and stays registered for `timeout`
+    /// (and a little longer): a settlement that completes the task meanwhile stores its
+    /// [`if_awaited`](crate::storage::Settlement::if_awaited) result and wakes this wait.
     async fn wait_result(&self, key: &str, timeout: Duration) -> StorageResult<bool>;
+
+    /// Registers, for `ttl`, that someone is about to wait for each of `keys`, as
+    /// [`wait_result`](Self::wait_result) does for its key, without waiting: a result
+    /// handle group registers every member before it waits for them one by one, so a member
+    /// that finishes meanwhile leaves its [`if_awaited`](crate::storage::Settlement::if_awaited)
+    /// result. The default registers nothing (right for a backend that ignores `if_awaited`).
+    async fn watch_results(&self, keys: &[&str], ttl: Duration) -> StorageResult<()> {
+        let _ = (keys, ttl);
+        Ok(())
+    }
 
     /// Number of stored values.
     async fn result_store_size(&self) -> StorageResult<usize>;

@@ -82,6 +82,15 @@ pub struct Outgoing {
 pub struct Settlement {
     /// Results to store, by key; each wakes whoever waits for it.
     pub results: Vec<(String, Vec<u8>)>,
+    /// Results to store only if someone waits for them: a task's `()` value, which is
+    /// otherwise not stored (Huey's `store_none=False`). While a wait on the key is registered
+    /// ([`ResultStorage::wait_result`](super::ResultStorage::wait_result),
+    /// [`watch_results`](super::ResultStorage::watch_results)), the value is stored, replacing
+    /// what the key held, for a short while (a backend's wake-up lifetime; a minute by
+    /// default), and the waiter wakes; with no wait registered nothing at all is written, so a
+    /// result nobody waits for costs nothing. A backend that ignores them keeps Huey's
+    /// behaviour: a wait for such a result ends in a timeout.
+    pub if_awaited: Vec<(String, Vec<u8>)>,
     /// The task id whose instance revocation flag to remove: a revoke that arrived while the
     /// task ran.
     pub clear_revocation: Option<String>,
@@ -129,6 +138,13 @@ impl Settlement {
     /// Also stores `value` as the result under `key`.
     pub fn result(mut self, key: impl Into<String>, value: Vec<u8>) -> Settlement {
         self.results.push((key.into(), value));
+        self
+    }
+
+    /// Also stores `value` under `key`, but only if someone waits for it (see
+    /// [`if_awaited`](Self::if_awaited)).
+    pub fn result_if_awaited(mut self, key: impl Into<String>, value: Vec<u8>) -> Settlement {
+        self.if_awaited.push((key.into(), value));
         self
     }
 

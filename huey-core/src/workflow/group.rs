@@ -487,10 +487,13 @@ impl<O: DeserializeOwned> ResultGroup<O> {
         Ok(values)
     }
 
-    /// Waits up to `timeout` for every member and returns the values in member order; the
-    /// first member that failed (or did not finish in time) is the error.
+    /// Waits up to `timeout` for every member's final outcome (as
+    /// [`TaskResult::wait`] does: the errors of attempts that will be retried are passed over)
+    /// and returns the values in member order; the first member that failed for good (or did
+    /// not finish in time) is the error.
     pub async fn wait(&mut self, timeout: Duration) -> Result<Vec<O>, ResultError> {
         let deadline = tokio::time::Instant::now() + timeout;
+        watch(self.handles.iter(), timeout).await;
         let mut values = Vec::with_capacity(self.handles.len());
         for handle in &mut self.handles {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -499,8 +502,8 @@ impl<O: DeserializeOwned> ResultGroup<O> {
         Ok(values)
     }
 
-    /// Each member's outcome as it becomes ready, with its index, until every member has one
-    /// or `timeout` passes (then the members still waiting yield a timeout error).
+    /// Each member's final outcome as it becomes ready, with its index, until every member
+    /// has one or `timeout` passes (then the members still waiting yield a timeout error).
     ///
     /// One wait is in flight at a time (on the first member still pending, up to
     /// [`POLL`](Self::POLL) at a time), so a large group does not hold a storage connection
@@ -512,11 +515,14 @@ impl<O: DeserializeOwned> ResultGroup<O> {
         let deadline = tokio::time::Instant::now() + timeout;
         let pending: Vec<(usize, TaskResult<O>)> = self.handles.into_iter().enumerate().collect();
         futures::stream::unfold(
-            (pending, std::collections::VecDeque::new()),
-            move |(mut pending, mut ready)| async move {
+            (pending, std::collections::VecDeque::new(), false),
+            move |(mut pending, mut ready, watched)| async move {
+                if !watched {
+                    watch(pending.iter().map(|(_, handle)| handle), timeout).await;
+                }
                 loop {
                     if let Some(item) = ready.pop_front() {
-                        return Some((item, (pending, ready)));
+                        return Some((item, (pending, ready, true)));
                     }
                     if pending.is_empty() {
                         return None;
@@ -567,6 +573,23 @@ impl<O: DeserializeOwned> ResultGroup<O> {
     /// The longest single wait of [`as_completed`](Self::as_completed) before it looks at
     /// every pending member again.
     pub const POLL: Duration = Duration::from_millis(100);
+}
+
+/// Registers a wait on every one of `handles` still without an outcome, at once, before they
+/// are waited for one by one: a member that completes meanwhile then leaves its `()` result
+/// (which is stored only for a waiter). A failure costs only that, so it is not an error: each
+/// member's own wait registers again.
+async fn watch<'a, O: 'a>(handles: impl Iterator<Item = &'a TaskResult<O>>, timeout: Duration) {
+    let handles: Vec<&TaskResult<O>> = handles.filter(|h| !h.has_outcome()).collect();
+    let Some(first) = handles.first() else { return };
+    let huey = first.huey();
+    if !huey.results_enabled() {
+        return;
+    }
+    let keys: Vec<&str> = handles.iter().map(|h| h.id()).collect();
+    if let Err(error) = huey.storage().watch_results(&keys, timeout).await {
+        tracing::debug!(error = %crate::error_chain(&error), "could not register the group's waits");
+    }
 }
 
 impl<O> Index<usize> for ResultGroup<O> {

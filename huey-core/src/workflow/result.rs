@@ -21,6 +21,21 @@ use crate::task::{Revoke, chrono_duration, new_task_id};
 /// [`preserve`](Self::preserve) to read without removing. A failed task's result is a
 /// [`ResultError::Failed`] carrying the stored [`TaskFailure`].
 ///
+/// Reads report the task's **final** outcome: its value, or the failure that left no retries
+/// ([`TaskFailure::retries`] is 0). The errors of attempts that will be retried (stored with
+/// `store_intermediate_errors`, the default, and a `retries` above 0) are passed over, and
+/// consumed like any read: [`get`](Self::get) answers `None` and [`wait`](Self::wait) keeps
+/// waiting for the next attempt. [`wait_attempt`](Self::wait_attempt) returns them instead,
+/// and [`last_attempt`](Self::last_attempt) shows the latest one read. (Python Huey's `get`
+/// returns the first stored error.)
+///
+/// A task that returns `()` stores nothing (Huey's `store_none=False`), yet a wait for it
+/// ends with `Ok(())` when the task completes: a settlement writes a short-lived `()` result
+/// for a registered wait only. A task that completed before any wait on it began cannot be
+/// told from one still queued, so such a wait times out; build the queue with
+/// [`store_none`](crate::HueyBuilder::store_none) when results are read long after the
+/// fact.
+///
 /// ```
 /// use huey_core::prelude::*;
 /// use std::time::Duration;
@@ -30,12 +45,21 @@ use crate::task::{Revoke, chrono_duration, new_task_id};
 ///     n * 2
 /// }
 ///
+/// #[task]
+/// async fn log(line: String) {
+///     let _ = line;
+/// }
+///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let huey = Huey::memory("docs");
 /// let consumer = Consumer::builder(&huey).workers(1).start()?;
 /// let mut four = double::enqueue(&huey, 2).await?;
 /// assert_eq!(four.wait(Duration::from_secs(5)).await?, 4);
+/// // `()`: Ok once it has run. Wait right away: a wait that begins after a unit task
+/// // finished cannot tell it from one still queued, and times out.
+/// let mut logged = log::enqueue(&huey, "hello".into()).await?;
+/// logged.wait(Duration::from_secs(5)).await?;
 /// consumer.shutdown().await?;
 /// # Ok(())
 /// # }
@@ -44,7 +68,10 @@ pub struct TaskResult<O> {
     huey: Huey,
     id: String,
     message: Option<Arc<Message>>,
+    /// The final outcome, once read.
     cached: Option<Read>,
+    /// The latest failure of an attempt that will be retried, once read.
+    attempt: Option<TaskFailure>,
     preserve: bool,
     _output: PhantomData<fn() -> O>,
 }
@@ -52,6 +79,19 @@ pub struct TaskResult<O> {
 enum Read {
     Value(Box<RawValue>),
     Failed(TaskFailure),
+}
+
+/// What one read of the store found.
+enum Found {
+    /// The final outcome, now cached.
+    Final,
+    /// The failure of an attempt that will be retried, not read before.
+    Attempt(TaskFailure),
+    /// The failure of an attempt that this handle read before, still stored (the handle
+    /// preserves what it reads): nothing new until a later attempt replaces it.
+    Seen,
+    /// Nothing stored.
+    Nothing,
 }
 
 impl<O> std::fmt::Debug for TaskResult<O> {
@@ -116,6 +156,7 @@ impl<O> TaskResult<O> {
             id: message.id.clone(),
             message: Some(message),
             cached: None,
+            attempt: None,
             preserve: false,
             _output: PhantomData,
         }
@@ -127,6 +168,7 @@ impl<O> TaskResult<O> {
             id,
             message: None,
             cached: None,
+            attempt: None,
             preserve: false,
             _output: PhantomData,
         }
@@ -137,6 +179,15 @@ impl<O> TaskResult<O> {
         &self.id
     }
 
+    pub(crate) fn huey(&self) -> &Huey {
+        &self.huey
+    }
+
+    /// Whether the final outcome has been read into the handle.
+    pub(crate) fn has_outcome(&self) -> bool {
+        self.cached.is_some()
+    }
+
     /// Reads without removing the value from the store (Huey's `preserve=True`).
     #[must_use]
     pub fn preserve(mut self) -> Self {
@@ -144,15 +195,23 @@ impl<O> TaskResult<O> {
         self
     }
 
-    /// Forgets the value read so far, so the next read goes to the store again (needed after
-    /// a retry replaced a stored intermediate error).
+    /// Forgets the outcome read so far, so the next read goes to the store again. (Not needed
+    /// to see past a retried attempt's error: reads pass over those.)
     pub fn reset(&mut self) {
         self.cached = None;
+        self.attempt = None;
     }
 
-    async fn fetch(&mut self) -> Result<bool, ResultError> {
+    /// The failure of the latest attempt that will be retried that this handle has read (by
+    /// [`get`](Self::get), [`wait`](Self::wait), [`wait_attempt`](Self::wait_attempt) or
+    /// [`is_ready`](Self::is_ready)): how the task is doing while its retries go on.
+    pub fn last_attempt(&self) -> Option<&TaskFailure> {
+        self.attempt.as_ref()
+    }
+
+    async fn read(&mut self) -> Result<Found, ResultError> {
         if self.cached.is_some() {
-            return Ok(true);
+            return Ok(Found::Final);
         }
         if !self.huey.results_enabled() {
             return Err(ResultError::Disabled);
@@ -163,19 +222,30 @@ impl<O> TaskResult<O> {
         } else {
             storage.pop_data(&self.id).await?
         };
-        let Some(bytes) = bytes else { return Ok(false) };
+        let Some(bytes) = bytes else {
+            return Ok(Found::Nothing);
+        };
         let json = self.huey.decode_value(&bytes)?;
-        self.cached = Some(match serde_json::from_slice::<StoredResult>(&json)? {
+        let read = match serde_json::from_slice::<StoredResult>(&json)? {
             StoredResult::Ok(v) => Read::Value(v),
-            StoredResult::Err(f) => Read::Failed(f),
-        });
-        Ok(true)
+            StoredResult::Err(f) if f.retries == 0 => Read::Failed(f),
+            StoredResult::Err(f) => {
+                if self.preserve && self.attempt.as_ref() == Some(&f) {
+                    return Ok(Found::Seen);
+                }
+                self.attempt = Some(f.clone());
+                return Ok(Found::Attempt(f));
+            }
+        };
+        self.cached = Some(read);
+        Ok(Found::Final)
     }
 
-    /// Whether the result is ready. This reads it into the handle (removing it from the store
-    /// unless preserved), as Huey 3.5 does.
+    /// Whether the final outcome is ready. This reads it into the handle (removing it from
+    /// the store unless preserved), as Huey 3.5 does; a retried attempt's error is read too,
+    /// and is not ready.
     pub async fn is_ready(&mut self) -> Result<bool, ResultError> {
-        self.fetch().await
+        Ok(matches!(self.read().await?, Found::Final))
     }
 
     /// Revokes this task instance for its next execution (Huey's default `revoke_once`).
@@ -225,21 +295,96 @@ impl<O> TaskResult<O> {
 }
 
 impl<O: DeserializeOwned> TaskResult<O> {
-    /// The result if it is ready, without waiting: `Ok(None)` when it is not.
+    /// The final outcome if it is ready, without waiting: `Ok(None)` when it is not, which
+    /// includes a stored error of an attempt that will be retried (that one is read, so
+    /// [`last_attempt`](Self::last_attempt) shows it).
     pub async fn get(&mut self) -> Result<Option<O>, ResultError> {
-        if !self.fetch().await? {
-            return Ok(None);
+        match self.read().await? {
+            Found::Final => self.decode_cached().map(Some),
+            Found::Attempt(_) | Found::Seen | Found::Nothing => Ok(None),
         }
-        self.decode_cached().map(Some)
     }
 
-    /// Waits up to `timeout` for the result (Huey's `get(blocking=True, timeout=...)`). Ends
-    /// with [`ResultError::Timeout`] when no result arrived.
+    /// Waits up to `timeout` for the task's final outcome (Huey's `get(blocking=True,
+    /// timeout=...)`): its value, or [`ResultError::Failed`] with the failure that left no
+    /// retries. The errors of attempts that will be retried are passed over. Ends with
+    /// [`ResultError::Timeout`] when no final outcome arrived in time.
+    ///
+    /// ```
+    /// use huey_core::prelude::*;
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// use std::time::Duration;
+    ///
+    /// static CALLS: AtomicU32 = AtomicU32::new(0);
+    ///
+    /// #[task(retries = 2)]
+    /// async fn flaky() -> anyhow::Result<u32> {
+    ///     let call = CALLS.fetch_add(1, Ordering::SeqCst) + 1;
+    ///     anyhow::ensure!(call == 3, "attempt {call} failed");
+    ///     Ok(call)
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let huey = Huey::memory("docs");
+    /// let consumer = Consumer::builder(&huey).workers(1).start()?;
+    /// let mut third = flaky::enqueue(&huey).await?;
+    /// assert_eq!(third.wait(Duration::from_secs(5)).await?, 3); // not "attempt 1 failed"
+    /// consumer.shutdown().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn wait(&mut self, timeout: Duration) -> Result<O, ResultError> {
+        self.wait_until(timeout, false).await
+    }
+
+    /// Waits up to `timeout` for the next outcome this handle has not read yet, whatever the
+    /// attempt: the value, the final failure, or the failure of an attempt that will be retried
+    /// ([`ResultError::Failed`] whose [`TaskFailure::retries`] is above 0; call again for the
+    /// next attempt). Needs `store_intermediate_errors` (the default) to see those. This was
+    /// [`wait`](Self::wait)'s behaviour, and Huey's.
+    ///
+    /// ```
+    /// use huey_core::prelude::*;
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// use std::time::Duration;
+    ///
+    /// static CALLS: AtomicU32 = AtomicU32::new(0);
+    ///
+    /// #[task(retries = 1)]
+    /// async fn flaky() -> anyhow::Result<u32> {
+    ///     let call = CALLS.fetch_add(1, Ordering::SeqCst) + 1;
+    ///     anyhow::ensure!(call == 2, "attempt {call} failed");
+    ///     Ok(call)
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let huey = Huey::memory("docs");
+    /// let mut second = flaky::enqueue(&huey).await?;
+    /// huey.run_next(&WorkerState::default()).await?; // the first attempt fails
+    /// let wait = Duration::from_secs(5);
+    /// match second.wait_attempt(wait).await {
+    ///     Err(ResultError::Failed(failure)) => assert_eq!(failure.retries, 1),
+    ///     other => panic!("expected the first attempt's error, got {other:?}"),
+    /// }
+    /// huey.run_next(&WorkerState::default()).await?; // the retry succeeds
+    /// assert_eq!(second.wait_attempt(wait).await?, 2);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn wait_attempt(&mut self, timeout: Duration) -> Result<O, ResultError> {
+        self.wait_until(timeout, true).await
+    }
+
+    async fn wait_until(&mut self, timeout: Duration, attempts: bool) -> Result<O, ResultError> {
         let deadline = tokio::time::Instant::now() + timeout;
         let mut backoff = Duration::from_millis(10);
+        // Whether the store holds an attempt's error this handle read before: the storage's
+        // wait would return at once, so poll instead.
+        let mut seen = false;
         loop {
-            match self.wait_step(deadline).await {
+            match self.wait_step(deadline, attempts, &mut seen).await {
                 Ok(Some(ready)) => return ready,
                 Ok(None) => {}
                 // The storage may come back before the deadline (a server restart, a network
@@ -264,6 +409,8 @@ impl<O: DeserializeOwned> TaskResult<O> {
     async fn wait_step(
         &mut self,
         deadline: tokio::time::Instant,
+        attempts: bool,
+        seen: &mut bool,
     ) -> Result<Option<Result<O, ResultError>>, ResultError> {
         if self.cached.is_some() {
             return Ok(Some(self.decode_cached()));
@@ -272,14 +419,34 @@ impl<O: DeserializeOwned> TaskResult<O> {
             return Err(ResultError::Disabled);
         }
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        let ready = self.huey.storage().wait_result(&self.id, left).await?;
+        let ready = if *seen {
+            tokio::time::sleep(left.min(PRESERVED_POLL)).await;
+            true
+        } else {
+            self.huey.storage().wait_result(&self.id, left).await?
+        };
         // Read after a wake-up, and once more at the deadline: the value may have landed just
         // as the wait ended.
         let over = tokio::time::Instant::now() >= deadline;
-        if (ready || over) && self.fetch().await? {
-            return Ok(Some(self.decode_cached()));
+        if !(ready || over) {
+            return Ok(None);
         }
-        Ok(None)
+        *seen = false;
+        match self.read().await? {
+            Found::Final => Ok(Some(self.decode_cached())),
+            Found::Attempt(failure) if attempts => Ok(Some(Err(ResultError::Failed(failure)))),
+            Found::Attempt(failure) => {
+                tracing::debug!(id = %self.id, error = %failure.error, retries = failure.retries, "an attempt failed; waiting for the retry");
+                // Preserved, it is still stored: don't let the next wait return at once.
+                *seen = self.preserve;
+                Ok(None)
+            }
+            Found::Seen => {
+                *seen = true;
+                Ok(None)
+            }
+            Found::Nothing => Ok(None),
+        }
     }
 
     fn decode_cached(&self) -> Result<O, ResultError> {
@@ -308,7 +475,19 @@ impl<O: DeserializeOwned> TaskResult<O> {
     {
         crate::runtime::blocking::block_on(self.wait(timeout))?
     }
+
+    /// [`wait_attempt`](Self::wait_attempt) for sync code: blocks the calling thread.
+    pub fn blocking_wait_attempt(&mut self, timeout: Duration) -> Result<O, ResultError>
+    where
+        O: Send,
+    {
+        crate::runtime::blocking::block_on(self.wait_attempt(timeout))?
+    }
 }
+
+/// How often a preserving handle looks again while the store still holds an attempt's error
+/// it has read (a storage's wait returns at once while a key holds anything).
+const PRESERVED_POLL: Duration = Duration::from_millis(50);
 
 impl Huey {
     /// A handle on the result of task `id` (Huey's `huey.result(id)`).
