@@ -51,6 +51,7 @@ pub struct Faulty {
     fault: Mutex<Option<(Step, When)>>,
     claims: Mutex<Vec<Delivery>>,
     revocation_failure: Mutex<Option<Failure>>,
+    settle_failures: Mutex<usize>,
     deliveries: Mutex<Vec<u32>>,
     dead_lettered: tokio::sync::watch::Sender<usize>,
 }
@@ -68,6 +69,7 @@ impl Faulty {
             fault: Mutex::new(None),
             claims: Mutex::new(Vec::new()),
             revocation_failure: Mutex::new(None),
+            settle_failures: Mutex::new(0),
             deliveries: Mutex::new(Vec::new()),
             dead_lettered: tokio::sync::watch::Sender::new(0),
         }
@@ -76,6 +78,12 @@ impl Faulty {
     /// From now on every revocation read fails this way (`None`: no longer).
     pub fn fail_revocation_reads(&self, failure: Option<Failure>) {
         *self.revocation_failure.lock().unwrap() = failure;
+    }
+
+    /// The next `count` settles fail as an unreachable server would, before reaching the
+    /// storage.
+    pub fn fail_settles(&self, count: usize) {
+        *self.settle_failures.lock().unwrap() = count;
     }
 
     /// The [`Delivery::deliveries`] of every claim handed out so far, in order.
@@ -201,6 +209,15 @@ impl QueueStorage for Faulty {
         settlement: &Settlement,
     ) -> StorageResult<Settled> {
         self.die_if_armed(Step::Settle, When::Before);
+        {
+            let mut failures = self.settle_failures.lock().unwrap();
+            if *failures > 0 {
+                *failures -= 1;
+                return Err(StorageError::Backend(
+                    "connection reset while settling (fault injection)".into(),
+                ));
+            }
+        }
         let settled = self.inner.settle(claim, settlement).await?;
         if let Some(claim) = claim {
             self.claims.lock().unwrap().retain(|c| c != claim);

@@ -124,7 +124,46 @@ async fn forged_revocation_flag_revokes_nothing(backend: Backend) {
     assert_eq!(logs.count("ERROR"), 0, "{:#?}", logs.lines());
 }
 
+/// Runs of each task id (tests share the process).
+static RUNS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Records its run.
+#[task(context)]
+async fn counted(task: &Task, n: i64) -> i64 {
+    RUNS.lock().unwrap().push(task.id().to_owned());
+    n
+}
+
+/// The storage goes away just as a body finishes: the settlement is retried until it lands,
+/// and the body does not run again (its claim is never given back).
+async fn finished_body_is_not_rerun_when_the_storage_blips(backend: Backend) {
+    let (logs, _guard) = Logs::capture();
+    let (huey, faulty) = queue(&backend, "blip", 20).await;
+    let consumer = consumer(&huey);
+    faulty.fail_settles(2);
+    let mut value = counted::enqueue(&huey, 7).await.unwrap();
+    assert_eq!(value.wait(WAIT).await.unwrap(), 7);
+    consumer.shutdown().await.unwrap();
+
+    let runs = RUNS
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|id| *id == value.id())
+        .count();
+    assert_eq!(runs, 1, "the body ran once");
+    assert_eq!(faulty.deliveries(), [1], "and was never given back");
+    assert_eq!(
+        logs.count("could not settle the task; retrying"),
+        2,
+        "{:#?}",
+        logs.lines()
+    );
+    assert_eq!(logs.count("returning it to the queue"), 0);
+}
+
 on_both_backends!(
+    finished_body_is_not_rerun_when_the_storage_blips,
     never_settling_message_is_dead_lettered_after_n_deliveries,
     permanent_storage_error_dead_letters_at_once,
     forged_revocation_flag_revokes_nothing,
