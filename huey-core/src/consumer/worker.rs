@@ -265,18 +265,9 @@ where
 /// over, the release finds it gone and writes nothing; if it is still this consumer's, it goes
 /// back to the queue uncounted.
 async fn give_up(huey: &Huey, delivery: &Delivery) {
+    tracing::debug!("giving up a claim made before this consumer was presumed dead");
     let storage = huey.storage();
-    let release = crate::storage::Settlement::release();
-    let released = retrying("give up a claim", || {
-        storage.settle(Some(delivery), &release)
-    })
-    .await;
-    if let Ok(settled) = released {
-        tracing::debug!(
-            ?settled,
-            "gave up a claim made before this consumer was presumed dead"
-        );
-    }
+    persist("give up a claim", || storage.release(delivery)).await;
 }
 
 async fn interrupt(huey: &Huey, delivery: &Delivery) {

@@ -406,22 +406,15 @@ impl QueueStorage for MemoryStorage {
             if let Some((delivery, priority, returns)) = claimed {
                 match disposition {
                     Disposition::Ack => {}
-                    Disposition::Requeue => {
+                    Disposition::Requeue | Disposition::Release => {
+                        // A requeue counts as a delivery; a release (unstarted) does not.
+                        let counted = u32::from(*disposition == Disposition::Requeue);
                         // Under its first sequence number: it keeps its place in the queue.
                         inner.queue.push(Queued {
                             priority,
                             seq: delivery.receipt,
                             data: delivery.data.clone(),
-                            returns: returns + 1,
-                        });
-                        queued = true;
-                    }
-                    Disposition::Release => {
-                        inner.queue.push(Queued {
-                            priority,
-                            seq: delivery.receipt,
-                            data: delivery.data.clone(),
-                            returns,
+                            returns: returns + counted,
                         });
                         queued = true;
                     }
