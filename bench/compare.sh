@@ -7,7 +7,8 @@
 #   ROUNDS=1 bench/compare.sh     # one round
 #
 #   HUEY_BENCH=/path/to/huey-bench bench/compare.sh   # measure another build of huey-rs
-#                                                     # (e.g. an earlier commit's)
+#                                                     # (e.g. an earlier commit's); its
+#                                                     # huey-bench-consumer beside it
 #
 # Starts a redis-server of its own on a free loopback port (it flushes the databases it measures
 # before every run, so it never uses the machine's Redis) and stops it at the end: db 14 for
@@ -40,6 +41,9 @@ if [[ -z ${HUEY_BENCH:-} ]]; then
     cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml" -p huey-bench
 fi
 HB=${HUEY_BENCH:-$ROOT/target/release/huey-bench}
+# The consumer is a binary of its own, as a user's is (no driver code in what W5 measures).
+HBC=$(dirname "$HB")/huey-bench-consumer
+[[ -x $HBC ]] || HBC="$HB consumer" # a build from before the consumer had its own binary
 CARGO_TARGET_DIR=$OUT/apalis-target cargo build --release --quiet \
     --manifest-path "$SHARED/apalis/Cargo.toml"
 AB=$OUT/apalis-target/release/apalis-bench
@@ -54,7 +58,7 @@ harness() { # $1 = results file, rest = bench.py arguments
 }
 huey_rs() { # bench.py with huey-rs's consumer, producer, pre-fill and client
     BENCH_IMPL=huey-rs \
-    BENCH_CONSUMER_CMD="$HB consumer -w {workers} -k async -q" \
+    BENCH_CONSUMER_CMD="$HBC -w {workers} -k async -q" \
     BENCH_ENQUEUE_CMD="$HB enqueue --n {n}" \
     BENCH_PREFILL_CMD="$HB prefill --task {task} --n {n} --arg {arg}" \
     BENCH_LATENCY_CMD="$HB latency --n {n} --warmup {warmup}" \
@@ -95,7 +99,7 @@ for r in $(seq 1 "$ROUNDS"); do
     huey_rs io $R --n 20000 --ms 10 --workers 1000 --kind thread
     $HB sleepcal --ms 10 --concurrency 64 --rep "$r" --out "$RSRES" >/dev/null
     rcli -n 14 FLUSHDB >/dev/null
-    $HB consumer -w 4 -q -n & PICKUP=$!
+    $HBC -w 4 -q -n & PICKUP=$!
     $HB pickup --n 200 --rep "$r" --out "$RSRES" >/dev/null
     kill -INT $PICKUP; wait $PICKUP || true
     rcli -n 14 FLUSHDB >/dev/null

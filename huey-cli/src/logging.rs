@@ -56,9 +56,7 @@ pub(crate) fn init_logging(cli: &Cli) -> Result<(), HueyError> {
         builder
             .with_target(false)
             .with_level(false)
-            .with_timer(tracing_subscriber::fmt::time::ChronoLocal::new(
-                "%H:%M:%S".into(),
-            ))
+            .with_timer(LocalClock)
             .finish()
             .with(filter)
             .try_init()
@@ -70,4 +68,23 @@ pub(crate) fn init_logging(cli: &Cli) -> Result<(), HueyError> {
             .try_init()
     };
     Ok(())
+}
+
+/// The time of day in the system's time zone, `HH:MM:SS`, as Huey's simple lines show it.
+/// Written against jiff, which the queue already carries for its time zones, rather than
+/// tracing-subscriber's chrono timer, which would bring a second time-zone database reader
+/// and a strftime engine into every consumer for eight characters.
+struct LocalClock;
+
+impl tracing_subscriber::fmt::time::FormatTime for LocalClock {
+    fn format_time(&self, w: &mut tracing_subscriber::fmt::format::Writer<'_>) -> std::fmt::Result {
+        let now = jiff::ZonedDateTime::now();
+        write!(
+            w,
+            "{:02}:{:02}:{:02}",
+            now.hour(),
+            now.minute(),
+            now.second()
+        )
+    }
 }

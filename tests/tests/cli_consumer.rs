@@ -409,6 +409,18 @@ async fn test_banner_logs_and_flush_locks() {
         !text.contains(" INFO "),
         "-S logs time and message only:\n{text}"
     );
+    let clock = |line: &str| {
+        let b = line.as_bytes();
+        b.len() > 9
+            && [0, 1, 3, 4, 6, 7].iter().all(|&i| b[i].is_ascii_digit())
+            && b[2] == b':'
+            && b[5] == b':'
+            && b[8] == b' '
+    };
+    assert!(
+        text.lines().all(clock),
+        "-S starts each line with the local time, HH:MM:SS:\n{text}"
+    );
     assert!(
         !huey
             .storage()

@@ -1,8 +1,8 @@
-//! The huey-rs side of the benchmarks (`bench/compare.sh` drives it through the Python Huey
-//! harness, which times every implementation the same way from Redis).
+//! The huey-rs benchmark driver: producers and clients (`bench/compare.sh` drives it through
+//! the Python Huey harness, which times every implementation the same way from Redis). The
+//! consumer is the `huey-bench-consumer` binary.
 //!
 //! ```text
-//! huey-bench consumer -w 8 -k async          # the consumer (run_cli flags)
 //! huey-bench enqueue --n 20000               # W1: one awaited enqueue per task
 //! huey-bench bulk --n 200000 --chunk 0       # W1b: bulk enqueue (0 = one call)
 //! huey-bench prefill --task noop --n 20000   # W2/W4 pre-fill (pipelined)
@@ -20,35 +20,9 @@
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
+use huey_bench::{noop, now_micros, sleep_ms, started_at};
 use huey_core::prelude::*;
 use huey_core::{Compression, HueyBuilder};
-use huey_redis::RedisStorage;
-
-/// Does nothing and returns its argument (stored as the result).
-#[task(name = "tasks.noop")]
-async fn noop(i: u64) -> u64 {
-    i
-}
-
-/// Sleeps without using CPU.
-#[task(name = "tasks.sleep_ms")]
-async fn sleep_ms(ms: u64) -> u64 {
-    tokio::time::sleep(Duration::from_millis(ms)).await;
-    ms
-}
-
-/// Returns when it started, in microseconds since the epoch (for the pickup latency).
-#[task(name = "tasks.started_at")]
-async fn started_at() -> i64 {
-    now_micros()
-}
-
-fn now_micros() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or_default()
-}
 
 #[derive(Parser)]
 #[command(about = "huey-rs benchmark driver")]
@@ -59,11 +33,6 @@ struct Args {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Runs the consumer (the flags are run_cli's, after `--`).
-    Consumer {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        flags: Vec<String>,
-    },
     /// W1: N awaited enqueue calls, one at a time.
     Enqueue {
         #[arg(long)]
@@ -214,24 +183,13 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 async fn huey(codec: &Codec) -> Result<Huey, HueyError> {
-    let url =
-        std::env::var("HUEY_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/14".to_owned());
-    Ok(codec
-        .apply(Huey::builder("bench"))
-        .build(RedisStorage::connect("bench", &url).await?))
+    huey_bench::connect(codec.apply(Huey::builder("bench"))).await
 }
 
-// As the consumer example: async workers on one runtime thread.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     match args.command {
-        Command::Consumer { flags } => {
-            let mut argv = vec!["huey-bench consumer".to_owned()];
-            argv.extend(flags);
-            let cli = huey_cli::Cli::parse_from(argv);
-            huey_cli::run_cli_with(huey(&Codec::default()).await?, cli).await?;
-        }
         Command::Enqueue { n, codec } => {
             let huey = huey(&codec).await?;
             huey.pending_count().await?; // connected before the clock starts
