@@ -154,6 +154,30 @@ async fn test_unit_task_nobody_waits_for_stores_nothing(backend: Backend) {
     assert_eq!(done.get().await.unwrap(), None);
 }
 
+/// A wait that begins after a unit task finished cannot see it (nothing was stored, and
+/// storing a record for every unit task is the cost the design avoids), so it times out, as
+/// documented; with `store_none(true)` the `()` is stored like any value and a late wait ends
+/// with `Ok(())`.
+async fn test_late_wait_on_unit_task_needs_store_none(backend: Backend) {
+    let huey = backend.huey("wait-unit-late").await;
+    let mut late = unit::enqueue(&huey, unique("late"), false).await.unwrap();
+    assert_eq!(step(&huey).await, Executed::Completed);
+    let waited = late.wait(Duration::from_millis(100)).await;
+    assert!(
+        matches!(waited, Err(ResultError::Timeout { .. })),
+        "{waited:?}"
+    );
+
+    let huey = backend
+        .huey_with("wait-unit-late-stored", |b| b.store_none(true))
+        .await;
+    let mut late = unit::enqueue(&huey, unique("late-stored"), false)
+        .await
+        .unwrap();
+    assert_eq!(step(&huey).await, Executed::Completed);
+    late.wait(WAIT).await.unwrap();
+}
+
 /// With a consumer: waits on a unit task and on a group of them end when they have run.
 async fn test_wait_on_unit_tasks_with_a_consumer(backend: Backend) {
     let huey = backend.huey("wait-unit-consumer").await;
@@ -200,6 +224,7 @@ on_both_backends!(
     test_wait_attempt_sees_every_attempt,
     test_preserved_wait_passes_a_seen_attempt,
     test_wait_on_unit_task,
+    test_late_wait_on_unit_task_needs_store_none,
     test_unit_task_nobody_waits_for_stores_nothing,
     test_wait_on_unit_tasks_with_a_consumer,
     test_unit_result_replaces_an_attempt_error,
