@@ -6,6 +6,7 @@ mod coordination;
 mod dead_letters;
 mod errors;
 mod listener;
+mod outbox;
 mod queue;
 mod results;
 mod schedule;
@@ -13,5 +14,6 @@ mod schema;
 mod settler;
 mod storage;
 
+pub use outbox::{EnqueueIn, Outbox, OutboxSink};
 pub use schema::InvalidSchema;
 pub use storage::{ConnectError, PostgresOptions, PostgresStorage};
