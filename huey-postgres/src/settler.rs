@@ -49,6 +49,7 @@ pub(crate) struct Outcome {
 /// Starts the settle task on the current runtime; it ends when every sender is dropped.
 pub(crate) fn spawn(pool: PgPool, tables: &Tables, config: Config) -> mpsc::UnboundedSender<Job> {
     let sql = statement(tables);
+    let offers_sql = offers_statement(tables);
     let (sender, mut jobs) = mpsc::unbounded_channel::<Job>();
     tokio::spawn(async move {
         let mut batch = Vec::new();
@@ -62,7 +63,10 @@ pub(crate) fn spawn(pool: PgPool, tables: &Tables, config: Config) -> mpsc::Unbo
             }
             let jobs_now = std::mem::take(&mut batch);
             match run(&pool, &sql, &config, &jobs_now).await {
-                Ok(outcomes) => reply(jobs_now, outcomes),
+                Ok((outcomes, stored)) => {
+                    offer_again(&pool, &offers_sql, &config, &jobs_now, &outcomes, &stored).await;
+                    reply(jobs_now, outcomes);
+                }
                 Err(error) if jobs_now.len() == 1 => {
                     for job in jobs_now {
                         let _ = job.done.send(Err(error.clone()));
@@ -73,13 +77,77 @@ pub(crate) fn spawn(pool: PgPool, tables: &Tables, config: Config) -> mpsc::Unbo
                     for job in jobs_now {
                         let one = std::slice::from_ref(&job);
                         let outcome = run(&pool, &sql, &config, one).await;
-                        let _ = job.done.send(outcome.map(|o| o[0]));
+                        if let Ok((outcome, stored)) = &outcome {
+                            offer_again(&pool, &offers_sql, &config, one, outcome, stored).await;
+                        }
+                        let _ = job.done.send(outcome.map(|(o, _)| o[0]));
                     }
                 }
             }
         }
     });
     sender
+}
+
+/// Stores again, for waits registered meanwhile, the `()` results offered by the applied
+/// settlements. The settle statement sees the registrations committed before it started; a
+/// wait registered while it ran, whose own look came before the settle committed, would
+/// otherwise miss its value. This statement starts after the commit, so it sees every such
+/// registration.
+async fn offer_again(
+    pool: &PgPool,
+    sql: &str,
+    config: &Config,
+    jobs: &[Job],
+    outcomes: &[Outcome],
+    stored: &[String],
+) {
+    // Only offers the settle statement did not store: one it stored may have been read and
+    // removed by its waiter already, and must not come back.
+    let (keys, values): (Vec<&str>, Vec<&[u8]>) = jobs
+        .iter()
+        .zip(outcomes)
+        .filter(|(_, outcome)| outcome.applied)
+        .flat_map(|(job, _)| job.settlement.if_awaited.iter())
+        .filter(|(key, _)| !stored.contains(key))
+        .map(|(key, value)| (key.as_str(), value.as_slice()))
+        .unzip();
+    if keys.is_empty() {
+        return;
+    }
+    let stored = sqlx::query(sql)
+        .bind(&config.namespace)
+        .bind(&keys)
+        .bind(&values)
+        .bind(config.awaited_ttl_ms)
+        .execute(pool)
+        .await;
+    if let Err(error) = stored {
+        tracing::warn!(%error, "could not offer awaited results again; a wait registered during their settlement may time out");
+    }
+}
+
+/// The statement of [`offer_again`].
+fn offers_statement(t: &Tables) -> String {
+    let Tables {
+        kv,
+        waiting,
+        channel,
+        ..
+    } = t;
+    format!(
+        "WITH stored AS (
+            INSERT INTO {kv} (namespace, key, value, expires_at)
+            SELECT DISTINCT ON (r.key) $1, r.key, r.value, now() + $4 * interval '1 millisecond'
+            FROM unnest($2::text[], $3::bytea[]) WITH ORDINALITY AS r(key, value, n)
+            JOIN {waiting} w ON w.namespace = $1 AND w.key = r.key AND w.until > now()
+            ORDER BY r.key, r.n DESC
+            ON CONFLICT (namespace, key) DO UPDATE
+                SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at
+            RETURNING 1
+        )
+        SELECT pg_notify('{channel}', 'r:' || $1) WHERE EXISTS (SELECT 1 FROM stored)"
+    )
 }
 
 fn reply(jobs: Vec<Job>, outcomes: Vec<Outcome>) {
@@ -171,15 +239,16 @@ impl Arrays {
     }
 }
 
-/// Applies `jobs` in one statement; returns each one's outcome, in order.
+/// Applies `jobs` in one statement; returns each one's outcome, in order, and the keys of the
+/// awaited results it stored.
 async fn run(
     pool: &PgPool,
     sql: &str,
     config: &Config,
     jobs: &[Job],
-) -> Result<Vec<Outcome>, Shared> {
+) -> Result<(Vec<Outcome>, Vec<String>), Shared> {
     let a = Arrays::of(jobs);
-    let rows: Vec<(i32, i64)> = sqlx::query_as(sql)
+    let rows: Vec<(i32, i64, Option<Vec<String>>)> = sqlx::query_as(sql)
         .bind(&config.namespace)
         .bind(&a.job)
         .bind(&a.claim)
@@ -215,13 +284,16 @@ async fn run(
         };
         jobs.len()
     ];
-    for (job, dead) in rows {
+    let mut stored = Vec::new();
+    for (job, dead, awaited) in rows {
         if let Some(outcome) = usize::try_from(job).ok().and_then(|j| outcomes.get_mut(j)) {
             outcome.applied = true;
             outcome.dead = dead > 0;
         }
+        // The same on every row (computed once).
+        stored = awaited.unwrap_or_default();
     }
-    Ok(outcomes)
+    Ok((outcomes, stored))
 }
 
 /// The settle statement. One statement is one transaction, so a batch is applied whole or
@@ -320,12 +392,10 @@ fn statement(t: &Tables) -> String {
             WHERE EXISTS (SELECT 1 FROM queued) OR EXISTS (SELECT 1 FROM given_back)
             UNION ALL
             SELECT pg_notify('{channel}', 'r:' || $1)
-            WHERE EXISTS (
-                SELECT 1 FROM {waiting} w
-                WHERE w.namespace = $1 AND w.until > now()
-                    AND w.key IN (SELECT key FROM results UNION ALL SELECT key FROM awaited))
+            WHERE EXISTS (SELECT 1 FROM results) OR EXISTS (SELECT 1 FROM awaited)
         )
-        SELECT job, (SELECT count(*) FROM dead) AS dead
+        SELECT job, (SELECT count(*) FROM dead) AS dead,
+            (SELECT array_agg(key) FROM awaited) AS awaited
         FROM applied
         WHERE (SELECT count(*) FROM woken) >= 0"
     )
