@@ -133,7 +133,12 @@
 //!     autovacuum_vacuum_insert_scale_factor = 0, autovacuum_vacuum_insert_threshold = 10000);
 //! ```
 //!
-//! and avoid long-running transactions on the same server (an open transaction holds back
+//! The heartbeat also analyzes the queue table itself when it changed by half or more since
+//! its last statistics (a burst of 10,000 enqueues or more): with statistics taken while the
+//! table was small, the planner sorts the whole backlog for each claim instead of reading
+//! the ready index in order. Autovacuum would get there too, but a minute or more later.
+//!
+//! Avoid long-running transactions on the same server (an open transaction holds back
 //! the xmin horizon, so no vacuum can reclaim the dead rows and claims slow down as they
 //! pile up). `huey.kv` deserves the same settings when results are many.
 //!

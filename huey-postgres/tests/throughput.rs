@@ -90,3 +90,49 @@ async fn idle_pickup_latency() {
         at(100.0)
     );
 }
+
+/// A long drain keeps its rate: the last 100,000 tasks at 90% or more of the first 100,000's
+/// rate (dead rows of settled tasks must not slow the claims down). `DRAIN_TASKS` sets the
+/// size (default 1,000,000).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement; run by hand"]
+async fn long_drain_keeps_its_rate() {
+    let n: i64 = std::env::var("DRAIN_TASKS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1_000_000);
+    let step = 100_000.min(n / 2);
+    let support::Fixture { storage, guard } =
+        support::fixture_with("long", PostgresOptions::default().max_connections(16)).await;
+    let pool = storage.pool().clone();
+    let huey = Huey::new("long", storage);
+    let all: Vec<u64> = (0..n as u64).collect();
+    for part in all.chunks(10_000) {
+        let _ = noop::map(&huey, part.iter().copied()).await.unwrap();
+    }
+    let rows = format!("SELECT count(*) FROM {}.queue", guard.schema);
+    let consumer = Consumer::builder(&huey).workers(64).start().unwrap();
+    let started = Instant::now();
+    let mut marks = vec![(n, Duration::ZERO)];
+    loop {
+        let (left,): (i64,) = sqlx::query_as(&rows).fetch_one(&pool).await.unwrap();
+        let done = n - left;
+        if done >= (marks.len() as i64) * step || left == 0 {
+            marks.push((left, started.elapsed()));
+        }
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    consumer.shutdown().await.unwrap();
+    let rate =
+        |a: &(i64, Duration), b: &(i64, Duration)| (a.0 - b.0) as f64 / (b.1 - a.1).as_secs_f64();
+    let first = rate(&marks[0], &marks[1]);
+    let last = rate(&marks[marks.len() - 2], &marks[marks.len() - 1]);
+    println!(
+        "long drain: {n} tasks in {:.1} s; first {step}: {first:.0}/s, last: {last:.0}/s ({:.0}%)",
+        started.elapsed().as_secs_f64(),
+        last / first * 100.0
+    );
+}
