@@ -110,44 +110,19 @@ impl CoordinationStorage for PostgresStorage {
         value: u32,
         ttl: Duration,
     ) -> StorageResult<bool> {
-        let s = &self.tables.semaphores;
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        // Racing acquirers of one semaphore queue on this lock, so none counts stale slots.
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
-            .bind(format!(
-                "{}\u{1f}{}\u{1f}{key}",
-                self.tables.schema, self.namespace
-            ))
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        let sql =
-            format!("DELETE FROM {s} WHERE namespace = $1 AND key = $2 AND expires_at <= now()");
-        sqlx::query(&sql)
-            .bind(&self.namespace)
-            .bind(key)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        let sql = format!(
-            "INSERT INTO {s} (namespace, key, holder, expires_at)
-             SELECT $1, $2, $3, now() + $5 * interval '1 millisecond'
-             WHERE EXISTS (SELECT 1 FROM {s} WHERE namespace = $1 AND key = $2 AND holder = $3)
-                OR (SELECT count(*) FROM {s} WHERE namespace = $1 AND key = $2) < $4
-             ON CONFLICT (namespace, key, holder) DO UPDATE SET expires_at = EXCLUDED.expires_at
-             RETURNING 1"
-        );
-        let admitted: Option<(i32,)> = sqlx::query_as(&sql)
-            .bind(&self.namespace)
-            .bind(key)
-            .bind(holder)
-            .bind(i64::from(value))
-            .bind(millis(ttl).max(1))
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(backend)?;
-        tx.commit().await.map_err(backend)?;
-        Ok(admitted.is_some())
+        let (admitted,): (bool,) = sqlx::query_as(&format!(
+            "SELECT {}.semaphore_acquire($1, $2, $3, $4, $5)",
+            self.tables.schema
+        ))
+        .bind(&self.namespace)
+        .bind(key)
+        .bind(holder)
+        .bind(i64::from(value))
+        .bind(millis(ttl).max(1))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(admitted)
     }
 
     async fn semaphore_renew(&self, key: &str, holder: &str, ttl: Duration) -> StorageResult<bool> {

@@ -23,6 +23,20 @@ const SWEEP_BATCH: i64 = 1000;
 /// (when they are also half the table or more).
 const ANALYZE_AFTER: i64 = 10_000;
 
+/// What the heartbeat reads of the queue table: changes since the last ANALYZE, its estimated
+/// rows, dead and live rows, and whether a vacuum ran in the last minute.
+type TableStats = (
+    Option<i64>,
+    Option<f32>,
+    Option<i64>,
+    Option<i64>,
+    Option<bool>,
+);
+
+/// Dead rows in the queue table past which the heartbeat vacuums it (when they also outnumber
+/// the live ones and no vacuum ran for a minute).
+const VACUUM_AFTER: i64 = 100_000;
+
 /// Inserts messages into `namespace`'s queue and notifies its consumers, in one statement: on
 /// the caller's transaction the notification is delivered when it commits, and not at all if
 /// it rolls back.
@@ -211,22 +225,31 @@ impl PostgresStorage {
         Ok(moved)
     }
 
-    /// Analyzes the queue table when it changed a lot since its statistics were taken (a
-    /// burst of enqueues, a drained backlog), instead of waiting for autovacuum: with stale
+    /// Looks after the queue table's statistics and dead rows, from the heartbeat.
+    ///
+    /// It analyzes the table when it changed a lot since its statistics were taken (a burst
+    /// of enqueues, a drained backlog), instead of waiting for autovacuum: with stale
     /// statistics the planner believes a namespace's rows are few, and claims sort the whole
     /// backlog instead of reading the first rows of the ready index (measured: a million
-    /// queued tasks claimed at a sixth of the rate until an ANALYZE). One consumer at a time.
-    async fn refresh_statistics(&self) -> StorageResult<()> {
+    /// queued tasks claimed at a sixth of the rate until an ANALYZE). And it vacuums it in the
+    /// background when dead rows pile up (see [`PostgresOptions::vacuum`](crate::PostgresOptions::vacuum)).
+    /// One consumer at a time does each.
+    async fn tend_queue_table(&self) -> StorageResult<()> {
         let queue = &self.tables.queue;
-        let (changed, rows): (Option<i64>, Option<f32>) = sqlx::query_as(
-            "SELECT s.n_mod_since_analyze, c.reltuples
-             FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
-             WHERE c.oid = $1::regclass",
+        let (changed, rows, dead, live, vacuumed): TableStats = sqlx::query_as(
+            "SELECT s.n_mod_since_analyze, c.reltuples, s.n_dead_tup, s.n_live_tup,
+                    greatest(s.last_vacuum, s.last_autovacuum) > now() - interval '1 minute'
+                 FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+                 WHERE c.oid = $1::regclass",
         )
         .bind(queue)
         .fetch_one(&self.pool)
         .await
         .map_err(backend)?;
+        let (dead, live) = (dead.unwrap_or(0), live.unwrap_or(0));
+        if self.options.vacuum && dead >= VACUUM_AFTER && dead > live && vacuumed != Some(true) {
+            self.vacuum_in_background();
+        }
         let changed = changed.unwrap_or(0);
         let rows = f64::from(rows.unwrap_or(0.0).max(0.0));
         if changed < ANALYZE_AFTER || (changed as f64) < rows / 2.0 {
@@ -250,6 +273,48 @@ impl PostgresStorage {
             tracing::debug!(changed, rows, "analyzed the queue table");
         }
         tx.commit().await.map_err(backend)
+    }
+
+    /// Starts a `VACUUM` of the queue table on a connection of its own, unless one of this
+    /// storage's runs already; a session advisory lock keeps other consumers' off meanwhile.
+    /// In the background: a vacuum of a big table takes longer than a heartbeat may.
+    fn vacuum_in_background(&self) {
+        use std::sync::atomic::Ordering;
+        if self.vacuuming.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let (pool, queue, flag) = (
+            self.pool.clone(),
+            self.tables.queue.clone(),
+            std::sync::Arc::clone(&self.vacuuming),
+        );
+        tokio::spawn(async move {
+            let vacuumed = async {
+                let mut conn = pool.acquire().await?;
+                let lock = format!("huey-postgres vacuum {queue}");
+                let (ours,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_lock(hashtext($1))")
+                    .bind(&lock)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                if ours {
+                    let started = std::time::Instant::now();
+                    let outcome = sqlx::query(&format!("VACUUM {queue}"))
+                        .execute(&mut *conn)
+                        .await;
+                    sqlx::query("SELECT pg_advisory_unlock(hashtext($1))")
+                        .bind(&lock)
+                        .execute(&mut *conn)
+                        .await?;
+                    outcome?;
+                    tracing::debug!(took = ?started.elapsed(), "vacuumed the queue table");
+                }
+                Ok::<(), sqlx::Error>(())
+            };
+            if let Err(error) = vacuumed.await {
+                tracing::debug!(%error, "could not vacuum the queue table");
+            }
+            flag.store(false, Ordering::SeqCst);
+        });
     }
 
     /// Deletes expired values, slots and waits, a batch of each per heartbeat: a busy queue
@@ -456,7 +521,7 @@ impl QueueStorage for PostgresStorage {
         }
         self.recover().await?;
         self.sweep().await?;
-        self.refresh_statistics().await?;
+        self.tend_queue_table().await?;
         Ok(upkeep)
     }
 

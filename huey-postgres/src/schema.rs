@@ -213,6 +213,31 @@ impl Tables {
                 )"
             ),
             format!("CREATE INDEX IF NOT EXISTS dead_letters_order ON {dead} (namespace, seq)"),
+            // A semaphore acquisition in one round trip. In PL/pgSQL each statement sees
+            // the commits made before it started, so once the lock is held the count is
+            // current: racing acquirers never exceed the value.
+            format!(
+                "CREATE OR REPLACE FUNCTION {schema}.semaphore_acquire(
+                    ns text, k text, who text, most bigint, ttl_ms bigint) RETURNS boolean
+                 LANGUAGE plpgsql AS $fn$
+                 BEGIN
+                    PERFORM pg_advisory_xact_lock(hashtext('{schema}' || chr(31) || ns || chr(31) || k));
+                    DELETE FROM {semaphores}
+                        WHERE namespace = ns AND key = k AND expires_at <= now();
+                    IF EXISTS (SELECT 1 FROM {semaphores}
+                               WHERE namespace = ns AND key = k AND holder = who)
+                       OR (SELECT count(*) FROM {semaphores}
+                           WHERE namespace = ns AND key = k) < most THEN
+                        INSERT INTO {semaphores} (namespace, key, holder, expires_at)
+                        VALUES (ns, k, who, now() + ttl_ms * interval '1 millisecond')
+                        ON CONFLICT (namespace, key, holder)
+                            DO UPDATE SET expires_at = EXCLUDED.expires_at;
+                        RETURN true;
+                    END IF;
+                    RETURN false;
+                 END
+                 $fn$"
+            ),
             format!(
                 "CREATE TABLE IF NOT EXISTS {consumers} (
                     namespace text NOT NULL,

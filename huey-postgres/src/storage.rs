@@ -39,6 +39,7 @@ pub struct PostgresOptions {
     pub(crate) dead_letter_limit: Option<usize>,
     pub(crate) max_connections: u32,
     pub(crate) migrate: bool,
+    pub(crate) vacuum: bool,
 }
 
 impl Default for PostgresOptions {
@@ -53,6 +54,7 @@ impl Default for PostgresOptions {
             dead_letter_limit: Some(DEFAULT_DEAD_LETTER_LIMIT),
             max_connections: 10,
             migrate: true,
+            vacuum: true,
         }
     }
 }
@@ -118,6 +120,16 @@ impl PostgresOptions {
         self
     }
 
+    /// Whether the heartbeat may `VACUUM` the queue table itself, in the background, when
+    /// dead rows pile up (100,000 or more, and more than the live ones) and no vacuum ran for
+    /// a minute (default true): with autovacuum off or lagging, every settled task leaves a
+    /// dead row that claims must step over, and the drain slows down.
+    #[must_use]
+    pub fn vacuum(mut self, on: bool) -> Self {
+        self.vacuum = on;
+        self
+    }
+
     /// Whether connecting runs [`PostgresStorage::migrate`] (default true). Turn it off where
     /// the application's role may not create tables, and run `migrate` once at deployment.
     #[must_use]
@@ -176,6 +188,8 @@ pub struct PostgresStorage {
     pub(crate) identity: Mutex<Identity>,
     pub(crate) listener: Listener,
     pub(crate) settler: mpsc::UnboundedSender<Job>,
+    /// Whether this storage's background VACUUM of the queue table is running.
+    pub(crate) vacuuming: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for PostgresStorage {
@@ -248,6 +262,7 @@ impl PostgresStorage {
             }),
             listener,
             settler,
+            vacuuming: Default::default(),
         })
     }
 
