@@ -133,10 +133,14 @@
 //!     autovacuum_vacuum_insert_scale_factor = 0, autovacuum_vacuum_insert_threshold = 10000);
 //! ```
 //!
-//! The heartbeat also analyzes the queue table itself when it changed by half or more since
-//! its last statistics (a burst of 10,000 enqueues or more): with statistics taken while the
-//! table was small, the planner sorts the whole backlog for each claim instead of reading
-//! the ready index in order. Autovacuum would get there too, but a minute or more later.
+//! The heartbeat also looks after the queue table itself. It analyzes it when it changed by
+//! half or more since its last statistics (a burst of 10,000 enqueues or more): with
+//! statistics taken while the table was small, the planner sorts the whole backlog for each
+//! claim instead of reading the ready index in order (measured: a sixth of the claim rate on
+//! a million queued tasks). And when dead rows pile up (100,000 or more with no vacuum for a
+//! minute: autovacuum off or lagging) it runs a `VACUUM` of the
+//! table in the background; turn that off with [`PostgresOptions::vacuum`]. Both need the
+//! role to own the table (the one that migrated); without it they are skipped.
 //!
 //! Avoid long-running transactions on the same server (an open transaction holds back
 //! the xmin horizon, so no vacuum can reclaim the dead rows and claims slow down as they

@@ -24,17 +24,12 @@ const SWEEP_BATCH: i64 = 1000;
 const ANALYZE_AFTER: i64 = 10_000;
 
 /// What the heartbeat reads of the queue table: changes since the last ANALYZE, its estimated
-/// rows, dead and live rows, and whether a vacuum ran in the last minute.
-type TableStats = (
-    Option<i64>,
-    Option<f32>,
-    Option<i64>,
-    Option<i64>,
-    Option<bool>,
-);
+/// rows, its dead rows, and whether a vacuum ran in the last minute.
+type TableStats = (Option<i64>, Option<f32>, Option<i64>, Option<bool>);
 
-/// Dead rows in the queue table past which the heartbeat vacuums it (when they also outnumber
-/// the live ones and no vacuum ran for a minute).
+/// Dead rows in the queue table past which the heartbeat vacuums it (when no vacuum ran for a
+/// minute). Claims step over the dead rows at the head of the ready index, however many live
+/// ones wait behind them, so the count matters, not the ratio.
 const VACUUM_AFTER: i64 = 100_000;
 
 /// Inserts messages into `namespace`'s queue and notifies its consumers, in one statement: on
@@ -236,8 +231,8 @@ impl PostgresStorage {
     /// One consumer at a time does each.
     async fn tend_queue_table(&self) -> StorageResult<()> {
         let queue = &self.tables.queue;
-        let (changed, rows, dead, live, vacuumed): TableStats = sqlx::query_as(
-            "SELECT s.n_mod_since_analyze, c.reltuples, s.n_dead_tup, s.n_live_tup,
+        let (changed, rows, dead, vacuumed): TableStats = sqlx::query_as(
+            "SELECT s.n_mod_since_analyze, c.reltuples, s.n_dead_tup,
                     greatest(s.last_vacuum, s.last_autovacuum) > now() - interval '1 minute'
                  FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
                  WHERE c.oid = $1::regclass",
@@ -246,8 +241,8 @@ impl PostgresStorage {
         .fetch_one(&self.pool)
         .await
         .map_err(backend)?;
-        let (dead, live) = (dead.unwrap_or(0), live.unwrap_or(0));
-        if self.options.vacuum && dead >= VACUUM_AFTER && dead > live && vacuumed != Some(true) {
+        let dead = dead.unwrap_or(0);
+        if self.options.vacuum && dead >= VACUUM_AFTER && vacuumed != Some(true) {
             self.vacuum_in_background();
         }
         let changed = changed.unwrap_or(0);
