@@ -35,6 +35,11 @@ async fn setup(name: &str) -> (Huey, Outbox, sqlx::PgPool, support::SchemaGuard)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rolled_back_enqueues_queue_nothing() {
     let (huey, outbox, pool, guard) = setup("tx-rollback").await;
+    let enqueued = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = std::sync::Arc::clone(&enqueued);
+    huey.connect_signal(&[Signal::Enqueued], move |_, _, _| {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    });
     let mut tx = pool.begin().await.expect("begin");
     let mut task = double::call(1)
         .enqueue_in(&huey, &outbox, &mut tx)
@@ -54,6 +59,11 @@ async fn rolled_back_enqueues_queue_nothing() {
         .await
         .expect("count inside");
     assert_eq!(inside, 4, "the transaction sees its own messages");
+    assert_eq!(
+        enqueued.load(std::sync::atomic::Ordering::SeqCst),
+        4,
+        "Signal::Enqueued fired for each message written (a pipeline is one message)"
+    );
     assert_eq!(huey.pending_count().await.unwrap(), 0, "others do not, yet");
     tx.rollback().await.expect("rollback");
     assert_eq!(huey.pending_count().await.unwrap(), 0, "nothing was queued");
