@@ -96,8 +96,8 @@ pub use limits::{
     TaskSemaphore,
 };
 pub use runtime::{
-    DEFAULT_MAX_MESSAGE_SIZE, Executed, HandlerId, Huey, HueyBuilder, Registry, TaskDescriptor,
-    crontab_matches, crontab_matches_in,
+    DEFAULT_MAX_MESSAGE_SIZE, Executed, HandlerId, Huey, HueyBuilder, MessageSink, Registry,
+    TaskDescriptor, crontab_matches, crontab_matches_in,
 };
 pub use storage::{DeadLetterSelection, MemoryStorage, Storage};
 pub use task::{

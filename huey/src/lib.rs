@@ -8,6 +8,8 @@
 //! | --- | --- |
 //! | `redis` | [`huey::redis`](https://docs.rs/huey-redis): `RedisStorage`, shared between processes, at-least-once |
 //! | `tls` | `rediss://` URLs for the Redis storage (implies `redis`) |
+//! | `postgres` | [`huey::postgres`](https://docs.rs/huey-postgres): `PostgresStorage` on sqlx, shared between processes, at-least-once, enqueue inside the application's transaction |
+//! | `postgres-tls` | TLS connections for the PostgreSQL storage (implies `postgres`) |
 //! | `cli` | [`huey::cli`](https://docs.rs/huey-cli): `run_cli`, the consumer binary's flags, logging, signals and process workers |
 //!
 //! With no feature the queue runs on the in-memory storage, in one process:
@@ -40,6 +42,10 @@ pub use huey_core::*;
 /// The Redis storage (the `huey-redis` crate), with the `redis` feature.
 #[cfg(feature = "redis")]
 pub use huey_redis as redis;
+
+/// The PostgreSQL storage (the `huey-postgres` crate), with the `postgres` feature.
+#[cfg(feature = "postgres")]
+pub use huey_postgres as postgres;
 
 /// The command-line consumer (the `huey-cli` crate), with the `cli` feature.
 #[cfg(feature = "cli")]

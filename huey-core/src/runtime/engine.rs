@@ -58,12 +58,7 @@ impl Engine for Queued {
         enqueued: &(dyn Fn(Message) + Send + Sync),
     ) -> Result<(), crate::HueyError> {
         let items: Vec<(Vec<u8>, i32)> = messages.iter().map(|m| (encode(m), m.priority)).collect();
-        // Before anything is sent: a batch with one message over the limit enqueues none.
-        if let Some(limit) = self.max_message_size
-            && let Some(size) = items.iter().map(|(d, _)| d.len()).find(|n| *n > limit)
-        {
-            return Err(crate::HueyError::MessageTooLarge { size, limit });
-        }
+        check_size(&items, self.max_message_size)?;
         self.storage.enqueue_many(items).await?;
         messages.into_iter().for_each(enqueued);
         Ok(())
@@ -72,4 +67,18 @@ impl Engine for Queued {
     async fn settle(&self, claim: &Delivery, settlement: &Settlement) -> StorageResult<Settled> {
         self.storage.settle(Some(claim), settlement).await
     }
+}
+
+/// Refuses a batch with a message over `limit`, before anything is sent: a batch with one
+/// message over the limit enqueues none.
+pub(crate) fn check_size(
+    items: &[(Vec<u8>, i32)],
+    limit: Option<usize>,
+) -> Result<(), crate::HueyError> {
+    if let Some(limit) = limit
+        && let Some(size) = items.iter().map(|(d, _)| d.len()).find(|n| *n > limit)
+    {
+        return Err(crate::HueyError::MessageTooLarge { size, limit });
+    }
+    Ok(())
 }

@@ -26,6 +26,7 @@ pub(crate) mod retry;
 pub(crate) mod revocation;
 
 pub use builder::{DEFAULT_MAX_MESSAGE_SIZE, HueyBuilder};
+pub use dispatch::MessageSink;
 pub use executor::Executed;
 pub use hooks::HandlerId;
 pub use huey::Huey;

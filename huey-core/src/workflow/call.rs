@@ -231,6 +231,20 @@ impl<T: TaskDef> TaskCall<T> {
         let message = self.into_message()?;
         crate::runtime::blocking::block_on(huey.enqueue_message(message))?
     }
+
+    /// Writes the call to `sink` (an application's transaction, say) instead of the queue's
+    /// storage, and returns a typed handle to its result; see
+    /// [`MessageSink`](crate::MessageSink).
+    pub async fn enqueue_into(
+        self,
+        huey: &Huey,
+        sink: &mut (dyn crate::MessageSink + '_),
+    ) -> Result<TaskResult<T::Output>, HueyError> {
+        let message = self.into_message()?;
+        let handle = TaskResult::new(huey.clone(), std::sync::Arc::new(message.clone()));
+        huey.enqueue_batch_into(vec![message], sink).await?;
+        Ok(handle)
+    }
 }
 
 /// A call of task `T` missing its last argument (of type `I`): the previous pipeline stage's

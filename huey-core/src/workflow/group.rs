@@ -247,12 +247,28 @@ impl<O> Group<O> {
     /// Enqueues every member in one storage call and returns their handles.
     pub async fn enqueue(self, huey: &Huey) -> Result<ResultGroup<O>, HueyError> {
         let plans = self.members.into_iter().collect::<Result<Vec<_>, _>>()?;
-        enqueue_plans(huey, plans).await
+        enqueue_plans(huey, plans, None).await
+    }
+
+    /// Writes every member to `sink` in one call instead of the queue's storage, and returns
+    /// their handles; see [`MessageSink`](crate::MessageSink).
+    pub async fn enqueue_into(
+        self,
+        huey: &Huey,
+        sink: &mut (dyn crate::MessageSink + '_),
+    ) -> Result<ResultGroup<O>, HueyError> {
+        let plans = self.members.into_iter().collect::<Result<Vec<_>, _>>()?;
+        enqueue_plans(huey, plans, Some(sink)).await
     }
 }
 
-/// Enqueues the members' messages together; the handles follow member order.
-async fn enqueue_plans<O>(huey: &Huey, plans: Vec<Plan>) -> Result<ResultGroup<O>, HueyError> {
+/// Enqueues the members' messages together (to `sink` if given, else to the queue's
+/// storage); the handles follow member order.
+async fn enqueue_plans<O>(
+    huey: &Huey,
+    plans: Vec<Plan>,
+    sink: Option<&mut (dyn crate::MessageSink + '_)>,
+) -> Result<ResultGroup<O>, HueyError> {
     let handles = plans
         .iter()
         .map(|plan| TaskResult::new(huey.clone(), Arc::new(plan.outcome().clone())))
@@ -261,7 +277,10 @@ async fn enqueue_plans<O>(huey: &Huey, plans: Vec<Plan>) -> Result<ResultGroup<O
     for plan in plans {
         messages.extend(plan.into_messages()?);
     }
-    huey.enqueue_batch(messages).await?;
+    match sink {
+        Some(sink) => huey.enqueue_batch_into(messages, sink).await?,
+        None => huey.enqueue_batch(messages).await?,
+    }
     Ok(ResultGroup::from_handles(handles))
 }
 
@@ -357,7 +376,7 @@ impl<O, C: TaskDef, L: TaskDef, H: Handles> Chord<O, C, L, H> {
         };
         let mut plans = self.members.into_iter().collect::<Result<Vec<_>, _>>()?;
         join_chord(&mut plans, callback.clone());
-        let results = enqueue_plans(huey, plans).await?;
+        let results = enqueue_plans(huey, plans, None).await?;
         if results.is_empty() {
             let empty = serde_json::value::to_raw_value(&Vec::<()>::new())?;
             huey.enqueue_raw(callback.with_parent(&empty)?).await?;

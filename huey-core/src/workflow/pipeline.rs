@@ -123,6 +123,19 @@ impl<Last: TaskDef, H: Handles> Pipeline<Last, H> {
         Ok(handles)
     }
 
+    /// Writes the first stage (which carries the rest) to `sink` instead of the queue's
+    /// storage, and returns one handle per stage; see [`MessageSink`](crate::MessageSink).
+    pub async fn enqueue_into(
+        self,
+        huey: &Huey,
+        sink: &mut (dyn crate::MessageSink + '_),
+    ) -> Result<H, HueyError> {
+        let head = self.into_chain()?;
+        let handles = H::from_chain(huey, &head);
+        huey.enqueue_batch_into(vec![head], sink).await?;
+        Ok(handles)
+    }
+
     /// Nests the stages: each carries the rest as its `on_complete`.
     pub(crate) fn into_chain(self) -> Result<Message, HueyError> {
         nest(self.stages, "a pipeline has no stages")

@@ -1,0 +1,551 @@
+//! The queue and its claims: enqueue (with its notification), claims with `FOR UPDATE SKIP
+//! LOCKED` and a lease, the heartbeat that renews leases and recovers expired ones, and
+//! settlement through the settle task.
+
+use std::time::{Duration, Instant};
+
+use huey_core::StorageError;
+use huey_core::async_trait;
+use huey_core::storage::{
+    Delivery, Dequeue, QueueStorage, Settled, Settlement, StorageResult, Upkeep,
+};
+use sqlx::{PgExecutor, Row};
+
+use crate::errors::backend;
+use crate::schema::Tables;
+use crate::settler::Job;
+use crate::storage::{PostgresStorage, millis};
+
+/// Rows deleted per statement by the heartbeat's clean-up of expired values.
+const SWEEP_BATCH: i64 = 1000;
+
+/// Row changes since the last ANALYZE of the queue table past which the heartbeat analyzes it
+/// (when they are also half the table or more).
+const ANALYZE_AFTER: i64 = 10_000;
+
+/// What the heartbeat reads of the queue table: changes since the last ANALYZE, its estimated
+/// rows, its dead rows, and whether a vacuum ran in the last minute.
+type TableStats = (Option<i64>, Option<f32>, Option<i64>, Option<bool>);
+
+/// Dead rows in the queue table past which the heartbeat vacuums it (when no vacuum ran for a
+/// minute). Claims step over the dead rows at the head of the ready index, however many live
+/// ones wait behind them, so the count matters, not the ratio.
+const VACUUM_AFTER: i64 = 100_000;
+
+/// Inserts messages into `namespace`'s queue and notifies its consumers, in one statement: on
+/// the caller's transaction the notification is delivered when it commits, and not at all if
+/// it rolls back.
+pub(crate) async fn insert<'e>(
+    executor: impl PgExecutor<'e>,
+    tables: &Tables,
+    namespace: &str,
+    items: &[(Vec<u8>, i32)],
+) -> Result<(), sqlx::Error> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let (data, priority): (Vec<&[u8]>, Vec<i32>) =
+        items.iter().map(|(d, p)| (d.as_slice(), *p)).unzip();
+    let sql = format!(
+        "WITH inserted AS (
+            INSERT INTO {queue} (namespace, priority, data)
+            SELECT $1, m.priority, m.data
+            FROM unnest($2::bytea[], $3::int[]) WITH ORDINALITY AS m(data, priority, n)
+            ORDER BY m.n
+            RETURNING 1
+        )
+        SELECT pg_notify('{channel}', 'q:' || $1) WHERE EXISTS (SELECT 1 FROM inserted)",
+        queue = tables.queue,
+        channel = tables.channel,
+    );
+    sqlx::query(&sql)
+        .bind(namespace)
+        .bind(data)
+        .bind(priority)
+        .execute(executor)
+        .await
+        .map(drop)
+}
+
+impl PostgresStorage {
+    /// Claims up to `max` messages; those over `limit` bytes go to the dead letters in the
+    /// same statement, unread. Returns the claims and how many were set aside.
+    async fn claim(
+        &self,
+        max: usize,
+        limit: Option<usize>,
+    ) -> StorageResult<(Vec<Delivery>, usize)> {
+        let owner = self.consumer_id();
+        let t = &self.tables;
+        let sql = format!(
+            "WITH picked AS MATERIALIZED (
+                SELECT id, octet_length(data) AS len FROM {queue}
+                WHERE namespace = $1 AND owner IS NULL
+                ORDER BY priority DESC, id
+                LIMIT $2
+                FOR UPDATE SKIP LOCKED
+            ), refused AS (
+                DELETE FROM {queue} q USING picked p
+                WHERE q.id = p.id AND $3::bigint IS NOT NULL AND p.len > $3
+                RETURNING q.id, q.priority, q.data, p.len
+            ), dead AS (
+                INSERT INTO {dead} (namespace, id, priority, reason, data)
+                SELECT $1, gen_random_uuid()::text, priority,
+                    format('message of %s bytes is over the limit of %s bytes', len, $3), data
+                FROM refused ORDER BY id
+                RETURNING 1
+            ), claimed AS (
+                UPDATE {queue} q SET owner = $4, claim = nextval('{seq}'),
+                    lease_until = now() + $5 * interval '1 millisecond'
+                FROM picked p
+                WHERE q.id = p.id AND ($3::bigint IS NULL OR p.len <= $3)
+                RETURNING q.id, q.claim, q.priority, q.data, q.deliveries
+            )
+            SELECT id, claim, priority, data, deliveries, 0::bigint AS refused,
+                EXISTS (SELECT 1 FROM {revocations} WHERE namespace = $1) AS revocations
+            FROM claimed
+            UNION ALL
+            SELECT 0, 0, 0, NULL, 0, count(*), false FROM dead",
+            queue = t.queue,
+            dead = t.dead,
+            seq = t.claim_seq,
+            revocations = t.revocations,
+        );
+        let limit = limit.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+        let rows = sqlx::query(&sql)
+            .bind(&self.namespace)
+            .bind(i64::try_from(max).unwrap_or(i64::MAX))
+            .bind(limit)
+            .bind(&owner)
+            .bind(millis(self.options.lease))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        let mut claimed = Vec::with_capacity(rows.len());
+        let mut refused = 0;
+        for row in rows {
+            let data: Option<Vec<u8>> = row.try_get("data").map_err(backend)?;
+            let Some(data) = data else {
+                refused = row.try_get::<i64, _>("refused").map_err(backend)?;
+                continue;
+            };
+            let id: i64 = row.try_get("id").map_err(backend)?;
+            let claim: i64 = row.try_get("claim").map_err(backend)?;
+            let deliveries: i32 = row.try_get("deliveries").map_err(backend)?;
+            claimed.push((
+                id,
+                Delivery {
+                    data,
+                    priority: row.try_get("priority").map_err(backend)?,
+                    receipt: u64::try_from(claim).unwrap_or(0),
+                    revocations: row.try_get("revocations").map_err(backend)?,
+                    deliveries: u32::try_from(deliveries).unwrap_or(0).saturating_add(1),
+                },
+            ));
+        }
+        // Highest priority first, FIFO within: the order the rows were picked in.
+        claimed.sort_by(|(a_id, a), (b_id, b)| b.priority.cmp(&a.priority).then(a_id.cmp(b_id)));
+        let refused = usize::try_from(refused).unwrap_or(0);
+        if refused > 0 {
+            tracing::warn!(
+                count = refused,
+                limit,
+                "moved messages over the size limit to the dead-letter list unread"
+            );
+            self.trim_dead_letters().await?;
+        }
+        Ok((claimed.into_iter().map(|(_, d)| d).collect(), refused))
+    }
+
+    /// Drops the oldest dead letters beyond the retention limit.
+    pub(crate) async fn trim_dead_letters(&self) -> StorageResult<()> {
+        let Some(limit) = self.options.dead_letter_limit else {
+            return Ok(());
+        };
+        let sql = format!(
+            "DELETE FROM {dead} WHERE namespace = $1 AND seq <= (
+                SELECT seq FROM {dead} WHERE namespace = $1 ORDER BY seq DESC OFFSET $2 LIMIT 1)",
+            dead = self.tables.dead
+        );
+        sqlx::query(&sql)
+            .bind(&self.namespace)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    /// Notifies this queue's consumers (in every process) that messages are available.
+    pub(crate) async fn notify_queue(&self) -> StorageResult<()> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(&self.tables.channel)
+            .bind(format!("q:{}", self.namespace))
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    /// Gives the claims of expired leases and of consumers that stopped beating back to the
+    /// queue, counted as deliveries. Returns how many came back.
+    async fn recover(&self) -> StorageResult<i64> {
+        let t = &self.tables;
+        let sql = format!(
+            "WITH gone AS (
+                DELETE FROM {consumers} WHERE namespace = $1 AND lease_until < now() RETURNING id
+            ), back AS (
+                UPDATE {queue} SET owner = NULL, claim = NULL, lease_until = NULL,
+                    deliveries = deliveries + 1
+                WHERE namespace = $1 AND owner IS NOT NULL
+                    AND (lease_until < now() OR owner IN (SELECT id FROM gone))
+                RETURNING 1
+            )
+            SELECT count(*) FROM back",
+            consumers = t.consumers,
+            queue = t.queue,
+        );
+        let (moved,): (i64,) = sqlx::query_as(&sql)
+            .bind(&self.namespace)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+        if moved > 0 {
+            tracing::warn!(
+                moved,
+                "put the claims of stopped consumers back on the queue"
+            );
+            self.notify_queue().await?;
+        }
+        Ok(moved)
+    }
+
+    /// Looks after the queue table's statistics and dead rows, from the heartbeat.
+    ///
+    /// It analyzes the table when it changed a lot since its statistics were taken (a burst
+    /// of enqueues, a drained backlog), instead of waiting for autovacuum: with stale
+    /// statistics the planner believes a namespace's rows are few, and claims sort the whole
+    /// backlog instead of reading the first rows of the ready index (measured: a million
+    /// queued tasks claimed at a sixth of the rate until an ANALYZE). And it vacuums it in the
+    /// background when dead rows pile up (see [`PostgresOptions::vacuum`](crate::PostgresOptions::vacuum)).
+    /// One consumer at a time does each.
+    async fn tend_queue_table(&self) -> StorageResult<()> {
+        let queue = &self.tables.queue;
+        let (changed, rows, dead, vacuumed): TableStats = sqlx::query_as(
+            "SELECT s.n_mod_since_analyze, c.reltuples, s.n_dead_tup,
+                    greatest(s.last_vacuum, s.last_autovacuum) > now() - interval '1 minute'
+                 FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+                 WHERE c.oid = $1::regclass",
+        )
+        .bind(queue)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)?;
+        let dead = dead.unwrap_or(0);
+        if self.options.vacuum && dead >= VACUUM_AFTER && vacuumed != Some(true) {
+            self.vacuum_in_background();
+        }
+        let changed = changed.unwrap_or(0);
+        let rows = f64::from(rows.unwrap_or(0.0).max(0.0));
+        if changed < ANALYZE_AFTER || (changed as f64) < rows / 2.0 {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let (ours,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_xact_lock(hashtext($1))")
+            .bind(format!("huey-postgres analyze {queue}"))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        if ours {
+            if let Err(error) = sqlx::query(&format!("ANALYZE {queue}"))
+                .execute(&mut *tx)
+                .await
+            {
+                // Not the table's owner, say: autovacuum will analyze it in its own time.
+                tracing::debug!(%error, "could not analyze the queue table");
+                return Ok(());
+            }
+            tracing::debug!(changed, rows, "analyzed the queue table");
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    /// Starts a `VACUUM` of the queue table on a connection of its own, unless one of this
+    /// storage's runs already; a session advisory lock keeps other consumers' off meanwhile.
+    /// In the background: a vacuum of a big table takes longer than a heartbeat may.
+    fn vacuum_in_background(&self) {
+        use std::sync::atomic::Ordering;
+        if self.vacuuming.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let (pool, queue, flag) = (
+            self.pool.clone(),
+            self.tables.queue.clone(),
+            std::sync::Arc::clone(&self.vacuuming),
+        );
+        tokio::spawn(async move {
+            let vacuumed = async {
+                let mut conn = pool.acquire().await?;
+                let lock = format!("huey-postgres vacuum {queue}");
+                let (ours,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_lock(hashtext($1))")
+                    .bind(&lock)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                if ours {
+                    let started = std::time::Instant::now();
+                    let outcome = sqlx::query(&format!("VACUUM {queue}"))
+                        .execute(&mut *conn)
+                        .await;
+                    sqlx::query("SELECT pg_advisory_unlock(hashtext($1))")
+                        .bind(&lock)
+                        .execute(&mut *conn)
+                        .await?;
+                    outcome?;
+                    tracing::debug!(took = ?started.elapsed(), "vacuumed the queue table");
+                }
+                Ok::<(), sqlx::Error>(())
+            };
+            if let Err(error) = vacuumed.await {
+                tracing::debug!(%error, "could not vacuum the queue table");
+            }
+            flag.store(false, Ordering::SeqCst);
+        });
+    }
+
+    /// Deletes expired values, slots and waits, a batch of each per heartbeat: a busy queue
+    /// never spends long on it, and a backlog shrinks by a batch a beat.
+    async fn sweep(&self) -> StorageResult<()> {
+        let t = &self.tables;
+        for (table, column) in [
+            (&t.kv, "expires_at"),
+            (&t.semaphores, "expires_at"),
+            (&t.waiting, "until"),
+        ] {
+            let sql = format!(
+                "DELETE FROM {table} WHERE ctid = ANY (ARRAY(
+                    SELECT ctid FROM {table} WHERE {column} < now() LIMIT $1))"
+            );
+            sqlx::query(&sql)
+                .bind(SWEEP_BATCH)
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl QueueStorage for PostgresStorage {
+    async fn enqueue(&self, data: Vec<u8>, priority: i32) -> StorageResult<()> {
+        self.enqueue_many(vec![(data, priority)]).await
+    }
+
+    async fn enqueue_many(&self, items: Vec<(Vec<u8>, i32)>) -> StorageResult<()> {
+        insert(&self.pool, &self.tables, &self.namespace, &items)
+            .await
+            .map_err(backend)
+    }
+
+    async fn dequeue(&self, request: Dequeue) -> StorageResult<Vec<Delivery>> {
+        let (max, limit) = (request.max.max(1), request.max_message_size);
+        let deadline = Instant::now() + request.wait;
+        let mut woken = self.listener.wakes.queue.subscribe();
+        loop {
+            // Marked before the claim: a notification from here on wakes the wait below.
+            woken.mark_unchanged();
+            let (claimed, refused) = self.claim(max, limit).await?;
+            // After setting messages aside, return at once: more may be waiting behind them.
+            if !claimed.is_empty() || refused > 0 {
+                return Ok(claimed);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(claimed);
+            }
+            let nap = (deadline - now).min(self.options.fallback_poll);
+            // A timeout is the fallback poll; a closed channel cannot happen while the
+            // storage (which owns the sender) lives.
+            let _ = tokio::time::timeout(nap, woken.changed()).await;
+        }
+    }
+
+    async fn settle(
+        &self,
+        claim: Option<&Delivery>,
+        settlement: &Settlement,
+    ) -> StorageResult<Settled> {
+        let (done, outcome) = tokio::sync::oneshot::channel();
+        let job = Job {
+            claim: claim.map_or(0, |d| i64::try_from(d.receipt).unwrap_or(-1)),
+            owner: self.consumer_id(),
+            settlement: settlement.clone(),
+            done,
+        };
+        let outcome = match self.settler.send(job) {
+            Ok(()) => outcome.await.ok(),
+            Err(_) => None,
+        };
+        let outcome = match outcome {
+            Some(Ok(outcome)) => outcome,
+            Some(Err(error)) => return Err(error.into_storage()),
+            // The settle task is gone: the runtime that connected this storage has ended.
+            None => return Err(StorageError::Backend("the settle task has stopped".into())),
+        };
+        if outcome.dead {
+            self.trim_dead_letters().await?;
+        }
+        Ok(if outcome.applied {
+            Settled::Applied
+        } else {
+            Settled::NotHeld
+        })
+    }
+
+    async fn queue_size(&self) -> StorageResult<usize> {
+        let sql = format!(
+            "SELECT count(*) FROM {} WHERE namespace = $1 AND owner IS NULL",
+            self.tables.queue
+        );
+        let (n,): (i64,) = sqlx::query_as(&sql)
+            .bind(&self.namespace)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    async fn enqueued_items(&self, limit: Option<usize>) -> StorageResult<Vec<Vec<u8>>> {
+        let sql = format!(
+            "SELECT data FROM {} WHERE namespace = $1 AND owner IS NULL
+             ORDER BY priority DESC, id LIMIT $2",
+            self.tables.queue
+        );
+        let rows: Vec<(Vec<u8>,)> = sqlx::query_as(&sql)
+            .bind(&self.namespace)
+            .bind(limit.map(|n| i64::try_from(n).unwrap_or(i64::MAX)))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(rows.into_iter().map(|(d,)| d).collect())
+    }
+
+    async fn flush_queue(&self) -> StorageResult<()> {
+        let sql = format!(
+            "DELETE FROM {} WHERE namespace = $1 AND owner IS NULL",
+            self.tables.queue
+        );
+        sqlx::query(&sql)
+            .bind(&self.namespace)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn maintenance_interval(&self) -> Option<Duration> {
+        Some(self.options.heartbeat)
+    }
+
+    fn claim_lease(&self) -> Option<Duration> {
+        Some(self.options.lease)
+    }
+
+    async fn maintain(&self) -> StorageResult<Upkeep> {
+        let t = &self.tables;
+        let (owner, registered) = {
+            let identity = self.identity();
+            (identity.id.clone(), identity.registered)
+        };
+        // One statement: the registration and every lease of this consumer move together.
+        let beat = format!(
+            "WITH me AS (
+                UPDATE {consumers} SET lease_until = now() + $3 * interval '1 millisecond'
+                WHERE namespace = $1 AND id = $2 RETURNING 1
+            ), leases AS (
+                UPDATE {queue} SET lease_until = now() + $3 * interval '1 millisecond'
+                WHERE namespace = $1 AND owner = $2 AND EXISTS (SELECT 1 FROM me)
+                RETURNING 1
+            )
+            SELECT EXISTS (SELECT 1 FROM me), (SELECT count(*) FROM leases)",
+            consumers = t.consumers,
+            queue = t.queue,
+        );
+        let lease = millis(self.options.lease);
+        let (found, _renewed): (bool, i64) = sqlx::query_as(&beat)
+            .bind(&self.namespace)
+            .bind(&owner)
+            .bind(lease)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+        let mut upkeep = Upkeep::Kept;
+        if !found {
+            // Never registered, or registered and then reaped: in the second case every
+            // claim it held was given to others, and it starts afresh under a new id.
+            let owner = if registered {
+                upkeep = Upkeep::Lost;
+                tracing::warn!("this consumer was presumed dead and its claims given to others");
+                self.renew_identity()
+            } else {
+                owner
+            };
+            let register = format!(
+                "WITH me AS (
+                    INSERT INTO {consumers} (namespace, id, lease_until)
+                    VALUES ($1, $2, now() + $3 * interval '1 millisecond')
+                    ON CONFLICT (namespace, id) DO UPDATE SET lease_until = EXCLUDED.lease_until
+                    RETURNING 1
+                )
+                UPDATE {queue} SET lease_until = now() + $3 * interval '1 millisecond'
+                WHERE namespace = $1 AND owner = $2 AND EXISTS (SELECT 1 FROM me)",
+                consumers = t.consumers,
+                queue = t.queue,
+            );
+            sqlx::query(&register)
+                .bind(&self.namespace)
+                .bind(&owner)
+                .bind(lease)
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+            let mut identity = self.identity();
+            if identity.id == owner {
+                identity.registered = true;
+            }
+        }
+        self.recover().await?;
+        self.sweep().await?;
+        self.tend_queue_table().await?;
+        Ok(upkeep)
+    }
+
+    async fn retire(&self) -> StorageResult<()> {
+        let t = &self.tables;
+        let owner = self.consumer_id();
+        let sql = format!(
+            "WITH gone AS (
+                DELETE FROM {consumers} WHERE namespace = $1 AND id = $2
+            ), back AS (
+                UPDATE {queue} SET owner = NULL, claim = NULL, lease_until = NULL
+                WHERE namespace = $1 AND owner = $2
+                RETURNING 1
+            )
+            SELECT count(*) FROM back",
+            consumers = t.consumers,
+            queue = t.queue,
+        );
+        let (moved,): (i64,) = sqlx::query_as(&sql)
+            .bind(&self.namespace)
+            .bind(&owner)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+        self.identity().registered = false;
+        if moved > 0 {
+            tracing::info!(moved, "returned unfinished claims to the queue");
+            self.notify_queue().await?;
+        }
+        Ok(())
+    }
+}
