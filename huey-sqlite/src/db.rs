@@ -7,7 +7,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use sqlx::SqlitePool;
+use sqlx::pool::PoolConnection;
+use sqlx::{Sqlite, SqlitePool};
 
 use crate::shared::FileShared;
 
@@ -16,6 +17,9 @@ use crate::shared::FileShared;
 pub(crate) struct Db {
     pub pool: SqlitePool,
     pub shared: Arc<FileShared>,
+    /// The connection that writes, kept out of the pool between transactions: a write then
+    /// costs no pool round trip. Taken only with the file's turn to write held.
+    pub writer: tokio::sync::Mutex<Option<PoolConnection<Sqlite>>>,
     /// How long an operation retries while the file is busy.
     pub busy_limit: Duration,
 }
@@ -94,11 +98,26 @@ macro_rules! write_tx {
         loop {
             let outcome: Result<_, $crate::errors::Failure> = async {
                 let _turn = db.shared.write.lock().await;
-                #[allow(unused_mut)]
-                let mut $tx = db.pool.begin_with("BEGIN IMMEDIATE").await?;
-                let value = $body;
-                $tx.commit().await?;
-                Ok(value)
+                let mut writer = db.writer.lock().await;
+                let conn = match &mut *writer {
+                    Some(conn) => conn,
+                    None => writer.insert(db.pool.acquire().await?),
+                };
+                let outcome: Result<_, $crate::errors::Failure> = async {
+                    #[allow(unused_mut)]
+                    let mut $tx =
+                        sqlx::Connection::begin_with(&mut **conn, "BEGIN IMMEDIATE").await?;
+                    let value = $body;
+                    $tx.commit().await?;
+                    Ok(value)
+                }
+                .await;
+                if outcome.is_err() {
+                    // A connection that failed is not trusted to write again: the pool gets it
+                    // back (rolling back what it held) and the next write takes another.
+                    *writer = None;
+                }
+                outcome
             }
             .await;
             match outcome {

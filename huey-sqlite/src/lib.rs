@@ -5,6 +5,7 @@
 
 #[macro_use]
 mod db;
+mod checkpoint;
 mod coordination;
 mod dead_letters;
 mod errors;

@@ -27,6 +27,7 @@ pub struct SqliteOptions {
     pub(crate) dead_letter_limit: Option<usize>,
     pub(crate) max_connections: u32,
     pub(crate) synchronous_full: bool,
+    pub(crate) checkpoint_interval: Duration,
 }
 
 impl Default for SqliteOptions {
@@ -41,6 +42,7 @@ impl Default for SqliteOptions {
             dead_letter_limit: Some(DEFAULT_DEAD_LETTER_LIMIT),
             max_connections: 8,
             synchronous_full: false,
+            checkpoint_interval: Duration::from_millis(250),
         }
     }
 }
@@ -120,6 +122,16 @@ impl SqliteOptions {
     #[must_use]
     pub fn max_connections(mut self, n: u32) -> Self {
         self.max_connections = n.max(1);
+        self
+    }
+
+    /// How often a background task checkpoints the WAL into the database file (default
+    /// 250 ms). The pools [`open`](crate::SqliteStorage::open) and
+    /// [`connect`](crate::SqliteStorage::connect) make do not checkpoint inside a commit, so a
+    /// writer never waits for one.
+    #[must_use]
+    pub fn checkpoint_interval(mut self, interval: Duration) -> Self {
+        self.checkpoint_interval = interval.max(Duration::from_millis(10));
         self
     }
 

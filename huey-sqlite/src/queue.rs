@@ -54,56 +54,36 @@ impl SqliteStorage {
         let ns = self.ns();
         let owner = self.scope.owner.as_str();
         let max = i64::try_from(max).unwrap_or(i64::MAX);
+        let registered = self.registered.load(Ordering::SeqCst);
         let (mut claimed, refused) = write_tx!(&self.db, |tx| {
-            // A claim registers its owner, so that a heartbeat that finds the row gone knows
-            // this consumer was presumed dead.
-            sqlx::query(
-                "INSERT INTO huey_consumers (namespace, id, beat_ms) VALUES (?, ?, ?)
-                 ON CONFLICT (namespace, id) DO NOTHING",
-            )
-            .bind(ns)
-            .bind(owner)
-            .bind(now_ms())
-            .execute(&mut *tx)
-            .await?;
-            let mut refused = 0usize;
-            if let Some(limit) = limit {
-                // `length()` reads the size from the row header: a long message is moved to
-                // the dead letters without its bytes ever leaving SQLite.
-                let over: Vec<(i64, i64)> = sqlx::query_as(
-                    "SELECT id, length(data) FROM huey_queue WHERE id IN (
-                         SELECT id FROM huey_queue WHERE namespace = ? AND owner IS NULL
-                         ORDER BY priority DESC, id LIMIT ?)
-                     AND length(data) > ?",
+            if !registered {
+                // A claim registers its owner, so that a heartbeat that finds the row gone
+                // knows this consumer was presumed dead.
+                sqlx::query(
+                    "INSERT INTO huey_consumers (namespace, id, beat_ms) VALUES (?, ?, ?)
+                     ON CONFLICT (namespace, id) DO NOTHING",
                 )
                 .bind(ns)
-                .bind(max)
-                .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-                .fetch_all(&mut *tx)
+                .bind(owner)
+                .bind(now_ms())
+                .execute(&mut *tx)
                 .await?;
-                for (id, len) in over {
-                    let reason =
-                        over_limit_reason(usize::try_from(len).unwrap_or(usize::MAX), limit);
-                    if rows::dead_letter(&mut tx, &self.scope, id, None, &reason).await? {
-                        refused += 1;
-                    }
-                }
             }
-            let revocations: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM huey_revocations WHERE namespace = ?)",
-            )
-            .bind(ns)
-            .fetch_one(&mut *tx)
-            .await?;
+            // One statement claims the next `max` messages that are within the limit, and
+            // says whether any revocation flag exists. `length()` reads a message's size from
+            // its row header, not its bytes.
             let rows = sqlx::query(
-                "UPDATE huey_queue SET owner = ? WHERE id IN (
-                     SELECT id FROM huey_queue WHERE namespace = ? AND owner IS NULL
-                     ORDER BY priority DESC, id LIMIT ?)
-                 RETURNING id, priority, data, deliveries",
+                "UPDATE huey_queue SET owner = ?1 WHERE id IN (
+                     SELECT id FROM huey_queue WHERE namespace = ?2 AND owner IS NULL
+                     ORDER BY priority DESC, id LIMIT ?3)
+                 AND length(data) <= ?4
+                 RETURNING id, priority, data, deliveries,
+                     EXISTS (SELECT 1 FROM huey_revocations WHERE namespace = ?2)",
             )
             .bind(owner)
             .bind(ns)
-            .bind(max - i64::try_from(refused).unwrap_or(0))
+            .bind(max)
+            .bind(limit.map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX)))
             .fetch_all(&mut *tx)
             .await?;
             let mut claimed = Vec::with_capacity(rows.len());
@@ -115,9 +95,35 @@ impl SqliteStorage {
                         .map_err(|_| Failure::Shape(format!("queue row id {id} is negative")))?,
                     priority: row.try_get(1)?,
                     data: row.try_get(2)?,
-                    revocations,
+                    revocations: row.try_get(4)?,
                     deliveries: u32::try_from(returns.saturating_add(1)).unwrap_or(u32::MAX),
                 });
+            }
+            let mut refused = 0usize;
+            let room = max - i64::try_from(claimed.len()).unwrap_or(max);
+            if let Some(limit) = limit
+                && room > 0
+            {
+                // Fewer than `max` claimed: messages of those next `max` were over the limit
+                // (or the queue is short). They are at the head now, and move to the dead
+                // letters, their bytes never leaving SQLite.
+                let over: Vec<(i64, i64)> = sqlx::query_as(
+                    "SELECT id, length(data) FROM huey_queue
+                     WHERE namespace = ? AND owner IS NULL AND length(data) > ?
+                     ORDER BY priority DESC, id LIMIT ?",
+                )
+                .bind(ns)
+                .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                .bind(room)
+                .fetch_all(&mut *tx)
+                .await?;
+                for (id, len) in over {
+                    let size = usize::try_from(len).unwrap_or(usize::MAX);
+                    let reason = over_limit_reason(size, limit);
+                    if rows::dead_letter(&mut tx, &self.scope, id, None, &reason).await? {
+                        refused += 1;
+                    }
+                }
             }
             (claimed, refused)
         })?;
@@ -174,13 +180,16 @@ impl QueueStorage for SqliteStorage {
 
     async fn dequeue(&self, request: Dequeue) -> StorageResult<Vec<Delivery>> {
         let deadline = tokio::time::Instant::now() + request.wait;
+        // The first look claims at once (a fetcher usually asks because there is work); later
+        // looks, after a wait, read first, so an idle poll never takes the write lock.
+        let mut first = true;
         loop {
             // Registered before looking, so a write of this process between the look and the
             // wait still wakes it; another process's write is seen at the next poll.
             let notified = self.db.shared.queue.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if self.ready().await? {
+            if std::mem::take(&mut first) || self.ready().await? {
                 let (claimed, refused) = self
                     .claim(request.max.max(1), request.max_message_size)
                     .await?;

@@ -45,13 +45,10 @@ pub(crate) fn spawn(db: Arc<Db>, scope: Arc<Scope>) -> mpsc::UnboundedSender<Job
 /// Applies `jobs` in one transaction and answers each; if that transaction fails, each job is
 /// tried alone, so one bad settlement cannot fail the others.
 async fn write(db: &Db, scope: &Scope, jobs: Vec<Job>) {
-    let together = write_tx!(db, |tx| {
-        let mut outcomes = Vec::with_capacity(jobs.len());
-        for job in &jobs {
-            outcomes.push(settle::apply(&mut tx, scope, job.receipt, &job.settlement).await?);
-        }
-        outcomes
-    });
+    let pending: Vec<_> = jobs.iter().map(|j| (j.receipt, &j.settlement)).collect();
+    let together = write_tx!(db, |tx| settle::apply_batch(&mut tx, scope, &pending)
+        .await?);
+    drop(pending);
     match together {
         Ok(outcomes) => {
             wake(db, &outcomes);
@@ -80,10 +77,11 @@ pub(crate) async fn alone(
     receipt: Option<i64>,
     settlement: &Settlement,
 ) -> StorageResult<Applied> {
-    let applied = write_tx!(db, |tx| settle::apply(&mut tx, scope, receipt, settlement)
-        .await?)?;
-    wake(db, &[applied]);
-    Ok(applied)
+    let outcomes = write_tx!(db, |tx| {
+        settle::apply_batch(&mut tx, scope, &[(receipt, settlement)]).await?
+    })?;
+    wake(db, &outcomes);
+    Ok(outcomes.first().copied().unwrap_or_default())
 }
 
 /// Wakes this process's waiters for what the committed settlements did.

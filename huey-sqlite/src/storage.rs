@@ -14,7 +14,7 @@ use crate::db::{Db, Retry, Scope};
 use crate::errors::{self, Failure};
 use crate::options::SqliteOptions;
 use crate::settler::{self, Job};
-use crate::{schema, shared};
+use crate::{checkpoint, schema, shared};
 
 /// The storage on a SQLite file; see the [crate docs](crate) for the layout and the delivery
 /// guarantees.
@@ -95,12 +95,16 @@ impl SqliteStorage {
             } else {
                 SqliteSynchronous::Normal
             })
-            .busy_timeout(options.busy_timeout);
+            .busy_timeout(options.busy_timeout)
+            // Checkpoints run in the background (see `checkpoint`), not inside a commit.
+            .pragma("wal_autocheckpoint", "0");
         let mut retry = Retry::new(options.busy_limit);
         let pool = loop {
             // Opening switches the file to WAL, which waits for other processes' locks.
             let opened = SqlitePoolOptions::new()
                 .max_connections(options.max_connections)
+                // A local file: a ping before each use would only cost a round trip.
+                .test_before_acquire(false)
                 .connect_with(connect.clone())
                 .await
                 .map_err(Failure::Sql);
@@ -135,6 +139,7 @@ impl SqliteStorage {
         let db = Arc::new(Db {
             pool,
             shared,
+            writer: tokio::sync::Mutex::new(None),
             busy_limit: options.busy_limit,
         });
         // Tables are created here rather than by a separate `migrate()`: every statement is
@@ -162,6 +167,7 @@ impl SqliteStorage {
             dead_letter_limit: options.dead_letter_limit,
         });
         let settler = settler::spawn(Arc::clone(&db), Arc::clone(&scope));
+        checkpoint::spawn(Arc::downgrade(&db), options.checkpoint_interval);
         Ok(SqliteStorage {
             db,
             scope,
