@@ -7,6 +7,7 @@
 //! | feature | adds |
 //! | --- | --- |
 //! | `redis` | [`huey::redis`](https://docs.rs/huey-redis): `RedisStorage`, shared between processes, at-least-once |
+//! | `sqlite` | [`huey::sqlite`](https://docs.rs/huey-sqlite): `SqliteStorage`, one file and no server, shared between processes, at-least-once |
 //! | `tls` | `rediss://` URLs for the Redis storage (implies `redis`) |
 //! | `cli` | [`huey::cli`](https://docs.rs/huey-cli): `run_cli`, the consumer binary's flags, logging, signals and process workers |
 //!
@@ -40,6 +41,10 @@ pub use huey_core::*;
 /// The Redis storage (the `huey-redis` crate), with the `redis` feature.
 #[cfg(feature = "redis")]
 pub use huey_redis as redis;
+
+/// The SQLite storage (the `huey-sqlite` crate), with the `sqlite` feature.
+#[cfg(feature = "sqlite")]
+pub use huey_sqlite as sqlite;
 
 /// The command-line consumer (the `huey-cli` crate), with the `cli` feature.
 #[cfg(feature = "cli")]
