@@ -165,11 +165,13 @@ pub fn busy(millis: u64) -> u64 {
 }
 
 /// A sync task that says it has started (in the Redis list `huey.test.started`, when
-/// `HUEY_TEST_RUN_LOG` names a Redis URL), then holds its worker: tests that signal a
+/// `HUEY_TEST_RUN_LOG` names a Redis URL; nowhere on SQLite), then holds its worker: tests that signal a
 /// consumer mid-task wait for that, not for the claim, which is made before the body starts.
 #[task(context)]
 pub fn announced_busy(task: &Task, millis: u64) -> anyhow::Result<u64> {
-    if let Ok(url) = std::env::var("HUEY_TEST_RUN_LOG") {
+    if let Ok(url) = std::env::var("HUEY_TEST_RUN_LOG")
+        && !url.starts_with("sqlite:")
+    {
         let mut conn = redis::Client::open(url)?.get_connection()?;
         redis::Commands::rpush::<_, _, ()>(&mut conn, "huey.test.started", task.id())?;
     }
