@@ -85,7 +85,10 @@
 //! still meets another process's lock waits in SQLite's [busy
 //! timeout](SqliteOptions::busy_timeout) (5 s), and then the whole transaction is tried again,
 //! for up to the [busy limit](SqliteOptions::busy_limit) (60 s); past that the call fails
-//! with an error that may pass, saying the file stayed busy, never SQLite's own words.
+//! with an error that may pass, saying the file stayed busy, never SQLite's own words. A
+//! process that dies (even by `kill -9`) releases its locks at once; one frozen *inside* a
+//! write transaction (SIGSTOP, a debugger) holds the write lock until it resumes, and every
+//! other writer waits for it meanwhile (SQLite cannot take a lock from a live process).
 //!
 //! ## Wake-ups and their latency
 //!

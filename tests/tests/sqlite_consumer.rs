@@ -1,5 +1,6 @@
 //! The consumer on SQLite, end to end, with no server: this test as the producer process and
-//! consumer processes on one file, and a consumer killed with SIGKILL mid-run.
+//! consumer processes on one file, a consumer killed with SIGKILL mid-run, and one frozen
+//! (SIGSTOP) past its lease.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -20,6 +21,41 @@ async fn huey_on(path: &Path, name: &str) -> Huey {
         .await
         .expect("open the file");
     Huey::new(name, storage)
+}
+
+/// Consumers presumed dead 600 ms after their last heartbeat.
+const QUICK_DEATH: &[(&str, &str)] = &[
+    ("HUEY_TEST_HEARTBEAT_MS", "100"),
+    ("HUEY_TEST_CONSUMER_TIMEOUT_MS", "600"),
+];
+
+/// A connection on the file, to look at claims from outside the storage.
+async fn inspect(path: &Path) -> sqlx::SqlitePool {
+    sqlx::SqlitePool::connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(path))
+        .await
+        .expect("connect")
+}
+
+/// Whether a write transaction can start on the file now.
+async fn writable(path: &Path) -> bool {
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .busy_timeout(Duration::from_millis(200));
+    let Ok(mut conn) = sqlx::ConnectOptions::connect(&options).await else {
+        return false;
+    };
+    sqlx::Connection::begin_with(&mut conn, "BEGIN IMMEDIATE")
+        .await
+        .is_ok()
+}
+
+/// How many claims consumer `id` holds.
+async fn claims_of(pool: &sqlx::SqlitePool, id: &str) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM huey_queue WHERE owner = ?")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .expect("count claims")
 }
 
 /// A `test_consumer` process with `workers` workers on queue `name` of the file, logging to
@@ -175,4 +211,98 @@ async fn test_kill_9_loses_nothing() {
     assert!(second.wait().success());
     let text = logs(dir.path());
     assert!(!text.contains("database is locked"), "{text}");
+}
+
+#[tokio::test]
+async fn test_zombie_consumer_starts_no_prefetched_claim_and_writes_no_stale_result() {
+    const WORKERS: usize = 4;
+    let dir = TempDir::new("sqlite-zombie");
+    let path = dir.path().join("queue.db");
+    let name = "zombie";
+    let huey = huey_on(&path, name).await;
+    let log = dir.path().join("zombie.log");
+    let log_arg = log.to_string_lossy().into_owned();
+    let exe = env!("CARGO_BIN_EXE_test_consumer");
+    let args = ["-w", "4", "-n", "-q", "-l", &log_arg];
+    let stderr = || File::create(dir.path().join(format!("{}.err.log", uuid_like()))).unwrap();
+    let zombie = ConsumerProcess::spawn_on_sqlite(exe, &path, name, &args, QUICK_DEATH, stderr());
+    let mut handles = tracked_sleep::map(&huey, vec![1000u64; 16]).await.unwrap();
+
+    // Frozen once it holds more claims than it has workers: some running, some prefetched.
+    let pool = inspect(&path).await;
+    let deadline = Instant::now() + WAIT;
+    while claims_of(&pool, zombie.id()).await <= WORKERS as i64 {
+        assert!(Instant::now() < deadline, "the consumer never prefetched");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // A process stopped inside a write transaction would hold the file's write lock until it
+    // resumes (SQLite cannot take a lock from a live process): freeze it between transactions.
+    loop {
+        zombie.signal("STOP");
+        if writable(&path).await {
+            break;
+        }
+        zombie.signal("CONT");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let held_at_freeze = claims_of(&pool, zombie.id()).await;
+    let rescuer_args = ["-w", "16", "-n", "-q"];
+    let rescuer =
+        ConsumerProcess::spawn_on_sqlite(exe, &path, name, &rescuer_args, QUICK_DEATH, stderr());
+    for handle in &mut handles {
+        assert_eq!(handle.wait(WAIT).await.unwrap(), 1000);
+    }
+    assert_eq!(
+        huey.result_count().await.unwrap(),
+        0,
+        "every result was read"
+    );
+
+    zombie.signal("CONT");
+    // Its running bodies finish and are discarded; a graceful stop waits for them.
+    zombie.signal("INT");
+    let mut zombie = zombie;
+    assert!(zombie.wait_timeout(WAIT).is_some_and(|s| s.success()));
+
+    let ids: Vec<String> = handles.iter().map(|h| h.id().to_owned()).collect();
+    let runs = runs(&path, &ids).await;
+    assert!(runs.values().all(|n| *n >= 1), "every task ran");
+    let duplicates: i64 = runs.values().map(|n| n - 1).sum();
+    println!("held {held_at_freeze} claims at the freeze; {duplicates} bodies ran twice");
+    assert!(
+        duplicates as usize <= WORKERS,
+        "only bodies running at the freeze may run again: {runs:?}"
+    );
+    assert_eq!(
+        huey.result_count().await.unwrap(),
+        0,
+        "the zombie wrote no result for tasks the rescuer settled"
+    );
+    let said = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        said.matches("this consumer was presumed dead").count(),
+        1,
+        "{said}"
+    );
+    assert_eq!(huey.dead_letter_count().await.unwrap(), 0);
+    assert_eq!(
+        huey.pending_count().await.unwrap(),
+        0,
+        "nothing left behind"
+    );
+    rescuer.signal("TERM");
+    assert!(rescuer.wait().success());
+    let text = logs(dir.path());
+    assert!(!text.contains("database is locked"), "{text}");
+}
+
+/// A name no other file of this test uses.
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
