@@ -111,8 +111,10 @@
 //! ([`SqliteOptions::checkpoint_interval`]) rather than to the commit that fills the WAL.
 //! `synchronous = NORMAL` (SQLite's advice with WAL) loses nothing when a process dies; a power
 //! loss can roll back the last commits ([`SqliteOptions::synchronous_full`] closes that). The
-//! `drain` example (20,000 noop tasks, 8 async workers, release build) drains about 13,000
-//! tasks/s on this shared 2-core machine.
+//! `drain` example (W2: 20,000 noop tasks pre-queued, 8 async workers, release build) drained
+//! 7,300, 9,400 and 13,400 tasks/s in three runs, and 200,000 tasks at 9,500/s, on a 2-core
+//! machine whose load average stood at 7 from other work meanwhile; it is bound by round trips
+//! to the connection's thread, so a quiet machine does better.
 #![warn(missing_docs)]
 
 #[macro_use]
