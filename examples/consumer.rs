@@ -2,14 +2,15 @@
 //!
 //! ```text
 //! HUEY_REDIS_URL=redis://127.0.0.1:6379/0 cargo run --example consumer -- -w 4 -k thread
+//! HUEY_SQLITE=huey.db cargo run --example consumer -- -w 4     # one file, no server
 //! ```
 
 mod app {
+    pub mod storage;
     pub mod tasks;
 }
 
 use huey_core::Huey;
-use huey_redis::RedisStorage;
 
 // One runtime thread: async workers share it without cross-thread wake-ups (measurably faster
 // and leaner); sync task bodies still run on the blocking pool, and `-k thread`/`-k process`
@@ -20,6 +21,6 @@ async fn main() -> Result<(), huey_cli::Report> {
     // will be retried.
     let huey = Huey::builder("example")
         .store_intermediate_errors(false)
-        .build(RedisStorage::from_env("example").await?);
+        .build_shared(app::storage::storage().await?);
     huey_cli::run_cli(huey).await
 }

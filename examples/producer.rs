@@ -3,9 +3,11 @@
 //! ```text
 //! cargo run --example consumer &
 //! cargo run --example producer
+//! HUEY_SQLITE=huey.db cargo run --example producer   # with a consumer on the same file
 //! ```
 
 mod app {
+    pub mod storage;
     pub mod tasks;
 }
 
@@ -13,7 +15,6 @@ use std::time::Duration;
 
 use app::tasks::{add, fibonacci, flaky};
 use huey_core::Huey;
-use huey_redis::RedisStorage;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -21,7 +22,7 @@ async fn main() -> anyhow::Result<()> {
     // will be retried.
     let huey = Huey::builder("example")
         .store_intermediate_errors(false)
-        .build(RedisStorage::from_env("example").await?);
+        .build_shared(app::storage::storage().await?);
     let wait = Duration::from_secs(30);
 
     let mut sum = add::enqueue(&huey, 40, 2).await?;

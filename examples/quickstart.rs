@@ -5,6 +5,7 @@
 //! ```text
 //! cargo run --example quickstart
 //! cargo run --example quickstart -- --redis redis://127.0.0.1:6379/0   # or HUEY_REDIS_URL=...
+//! cargo run --example quickstart -- --sqlite huey.db                    # one file, no server
 //! ```
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -109,13 +110,22 @@ async fn total(outcomes: Vec<MemberResult<usize>>) -> usize {
     outcomes.into_iter().filter_map(MemberResult::ok).sum()
 }
 
-/// `--redis URL` on the command line, else `HUEY_REDIS_URL`, else none (in-memory storage).
-fn redis_url() -> anyhow::Result<Option<String>> {
+/// Where the queue lives.
+enum Backend {
+    Memory,
+    Redis(String),
+    Sqlite(String),
+}
+
+/// `--redis URL` or `--sqlite PATH` on the command line, else `HUEY_REDIS_URL`, else none
+/// (in-memory storage).
+fn backend() -> anyhow::Result<Backend> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
-        [] => Ok(std::env::var("HUEY_REDIS_URL").ok()),
-        [flag, url] if flag == "--redis" => Ok(Some(url.clone())),
-        _ => anyhow::bail!("usage: quickstart [--redis URL]"),
+        [] => Ok(std::env::var("HUEY_REDIS_URL").map_or(Backend::Memory, Backend::Redis)),
+        [flag, url] if flag == "--redis" => Ok(Backend::Redis(url.clone())),
+        [flag, path] if flag == "--sqlite" => Ok(Backend::Sqlite(path.clone())),
+        _ => anyhow::bail!("usage: quickstart [--redis URL | --sqlite PATH]"),
     }
 }
 
@@ -127,15 +137,25 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
 
-    let huey = match redis_url()? {
-        Some(url) => {
+    let huey = match backend()? {
+        Backend::Redis(url) => {
             println!("storage: redis at {url}");
             Huey::new(
                 "quickstart",
                 huey_redis::RedisStorage::connect("quickstart", &url).await?,
             )
         }
-        None => {
+        Backend::Sqlite(path) => {
+            println!("storage: sqlite file {path}");
+            let huey = Huey::new(
+                "quickstart",
+                huey_sqlite::SqliteStorage::open("quickstart", &path).await?,
+            );
+            // The file outlives the run: start from an empty queue.
+            huey.flush().await?;
+            huey
+        }
+        Backend::Memory => {
             println!("storage: in memory");
             Huey::memory("quickstart")
         }

@@ -7,6 +7,7 @@
 //! | feature | adds |
 //! | --- | --- |
 //! | `redis` | [`huey::redis`](https://docs.rs/huey-redis): `RedisStorage`, shared between processes, at-least-once |
+//! | `sqlite` | [`huey::sqlite`](https://docs.rs/huey-sqlite): `SqliteStorage`, one file and no server, shared between processes, at-least-once |
 //! | `tls` | `rediss://` URLs for the Redis storage (implies `redis`) |
 //! | `postgres` | [`huey::postgres`](https://docs.rs/huey-postgres): `PostgresStorage` on sqlx, shared between processes, at-least-once, enqueue inside the application's transaction |
 //! | `postgres-tls` | TLS connections for the PostgreSQL storage (implies `postgres`) |
@@ -46,6 +47,10 @@ pub use huey_redis as redis;
 /// The PostgreSQL storage (the `huey-postgres` crate), with the `postgres` feature.
 #[cfg(feature = "postgres")]
 pub use huey_postgres as postgres;
+
+/// The SQLite storage (the `huey-sqlite` crate), with the `sqlite` feature.
+#[cfg(feature = "sqlite")]
+pub use huey_sqlite as sqlite;
 
 /// The command-line consumer (the `huey-cli` crate), with the `cli` feature.
 #[cfg(feature = "cli")]

@@ -61,6 +61,29 @@ impl ConsumerProcess {
         }
     }
 
+    /// Starts `exe` on queue `name` of the SQLite file at `path` (`HUEY_TEST_SQLITE`, no Redis),
+    /// recording runs in the same file, with extra environment `env`, its standard error
+    /// written to `stderr`; waits until it is connected.
+    pub fn spawn_on_sqlite(
+        exe: &str,
+        path: &std::path::Path,
+        name: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        stderr: std::fs::File,
+    ) -> ConsumerProcess {
+        let mut command = Command::new(exe);
+        command
+            .args(args)
+            .envs(env.iter().copied())
+            .stderr(stderr)
+            .env_remove("HUEY_REDIS_URL")
+            .env("HUEY_TEST_SQLITE", path)
+            .env("HUEY_TEST_NAME", name)
+            .env("HUEY_TEST_RUN_LOG", format!("sqlite:{}", path.display()));
+        ConsumerProcess::ready(command)
+    }
+
     fn launch(
         exe: &str,
         server: &RedisServer,
@@ -69,13 +92,21 @@ impl ConsumerProcess {
         env: &[(&str, &str)],
         stderr: Stdio,
     ) -> ConsumerProcess {
-        let mut child = Command::new(exe)
+        let mut command = Command::new(exe);
+        command
             .args(args)
             .envs(env.iter().copied())
             .stderr(stderr)
             .env("HUEY_REDIS_URL", server.url())
+            .env_remove("HUEY_TEST_SQLITE")
             .env("HUEY_TEST_NAME", name)
-            .env("HUEY_TEST_RUN_LOG", server.url())
+            .env("HUEY_TEST_RUN_LOG", server.url());
+        ConsumerProcess::ready(command)
+    }
+
+    /// Spawns `command` and waits for its `ready <id>` line.
+    fn ready(mut command: Command) -> ConsumerProcess {
+        let mut child = command
             .stdout(Stdio::piped())
             .spawn()
             .expect("start test_consumer");

@@ -58,8 +58,19 @@ pub struct WorkerIdentity {
 }
 
 /// Where a worker records runs: the Redis hash `huey.test.runs` when `HUEY_TEST_RUN_LOG` names
-/// a Redis URL (one connection per worker, opened at start-up), else this process's memory.
-pub struct RunLog(Option<redis::aio::MultiplexedConnection>, WorkerIdentity);
+/// a Redis URL (one connection per worker, opened at start-up), the counters of namespace
+/// [`SQLITE_RUNS`] in the SQLite file when it is `sqlite:<path>`, else this process's memory.
+pub struct RunLog(Sink, WorkerIdentity);
+
+/// Where a [`RunLog`] writes.
+enum Sink {
+    Redis(redis::aio::MultiplexedConnection),
+    Sqlite(huey_sqlite::SqliteStorage),
+    Local,
+}
+
+/// The namespace whose counters count runs, by task id, when the run log is a SQLite file.
+pub const SQLITE_RUNS: &str = "huey-test-runs";
 
 static LOCAL_RUNS: Mutex<Option<HashMap<String, u32>>> = Mutex::new(None);
 
@@ -67,12 +78,15 @@ impl RunLog {
     /// Records one run of task `id`.
     pub async fn record(&self, id: &str) -> anyhow::Result<()> {
         match &self.0 {
-            Some(conn) => {
+            Sink::Redis(conn) => {
                 conn.clone()
                     .hincr::<_, _, _, ()>("huey.test.runs", id, 1)
                     .await?;
             }
-            None => {
+            Sink::Sqlite(storage) => {
+                huey_core::storage::CoordinationStorage::incr(storage, id, 1).await?;
+            }
+            Sink::Local => {
                 let mut runs = LOCAL_RUNS.lock().unwrap_or_else(|e| e.into_inner());
                 *runs
                     .get_or_insert_with(HashMap::new)
@@ -83,9 +97,9 @@ impl RunLog {
         Ok(())
     }
 
-    /// Appends `value` to the Redis list `key` (when the log has a connection).
+    /// Appends `value` to the Redis list `key` (when the log is on Redis).
     pub async fn push(&self, key: &str, value: &str) -> anyhow::Result<()> {
-        if let Some(conn) = &self.0 {
+        if let Sink::Redis(conn) = &self.0 {
             conn.clone().rpush::<_, _, ()>(key, value).await?;
         }
         Ok(())
@@ -101,13 +115,16 @@ impl RunLog {
 /// Gives each worker its run log, and records the start in `huey.test.startups`.
 #[on_startup]
 async fn open_run_log(worker: &mut WorkerState) -> anyhow::Result<()> {
-    let conn = match std::env::var("HUEY_TEST_RUN_LOG") {
-        Ok(url) => Some(
-            redis::Client::open(url)?
-                .get_multiplexed_async_connection()
-                .await?,
-        ),
-        Err(_) => None,
+    let sink = match std::env::var("HUEY_TEST_RUN_LOG") {
+        Ok(url) => match url.strip_prefix("sqlite:") {
+            Some(path) => Sink::Sqlite(huey_sqlite::SqliteStorage::open(SQLITE_RUNS, path).await?),
+            None => Sink::Redis(
+                redis::Client::open(url)?
+                    .get_multiplexed_async_connection()
+                    .await?,
+            ),
+        },
+        Err(_) => Sink::Local,
     };
     let identity = WorkerIdentity {
         pid: std::process::id(),
@@ -115,7 +132,7 @@ async fn open_run_log(worker: &mut WorkerState) -> anyhow::Result<()> {
         thread: format!("{:?}", std::thread::current().id()),
         startup: uuid_like(),
     };
-    let log = RunLog(conn, identity);
+    let log = RunLog(sink, identity);
     log.push("huey.test.startups", &serde_json::to_string(&log.1)?)
         .await?;
     worker.insert(log);
@@ -148,11 +165,13 @@ pub fn busy(millis: u64) -> u64 {
 }
 
 /// A sync task that says it has started (in the Redis list `huey.test.started`, when
-/// `HUEY_TEST_RUN_LOG` names a Redis URL), then holds its worker: tests that signal a
+/// `HUEY_TEST_RUN_LOG` names a Redis URL; nowhere on SQLite), then holds its worker: tests that signal a
 /// consumer mid-task wait for that, not for the claim, which is made before the body starts.
 #[task(context)]
 pub fn announced_busy(task: &Task, millis: u64) -> anyhow::Result<u64> {
-    if let Ok(url) = std::env::var("HUEY_TEST_RUN_LOG") {
+    if let Ok(url) = std::env::var("HUEY_TEST_RUN_LOG")
+        && !url.starts_with("sqlite:")
+    {
         let mut conn = redis::Client::open(url)?.get_connection()?;
         redis::Commands::rpush::<_, _, ()>(&mut conn, "huey.test.started", task.id())?;
     }

@@ -1,5 +1,6 @@
 //! The consumer, producer and shared-resources examples, run as users run them: separate
-//! processes against a test-started Redis and the machine's PostgreSQL (`DATABASE_URL`).
+//! processes against a test-started Redis and the machine's PostgreSQL (`DATABASE_URL`), and the
+//! consumer and producer on one SQLite file (`HUEY_SQLITE`).
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -45,7 +46,20 @@ impl Running {
         let child = Command::new(example(name))
             .args(args)
             .env("HUEY_REDIS_URL", server.url())
+            .env_remove("HUEY_SQLITE")
             .env("DATABASE_URL", database_url())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start the example");
+        Running(child)
+    }
+
+    /// The example on the SQLite file at `path` (`HUEY_SQLITE`), with no Redis in sight.
+    fn start_on_sqlite(name: &str, path: &std::path::Path, args: &[&str]) -> Running {
+        let child = Command::new(example(name))
+            .args(args)
+            .env("HUEY_SQLITE", path)
+            .env_remove("HUEY_REDIS_URL")
             .stdout(Stdio::null())
             .spawn()
             .expect("start the example");
@@ -76,6 +90,7 @@ async fn test_consumer_and_producer_examples() {
         move || {
             Command::new(example("producer"))
                 .env("HUEY_REDIS_URL", url)
+                .env_remove("HUEY_SQLITE")
                 .output()
                 .expect("run the producer")
         }
@@ -88,12 +103,44 @@ async fn test_consumer_and_producer_examples() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    for line in [
-        "add(40, 2) = 42",
-        "fibonacci(50) = 12586269025",
-        "flaky: succeeded with 2 retries left",
-        "add over 1..=5 = [11, 22, 33, 44, 55]",
-    ] {
+    for line in PRODUCER_LINES {
+        assert!(stdout.contains(line), "missing {line:?} in {stdout}");
+    }
+    assert!(
+        consumer.stop(),
+        "the consumer example stops gracefully with SIGINT"
+    );
+}
+
+/// The lines the producer example prints when every task ran.
+const PRODUCER_LINES: [&str; 4] = [
+    "add(40, 2) = 42",
+    "fibonacci(50) = 12586269025",
+    "flaky: succeeded with 2 retries left",
+    "add over 1..=5 = [11, 22, 33, 44, 55]",
+];
+
+#[tokio::test]
+async fn test_consumer_and_producer_examples_on_sqlite() {
+    let dir = huey_tests::temp::TempDir::new("examples");
+    let path = dir.path().join("huey.db");
+    let consumer = Running::start_on_sqlite("consumer", &path, &["-w", "2", "-q"]);
+    let output = tokio::task::spawn_blocking({
+        let path = path.clone();
+        move || {
+            Command::new(example("producer"))
+                .env("HUEY_SQLITE", path)
+                .env_remove("HUEY_REDIS_URL")
+                .output()
+                .expect("run the producer")
+        }
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    for line in PRODUCER_LINES {
         assert!(stdout.contains(line), "missing {line:?} in {stdout}");
     }
     assert!(

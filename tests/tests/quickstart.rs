@@ -1,5 +1,5 @@
 //! The README's main command works: `cargo run --example quickstart` with no server, and with
-//! `--redis URL` against a test-started server.
+//! `--redis URL` against a test-started server, and with `--sqlite PATH` on a temporary file.
 
 use std::process::Command;
 
@@ -54,4 +54,14 @@ fn test_quickstart_runs_on_redis() {
     let stdout = quickstart(&["--redis", &server.url()]);
     assert!(stdout.contains("storage: redis"));
     assert_prints_every_result(&stdout);
+}
+
+#[test]
+fn test_quickstart_runs_on_sqlite() {
+    let dir = huey_tests::temp::TempDir::new("quickstart");
+    let path = dir.path().join("huey.db");
+    let stdout = quickstart(&["--sqlite", path.to_str().expect("a UTF-8 path")]);
+    assert!(stdout.contains("storage: sqlite file"));
+    assert_prints_every_result(&stdout);
+    assert!(path.exists(), "the queue lives in the file");
 }

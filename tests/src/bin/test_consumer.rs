@@ -1,14 +1,18 @@
 //! The consumer binary of the cross-process tests: `huey_cli::run_cli` over the tasks of
-//! `huey_tests::tasks`, on the Redis at `HUEY_REDIS_URL`, queue `HUEY_TEST_NAME`. It prints
+//! `huey_tests::tasks`, on the Redis at `HUEY_REDIS_URL` or, when `HUEY_TEST_SQLITE` names a
+//! file, on that SQLite file, queue `HUEY_TEST_NAME`. It prints
 //! `ready <consumer id>` first (the parent of process workers only). Tests that need a
 //! consumer declared dead quickly set `HUEY_TEST_HEARTBEAT_MS` and
-//! `HUEY_TEST_CONSUMER_TIMEOUT_MS`; `HUEY_TEST_MAX_DELIVERIES` sets the delivery cap, and
+//! `HUEY_TEST_CONSUMER_TIMEOUT_MS` (on SQLite, the heartbeat and the lease); `HUEY_TEST_MAX_DELIVERIES` sets the delivery cap, and
 //! `HUEY_TEST_MAX_MESSAGE_SIZE` the message size limit, in bytes, or `off`.
 
 use std::time::Duration;
 
-use huey_core::{Huey, HueyError};
+use std::sync::Arc;
+
+use huey_core::{Huey, HueyError, Storage};
 use huey_redis::{RedisOptions, RedisStorage};
+use huey_sqlite::{SqliteOptions, SqliteStorage};
 
 /// A number from the environment, if set.
 fn setting(name: &str) -> Result<Option<u64>, HueyError> {
@@ -25,19 +29,37 @@ huey_core::link_tasks!(huey_tests);
 
 #[tokio::main]
 async fn main() -> Result<(), huey_cli::Report> {
-    let url = std::env::var("HUEY_REDIS_URL")
-        .map_err(|_| HueyError::Configuration("HUEY_REDIS_URL is not set".into()))?;
     let name = std::env::var("HUEY_TEST_NAME").unwrap_or_else(|_| "test".into());
-    let mut options = RedisOptions::default();
-    if let Some(ms) = setting("HUEY_TEST_HEARTBEAT_MS")? {
-        options = options.heartbeat(Duration::from_millis(ms));
-    }
-    if let Some(ms) = setting("HUEY_TEST_CONSUMER_TIMEOUT_MS")? {
-        options = options.consumer_timeout(Duration::from_millis(ms));
-    }
-    let storage = RedisStorage::connect_with(&name, &url, options).await?;
+    let (storage, id): (Arc<dyn Storage>, String) = match std::env::var_os("HUEY_TEST_SQLITE") {
+        Some(path) => {
+            let mut options = SqliteOptions::default();
+            if let Some(ms) = setting("HUEY_TEST_HEARTBEAT_MS")? {
+                options = options.heartbeat(Duration::from_millis(ms));
+            }
+            if let Some(ms) = setting("HUEY_TEST_CONSUMER_TIMEOUT_MS")? {
+                options = options.lease(Duration::from_millis(ms));
+            }
+            let storage = SqliteStorage::open_with(&name, path, options).await?;
+            let id = storage.consumer_id().to_owned();
+            (Arc::new(storage), id)
+        }
+        None => {
+            let url = std::env::var("HUEY_REDIS_URL")
+                .map_err(|_| HueyError::Configuration("HUEY_REDIS_URL is not set".into()))?;
+            let mut options = RedisOptions::default();
+            if let Some(ms) = setting("HUEY_TEST_HEARTBEAT_MS")? {
+                options = options.heartbeat(Duration::from_millis(ms));
+            }
+            if let Some(ms) = setting("HUEY_TEST_CONSUMER_TIMEOUT_MS")? {
+                options = options.consumer_timeout(Duration::from_millis(ms));
+            }
+            let storage = RedisStorage::connect_with(&name, &url, options).await?;
+            let id = storage.consumer_id().to_owned();
+            (Arc::new(storage), id)
+        }
+    };
     if std::env::var_os("HUEY_CONSUMER_WORKER").is_none() {
-        println!("ready {}", storage.consumer_id());
+        println!("ready {id}");
     }
     let mut builder = Huey::builder(name);
     if let Some(n) = setting("HUEY_TEST_MAX_DELIVERIES")? {
@@ -52,5 +74,5 @@ async fn main() -> Result<(), huey_cli::Report> {
         };
         builder = builder.max_message_size(limit);
     }
-    huey_cli::run_cli(builder.build(storage)).await
+    huey_cli::run_cli(builder.build_shared(storage)).await
 }
