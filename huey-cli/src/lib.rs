@@ -34,6 +34,8 @@
 mod banner;
 mod cli;
 mod logging;
+#[cfg(feature = "metrics")]
+mod metrics;
 #[cfg(unix)]
 mod process;
 mod report;
