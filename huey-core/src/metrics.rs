@@ -129,12 +129,9 @@ impl Ending {
         }
     }
 
-    /// The outcome of a failed attempt: `retrying` when it runs again, else its cause.
-    pub(crate) fn of_failure(error: &crate::error::TaskError, retrying: bool) -> Ending {
+    /// How a body's failure ends the execution when it is not retried: by its cause.
+    pub(crate) fn of_failure(error: &crate::error::TaskError) -> Ending {
         use crate::error::TaskError;
-        if retrying {
-            return Ending::Retrying;
-        }
         match error {
             TaskError::Timeout(_) => Ending::Timeout,
             TaskError::Locked(_) => Ending::Locked,
@@ -399,12 +396,11 @@ mod tests {
     use crate::error::{TaskError, TaskLocked};
 
     #[test]
-    fn test_a_failure_is_retrying_or_its_cause() {
+    fn test_a_final_failure_is_counted_by_its_cause() {
         let locked = TaskError::Locked(TaskLocked::new("l"));
-        assert_eq!(Ending::of_failure(&locked, true), Ending::Retrying);
-        assert_eq!(Ending::of_failure(&locked, false), Ending::Locked);
+        assert_eq!(Ending::of_failure(&locked), Ending::Locked);
         let failed = TaskError::msg("boom");
-        assert_eq!(Ending::of_failure(&failed, false), Ending::Error);
+        assert_eq!(Ending::of_failure(&failed), Ending::Error);
         assert_eq!(Ending::ALL[Ending::Discarded as usize], Ending::Discarded);
     }
 }

@@ -273,7 +273,7 @@ async fn attempt(
     };
     clock.record_run(descriptor.name);
     if let Err(error) = &result {
-        *cause = Some(metrics::Ending::of_failure(error, false));
+        *cause = Some(metrics::Ending::of_failure(error));
     }
     if let Some(body) = claim.body {
         body.release();
@@ -338,9 +338,11 @@ async fn skip(
 /// are encoded into the settlement, so they are stored exactly when the claim is settled.
 async fn settle(huey: &Huey, claim: &Claim<'_>, outcome: &mut Finished) -> Result<bool, Unsettled> {
     // A follow-up is enqueued now, not when its call was built with the parent's.
-    let enqueued_at = Some(Utc::now());
-    for message in &mut outcome.follow_ups {
-        message.enqueued_at = enqueued_at;
+    if !outcome.follow_ups.is_empty() {
+        let enqueued_at = Some(Utc::now());
+        for message in &mut outcome.follow_ups {
+            message.enqueued_at = enqueued_at;
+        }
     }
     let settlement = &mut outcome.settlement;
     // Follow-ups first, then the retry copy: the queue sees them in the order Huey enqueues
