@@ -9,6 +9,7 @@
 //! | `redis` | [`huey::redis`](https://docs.rs/huey-redis): `RedisStorage`, shared between processes, at-least-once |
 //! | `tls` | `rediss://` URLs for the Redis storage (implies `redis`) |
 //! | `cli` | [`huey::cli`](https://docs.rs/huey-cli): `run_cli`, the consumer binary's flags, logging, signals and process workers |
+//! | `metrics` | task counters, run-time and queue-latency histograms and queue gauges through the `metrics` facade (`huey::metrics`); with `cli`, the consumer's `--metrics ADDR` Prometheus endpoint |
 //!
 //! With no feature the queue runs on the in-memory storage, in one process:
 //!
