@@ -94,6 +94,17 @@ pub struct Cli {
     #[arg(long = "timezone")]
     pub timezone: Option<String>,
 
+    /// Serve metrics in Prometheus' text format on this address, e.g. 127.0.0.1:9464 (the
+    /// `metrics` feature). With -k process the parent serves the queue gauges only.
+    #[cfg(feature = "metrics")]
+    #[arg(long = "metrics", value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
+
+    /// Milliseconds between samples of the queue gauges (default 5000).
+    #[cfg(feature = "metrics")]
+    #[arg(long = "metrics-interval-ms", hide = true)]
+    pub metrics_interval_ms: Option<u64>,
+
     /// Length of a periodic tick in milliseconds (tests; the default is one minute).
     #[arg(long = "periodic-tick-ms", hide = true)]
     pub periodic_tick_ms: Option<u64>,

@@ -19,6 +19,10 @@
 //! `my-consumer -w 4 -k thread -v` then logs its configuration and every registered task, and
 //! works until a signal stops it; `--help` lists the flags (see [`Cli`]).
 //!
+//! With the `metrics` feature, `--metrics 127.0.0.1:9464` installs a Prometheus recorder and
+//! serves it over HTTP (see `huey_core::metrics` for the names). The parent of process workers
+//! serves the queue gauges only: the workers' task counters stay in their own processes.
+//!
 //! ## Signals and platforms
 //!
 //! On unix the graceful signal (SIGINT, or SIGTERM with `-g term`) stops fetching and lets
@@ -34,6 +38,8 @@
 mod banner;
 mod cli;
 mod logging;
+#[cfg(feature = "metrics")]
+mod metrics;
 #[cfg(unix)]
 mod process;
 mod report;

@@ -98,6 +98,10 @@ async fn run(huey: Huey, cli: Cli) -> Result<(), HueyError> {
     if let Some(tick) = cli.periodic_tick_ms {
         builder = builder.periodic_tick(Duration::from_millis(tick));
     }
+    #[cfg(feature = "metrics")]
+    if let Some(ms) = cli.metrics_interval_ms {
+        builder = builder.metrics_interval(Duration::from_millis(ms));
+    }
     // How many worker processes this parent runs (none unless -k process).
     let mut processes = None;
     #[cfg(unix)]
@@ -132,6 +136,12 @@ async fn run(huey: Huey, cli: Cli) -> Result<(), HueyError> {
                 }
             }
             banner(&huey, &cli)?;
+            // The parent serves; a process worker re-runs these arguments but must not bind
+            // the same address (its counters stay in its own process: see the README).
+            #[cfg(feature = "metrics")]
+            if let Some(addr) = cli.metrics {
+                crate::metrics::serve(addr).await?;
+            }
         }
     }
     // Listen before starting, so that a signal during start-up stops the consumer properly

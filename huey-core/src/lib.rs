@@ -69,6 +69,7 @@ pub mod codec;
 pub mod consumer;
 mod error;
 mod limits;
+pub mod metrics;
 mod runtime;
 pub mod storage;
 pub mod task;

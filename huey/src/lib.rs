@@ -12,6 +12,7 @@
 //! | `postgres` | [`huey::postgres`](https://docs.rs/huey-postgres): `PostgresStorage` on sqlx, shared between processes, at-least-once, enqueue inside the application's transaction |
 //! | `postgres-tls` | TLS connections for the PostgreSQL storage (implies `postgres`) |
 //! | `cli` | [`huey::cli`](https://docs.rs/huey-cli): `run_cli`, the consumer binary's flags, logging, signals and process workers |
+//! | `metrics` | task counters, run-time and queue-latency histograms and queue gauges through the `metrics` facade (`huey::metrics`); with `cli`, the consumer's `--metrics ADDR` Prometheus endpoint |
 //!
 //! With no feature the queue runs on the in-memory storage, in one process:
 //!

@@ -20,6 +20,13 @@ pub fn byte_len(data: String) -> usize {
     data.len()
 }
 
+/// Always fails with `reason`: a task whose outcome is known (error, or retrying while
+/// retries are left).
+#[task]
+pub fn refuse(reason: String) -> anyhow::Result<()> {
+    Err(anyhow::anyhow!(reason))
+}
+
 /// Does nothing: the backlog and benchmark task.
 #[task]
 pub fn noop(n: u64) {

@@ -63,7 +63,10 @@ fn signed(name: &str) -> Huey {
 }
 
 fn message() -> Message {
-    add::call(1, 2).id("fixed-id").into_message().unwrap()
+    let mut message = add::call(1, 2).id("fixed-id").into_message().unwrap();
+    // Stamped with the time it is built: fixed here, so that two builds are the same message.
+    message.enqueued_at = Some("2026-01-02T03:04:05Z".parse().unwrap());
+    message
 }
 
 fn assert_same(a: &Message, b: &Message) {

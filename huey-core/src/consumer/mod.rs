@@ -116,6 +116,7 @@ pub struct ConsumerBuilder {
     pub(crate) first_worker_id: usize,
     pub(crate) time_zone: TimeZone,
     pub(crate) prefetch: Option<usize>,
+    pub(crate) metrics_interval: Duration,
 }
 
 impl ConsumerBuilder {
@@ -196,6 +197,13 @@ impl ConsumerBuilder {
     /// (default 1 s). Waiting is event-driven; this only bounds a single call.
     pub fn fetch_wait(mut self, wait: Duration) -> Self {
         self.fetch_wait = wait;
+        self
+    }
+
+    /// How often the queue gauges of [`metrics`](crate::metrics) are sampled from the storage
+    /// (default 5 s). Only with the `metrics` feature; without it nothing is sampled.
+    pub fn metrics_interval(mut self, interval: Duration) -> Self {
+        self.metrics_interval = interval.max(Duration::from_millis(10));
         self
     }
 
@@ -295,6 +303,7 @@ impl Consumer {
             first_worker_id: 0,
             time_zone: TimeZone::UTC,
             prefetch: None,
+            metrics_interval: crate::metrics::DEFAULT_INTERVAL,
         }
     }
 
@@ -341,6 +350,17 @@ impl Consumer {
                 let handle = tokio::spawn(maintain(Arc::clone(&lease), interval, done_rx));
                 (done, handle)
             });
+        #[cfg(feature = "metrics")]
+        {
+            let mut stop = stop_rx.clone();
+            tasks.spawn(crate::metrics::sample(
+                config.huey.storage(),
+                config.huey.name().to_owned(),
+                config.workers,
+                config.metrics_interval,
+                async move { stopped(&mut stop, Stop::Graceful).await },
+            ));
+        }
         tasks.spawn(supervisor::run(
             config.clone(),
             registry,

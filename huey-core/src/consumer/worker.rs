@@ -15,9 +15,10 @@ use super::fetcher::Claimed;
 use super::lease::Lease;
 use super::{Stop, stopped};
 use crate::error::TaskError;
+use crate::metrics;
 use crate::runtime::Huey;
 use crate::runtime::executor::{BodySlot, Claim, Executed, Unsettled, execute, retrying};
-use crate::runtime::registry::{Hook, Registry, registered_hooks};
+use crate::runtime::registry::{Hook, Registry, TaskDescriptor, registered_hooks};
 use crate::storage::Delivery;
 use crate::task::Task;
 use crate::task::signal::Signal;
@@ -114,6 +115,8 @@ async fn work(id: usize, context: WorkerContext) -> Exit {
             continue;
         }
         taken += 1;
+        // Busy until the body ends (the in-flight gauge counts the settling that follows).
+        let _busy = metrics::Busy::start();
         in_flight.push(run_one(
             &huey,
             registry,
@@ -146,11 +149,12 @@ async fn run_one(
     body_free: &Notify,
     mut stop: watch::Receiver<Stop>,
 ) {
+    let _held = metrics::Held::new();
     let body = BodySlot::new(body_free);
     tokio::select! {
         biased;
         _ = handle(huey, registry, state, &delivery, Utc::now(), Some(&body)) => {}
-        _ = stopped(&mut stop, Stop::Immediate) => interrupt(huey, &delivery).await,
+        _ = stopped(&mut stop, Stop::Immediate) => interrupt(huey, registry, &delivery).await,
     }
 }
 
@@ -193,7 +197,11 @@ pub(crate) async fn handle(
     let delivered = delivery.deliveries.saturating_sub(1);
     if delivered >= huey.max_deliveries() {
         let reason = format!("delivered {delivered} times without settling");
-        dead_letter(huey, delivery, &reason).await;
+        let task = huey
+            .decode_message(&delivery.data)
+            .ok()
+            .and_then(|message| registry.get(&message.name));
+        dead_letter(huey, delivery, &reason, task).await;
         return None;
     }
     let message = match huey.decode_message(&delivery.data) {
@@ -201,16 +209,25 @@ pub(crate) async fn handle(
         Err(error) => {
             // The reason is kept with its cause: the decoder's message says what is wrong.
             let reason = crate::error_chain(&error).to_string();
-            dead_letter(huey, delivery, &reason).await;
+            dead_letter(huey, delivery, &reason, None).await;
             return None;
         }
     };
     let Some(descriptor) = registry.get(&message.name) else {
         let reason = format!("no task is registered as `{}`", message.name);
-        dead_letter(huey, delivery, &reason).await;
+        dead_letter(huey, delivery, &reason, None).await;
         return None;
     };
-    let span = tracing::info_span!("task", id = %message.id, name = %message.name);
+    // `attempt` is this copy's delivery (1 unless a crash or a takeover made it run again; a
+    // retry is a new copy), `retries` what is left of its retries, `queue` the Huey's name.
+    let span = tracing::info_span!(
+        "task",
+        id = %message.id,
+        name = %message.name,
+        attempt = delivery.deliveries,
+        retries = message.retries,
+        queue = huey.name(),
+    );
     let started = Instant::now();
     let claim = Claim { delivery, body };
     match execute(huey, descriptor, state, message, now, &claim)
@@ -232,7 +249,9 @@ pub(crate) async fn handle(
         }
         Err(Unsettled::Poisoned(error)) => {
             let reason = crate::error_chain(&error).to_string();
-            dead_letter(huey, delivery, &reason).instrument(span).await;
+            dead_letter(huey, delivery, &reason, Some(descriptor))
+                .instrument(span)
+                .await;
             None
         }
         // Logged where it gave up; the claim stays ours until this consumer stops.
@@ -240,9 +259,17 @@ pub(crate) async fn handle(
     }
 }
 
-/// Keeps a message that cannot run, with the reason: never dropped.
-async fn dead_letter(huey: &Huey, delivery: &Delivery, reason: &str) {
+/// Keeps a message that cannot run, with the reason: never dropped. `task` is its registered
+/// task, when it names one.
+async fn dead_letter(
+    huey: &Huey,
+    delivery: &Delivery,
+    reason: &str,
+    task: Option<&'static TaskDescriptor>,
+) {
     tracing::error!(reason, "message cannot run; moved to the dead-letter list");
+    let name = task.map_or(metrics::UNKNOWN_TASK, |t| t.name);
+    metrics::outcome(name, metrics::Ending::DeadLettered);
     let storage = huey.storage();
     persist("dead-letter the message", || {
         storage.dead_letter(delivery, reason)
@@ -270,8 +297,11 @@ async fn give_up(huey: &Huey, delivery: &Delivery) {
     persist("give up a claim", || storage.release(delivery)).await;
 }
 
-async fn interrupt(huey: &Huey, delivery: &Delivery) {
+async fn interrupt(huey: &Huey, registry: &'static Registry, delivery: &Delivery) {
     if let Ok(message) = huey.decode_message(&delivery.data) {
+        if let Some(task) = registry.get(&message.name) {
+            metrics::outcome(task.name, metrics::Ending::Interrupted);
+        }
         huey.emit(Signal::Interrupted, &Task::from_message(message), None);
     }
     if let Err(error) = huey.storage().requeue(delivery).await {

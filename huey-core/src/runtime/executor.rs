@@ -18,6 +18,7 @@ use super::registry::{Early, Invocation, TaskDescriptor};
 use super::retry::{RetryPlan, plan_retry};
 use super::revocation::{Read, Revocation};
 use crate::error::{HueyError, StorageError, TaskError, TaskFailure};
+use crate::metrics;
 use crate::storage::{Delivery, Outgoing, Settled, Settlement};
 use crate::task::message::Message;
 use crate::task::signal::Signal;
@@ -143,7 +144,8 @@ impl Finished {
 }
 
 /// Runs `message` (whose task is `descriptor`) once, as a worker does, and settles it in one
-/// storage call together with its claim.
+/// storage call together with its claim; counts the execution by its outcome (the `metrics`
+/// feature).
 pub(crate) async fn execute(
     huey: &Huey,
     descriptor: &'static TaskDescriptor,
@@ -151,6 +153,43 @@ pub(crate) async fn execute(
     message: Message,
     now: DateTime<Utc>,
     claim: &Claim<'_>,
+) -> Result<Executed, Unsettled> {
+    let mut cause = None;
+    let executed = attempt(huey, descriptor, state, message, now, claim, &mut cause).await;
+    if let Ok(executed) = executed
+        && let Some(outcome) = counted(executed, cause)
+    {
+        metrics::outcome(descriptor.name, outcome);
+    }
+    executed
+}
+
+/// The ending to count for an execution that ended as `executed`, with `cause` its body's
+/// failure if it failed; `None` for a message sent back to the schedule (not an execution).
+fn counted(executed: Executed, cause: Option<metrics::Ending>) -> Option<metrics::Ending> {
+    use metrics::Ending;
+    Some(match executed {
+        Executed::Completed => Ending::Complete,
+        Executed::Retrying => Ending::Retrying,
+        Executed::Failed => cause.unwrap_or(Ending::Error),
+        Executed::Revoked => Ending::Revoked,
+        Executed::Expired => Ending::Expired,
+        Executed::Cancelled => Ending::Cancelled,
+        Executed::Discarded => Ending::Discarded,
+        Executed::Scheduled => return None,
+    })
+}
+
+/// [`execute`] before the count; `cause` learns a failing body's outcome, as a final failure
+/// is counted by its cause.
+async fn attempt(
+    huey: &Huey,
+    descriptor: &'static TaskDescriptor,
+    state: &WorkerState,
+    message: Message,
+    now: DateTime<Utc>,
+    claim: &Claim<'_>,
+    cause: &mut Option<metrics::Ending>,
 ) -> Result<Executed, Unsettled> {
     let mut task = Task::from_message(message);
 
@@ -196,7 +235,9 @@ pub(crate) async fn execute(
         return Box::pin(skip(huey, claim, &task, why, Executed::Cancelled)).await;
     }
 
+    metrics::queue_latency(descriptor.name, task.message().enqueued_at, task.eta());
     task.start_clock();
+    let clock = metrics::Clock::start();
     let task = Arc::new(task);
     let admitted = descriptor.rate_limit.is_some()
         || descriptor.semaphore.is_some()
@@ -230,6 +271,10 @@ pub(crate) async fn execute(
     } else {
         (invoke.as_mut().await, true)
     };
+    clock.record_run(descriptor.name);
+    if let Err(error) = &result {
+        *cause = Some(metrics::Ending::of_failure(error));
+    }
     if let Some(body) = claim.body {
         body.release();
     }
@@ -292,6 +337,13 @@ async fn skip(
 /// is refused). Returns false when the claim was no longer this consumer's. The follow-ups
 /// are encoded into the settlement, so they are stored exactly when the claim is settled.
 async fn settle(huey: &Huey, claim: &Claim<'_>, outcome: &mut Finished) -> Result<bool, Unsettled> {
+    // A follow-up is enqueued now, not when its call was built with the parent's.
+    if !outcome.follow_ups.is_empty() {
+        let enqueued_at = Some(Utc::now());
+        for message in &mut outcome.follow_ups {
+            message.enqueued_at = enqueued_at;
+        }
+    }
     let settlement = &mut outcome.settlement;
     // Follow-ups first, then the retry copy: the queue sees them in the order Huey enqueues
     // them.
@@ -604,6 +656,7 @@ async fn fail(
     let retry = (!is_final).then(|| {
         let message = task.message_mut();
         message.retries -= 1;
+        message.enqueued_at = Some(Utc::now());
         let eta = plan.eta.or_else(|| {
             let delay = message.retry_delay_duration();
             (!delay.is_zero()).then(|| {

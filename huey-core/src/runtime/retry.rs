@@ -87,6 +87,7 @@ mod tests {
             name: "n".into(),
             args: serde_json::value::RawValue::from_string("[]".into()).unwrap(),
             eta: None,
+            enqueued_at: None,
             retries,
             retry_delay,
             retry_backoff: 0.0,

@@ -28,6 +28,17 @@ pub struct Message {
     /// Run no earlier than this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eta: Option<DateTime<Utc>>,
+    /// When this copy was put on the queue: by a producer's call, a retry, a pipeline's next
+    /// stage or the periodic scheduler. The start of the queue-latency metric (with `eta` when
+    /// that is later); optional, so messages from producers that do not write it still decode.
+    /// Stored as milliseconds since the epoch: every message carries it, and an integer costs a
+    /// fraction of what writing and parsing an RFC 3339 string would, on both sides.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "chrono::serde::ts_milliseconds_option"
+    )]
+    pub enqueued_at: Option<DateTime<Utc>>,
     /// Retries left.
     #[serde(default)]
     pub retries: u32,
@@ -256,6 +267,7 @@ mod tests {
             name: "app::add".into(),
             args: RawValue::from_string("[1,2]".into()).unwrap(),
             eta: None,
+            enqueued_at: None,
             retries: 2,
             retry_delay: 1.5,
             retry_backoff: 2.0,

@@ -125,6 +125,7 @@ impl Task {
             args: serde_json::value::to_raw_value(&NoArgs)
                 .unwrap_or_else(|_| RawValue::NULL.to_owned()),
             eta: None,
+            enqueued_at: None,
             retries: 0,
             retry_delay: 0.0,
             retry_backoff: 0.0,
