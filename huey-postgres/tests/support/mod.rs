@@ -5,14 +5,12 @@
 
 use huey_postgres::{PostgresOptions, PostgresStorage};
 
-/// The server's URL, or a failure that says how to give one.
+/// The server's URL: `DATABASE_URL`, or the README's default for the local server. An
+/// unreachable server fails the tests, saying so (see `fixture`); they never pass silently.
 pub fn database_url() -> String {
     match std::env::var("DATABASE_URL") {
         Ok(url) if !url.is_empty() => url,
-        _ => panic!(
-            "DATABASE_URL is not set: the huey-postgres tests need a PostgreSQL server, e.g. \
-             DATABASE_URL=postgres://postgres@127.0.0.1:5432/test"
-        ),
+        _ => "postgres://postgres@127.0.0.1:5432/test".to_owned(),
     }
 }
 
