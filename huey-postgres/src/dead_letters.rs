@@ -61,16 +61,7 @@ impl DeadLetterStorage for PostgresStorage {
     }
 
     async fn dead_letter_count(&self) -> StorageResult<usize> {
-        let sql = format!(
-            "SELECT count(*) FROM {} WHERE namespace = $1",
-            self.tables.dead
-        );
-        let (n,): (i64,) = sqlx::query_as(&sql)
-            .bind(&self.namespace)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(usize::try_from(n).unwrap_or(0))
+        self.count_rows(&self.tables.dead, "TRUE").await
     }
 
     async fn requeue_dead_letters(

@@ -403,16 +403,7 @@ impl QueueStorage for PostgresStorage {
     }
 
     async fn queue_size(&self) -> StorageResult<usize> {
-        let sql = format!(
-            "SELECT count(*) FROM {} WHERE namespace = $1 AND owner IS NULL",
-            self.tables.queue
-        );
-        let (n,): (i64,) = sqlx::query_as(&sql)
-            .bind(&self.namespace)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(usize::try_from(n).unwrap_or(0))
+        self.count_rows(&self.tables.queue, "owner IS NULL").await
     }
 
     async fn enqueued_items(&self, limit: Option<usize>) -> StorageResult<Vec<Vec<u8>>> {

@@ -162,16 +162,7 @@ impl ResultStorage for PostgresStorage {
     }
 
     async fn result_store_size(&self) -> StorageResult<usize> {
-        let sql = format!(
-            "SELECT count(*) FROM {} WHERE namespace = $1 AND {LIVE}",
-            self.tables.kv
-        );
-        let (n,): (i64,) = sqlx::query_as(&sql)
-            .bind(&self.namespace)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(usize::try_from(n).unwrap_or(0))
+        self.count_rows(&self.tables.kv, LIVE).await
     }
 
     async fn result_items(&self) -> StorageResult<HashMap<String, Vec<u8>>> {

@@ -79,16 +79,7 @@ impl ScheduleStorage for PostgresStorage {
     }
 
     async fn schedule_size(&self) -> StorageResult<usize> {
-        let sql = format!(
-            "SELECT count(*) FROM {} WHERE namespace = $1",
-            self.tables.schedule
-        );
-        let (n,): (i64,) = sqlx::query_as(&sql)
-            .bind(&self.namespace)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(usize::try_from(n).unwrap_or(0))
+        self.count_rows(&self.tables.schedule, "TRUE").await
     }
 
     async fn scheduled_items(&self, limit: Option<usize>) -> StorageResult<Vec<Vec<u8>>> {

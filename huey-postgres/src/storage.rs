@@ -297,6 +297,22 @@ impl PostgresStorage {
 
     /// Renews the consumer id: a consumer found dead starts afresh, so settlements of claims
     /// made under the old id never apply to claims made under the new one.
+    /// Rows of `table` in this namespace that match `filter` (an SQL condition, `TRUE` for
+    /// all): the size queries of every concern.
+    pub(crate) async fn count_rows(
+        &self,
+        table: &str,
+        filter: &str,
+    ) -> huey_core::storage::StorageResult<usize> {
+        let sql = format!("SELECT count(*) FROM {table} WHERE namespace = $1 AND {filter}");
+        let (n,): (i64,) = sqlx::query_as(&sql)
+            .bind(&self.namespace)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
     pub(crate) fn renew_identity(&self) -> String {
         let mut identity = self.identity();
         identity.id = new_consumer_id();
