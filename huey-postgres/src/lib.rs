@@ -41,7 +41,8 @@
 //!
 //! | table | holds |
 //! | --- | --- |
-//! | `queue` | waiting and claimed messages: `id` (FIFO order), `priority` (highest first), `data`, `deliveries` (earlier counted claims), and for a claim `owner` (consumer id), `claim` (a token unique to the claim, the delivery's receipt) and `lease_until`. A partial index on `(namespace, priority DESC, id) WHERE owner IS NULL` serves claims |
+//! | `queue` | waiting messages: `id` (FIFO order), `priority` (highest first), `data`, `deliveries` (earlier counted claims), `enqueued_at`. Rows are inserted and deleted, never updated; the index on `(namespace, priority DESC, id)` serves claims |
+//! | `claims` | claimed messages, one row per claim: `claim` (a token unique to the claim, the delivery's receipt, the primary key), `owner` (the consumer's id), `claimed_at`, and the message's columns. It holds only what is in flight |
 //! | `schedule` | messages due later, by `at` |
 //! | `kv` | results and stored values by key, with `expires_at` for values with a ttl (locks taken with a ttl, results under [`PostgresOptions::result_ttl`], `()` results someone waited for) |
 //! | `waiting` | registered result waits, so that settlements notify (and store `()` results) only for keys someone waits for |
@@ -55,13 +56,17 @@
 //! ## Delivery
 //!
 //! A dequeue claims up to `Dequeue::max` rows in one statement: `SELECT ... ORDER BY priority
-//! DESC, id LIMIT n FOR UPDATE SKIP LOCKED`, then sets `owner`, a fresh `claim` token and
-//! `lease_until`. In the same statement, rows longer than the consumer's message size limit
-//! (`octet_length(data)`) move to `dead_letters`, so the consumer never downloads them. The
-//! consumer's heartbeat ([`QueueStorage::maintain`](huey_core::storage::QueueStorage::maintain),
-//! every [`PostgresOptions::heartbeat`]) renews its registration and all its leases together,
-//! gives the claims of expired leases and of consumers whose registration expired back to the
-//! queue (their `deliveries` counted), and deletes a batch of expired values. A consumer that
+//! DESC, id LIMIT n FOR UPDATE SKIP LOCKED`, and moves them to `claims` with the consumer's
+//! id and a fresh `claim` token (a delete and an insert: no index of the queue table changes,
+//! which made claims and settlements about twice as cheap as updating the rows in place).
+//! In the same statement, rows longer than the consumer's message size limit
+//! (`octet_length(data)`) move to `dead_letters`, so the consumer never downloads them. A
+//! claim's lease is its owner's registration in `consumers`: the consumer's heartbeat
+//! ([`QueueStorage::maintain`](huey_core::storage::QueueStorage::maintain), every
+//! [`PostgresOptions::heartbeat`]) renews that one row, however many claims it holds, gives
+//! the claims of consumers whose registration expired (and of claimers that never
+//! registered, a lease after the claim) back to the queue under their old ids (their
+//! `deliveries` counted), and deletes a batch of expired values. A consumer that
 //! finds its registration gone was presumed dead: it reports `Upkeep::Lost` and starts afresh
 //! under a new id, so none of its old settlements can apply. A stopping consumer gives its
 //! unstarted claims back uncounted (`retire`).
@@ -80,11 +85,11 @@
 //!
 //! A settlement (results, follow-up messages, the retry copy into the schedule, a dead
 //! letter, the revocation clean-up, chord bookkeeping, the acknowledgement that deletes the
-//! claimed row) is applied by one SQL statement, which is one transaction. Settlements are
+//! claim) is applied by one SQL statement, which is one transaction. Settlements are
 //! **group-committed**: workers hand them to one settle task, which applies all that queued
 //! up meanwhile in a single statement (arrays and `unnest`), so under load one round trip
 //! settles many tasks, and a lone settlement is written at once. Each applies only while its
-//! claim is still held (the row's `claim` token and `owner` match); otherwise it writes
+//! claim is still held (its `claims` row, by token and owner, is there); otherwise it writes
 //! nothing and answers `Settled::NotHeld`.
 //!
 //! ## Transactional enqueue

@@ -77,29 +77,32 @@ impl PostgresStorage {
     ) -> StorageResult<(Vec<Delivery>, usize)> {
         let owner = self.consumer_id();
         let t = &self.tables;
+        // The picked rows move to the claims table in the statement that picks them, so a
+        // claim costs a delete and an insert, and no index of the queue table changes.
         let sql = format!(
             "WITH picked AS MATERIALIZED (
-                SELECT id, octet_length(data) AS len FROM {queue}
-                WHERE namespace = $1 AND owner IS NULL
+                SELECT id FROM {queue}
+                WHERE namespace = $1
                 ORDER BY priority DESC, id
                 LIMIT $2
                 FOR UPDATE SKIP LOCKED
-            ), refused AS (
-                DELETE FROM {queue} q USING picked p
-                WHERE q.id = p.id AND $3::bigint IS NOT NULL AND p.len > $3
-                RETURNING q.id, q.priority, q.data, p.len
+            ), taken AS MATERIALIZED (
+                DELETE FROM {queue} q USING picked p WHERE q.id = p.id
+                RETURNING q.id, q.priority, q.data, q.deliveries, q.enqueued_at,
+                    octet_length(q.data) AS len
             ), dead AS (
                 INSERT INTO {dead} (namespace, id, priority, reason, data)
                 SELECT $1, gen_random_uuid()::text, priority,
                     format('message of %s bytes is over the limit of %s bytes', len, $3), data
-                FROM refused ORDER BY id
+                FROM taken WHERE $3::bigint IS NOT NULL AND len > $3 ORDER BY id
                 RETURNING 1
             ), claimed AS (
-                UPDATE {queue} q SET owner = $4, claim = nextval('{seq}'),
-                    lease_until = now() + $5 * interval '1 millisecond'
-                FROM picked p
-                WHERE q.id = p.id AND ($3::bigint IS NULL OR p.len <= $3)
-                RETURNING q.id, q.claim, q.priority, q.data, q.deliveries
+                INSERT INTO {claims} (claim, id, namespace, owner, priority, data, deliveries,
+                    enqueued_at)
+                SELECT nextval('{seq}'), id, $1, $4, priority, data, deliveries, enqueued_at
+                FROM taken WHERE $3::bigint IS NULL OR len <= $3
+                ORDER BY priority DESC, id
+                RETURNING id, claim, priority, data, deliveries
             )
             SELECT id, claim, priority, data, deliveries, 0::bigint AS refused,
                 EXISTS (SELECT 1 FROM {revocations} WHERE namespace = $1) AS revocations
@@ -107,6 +110,7 @@ impl PostgresStorage {
             UNION ALL
             SELECT 0, 0, 0, NULL, 0, count(*), false FROM dead",
             queue = t.queue,
+            claims = t.claims,
             dead = t.dead,
             seq = t.claim_seq,
             revocations = t.revocations,
@@ -117,7 +121,6 @@ impl PostgresStorage {
             .bind(i64::try_from(max).unwrap_or(i64::MAX))
             .bind(limit)
             .bind(&owner)
-            .bind(millis(self.options.lease))
             .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
@@ -187,26 +190,36 @@ impl PostgresStorage {
         Ok(())
     }
 
-    /// Gives the claims of expired leases and of consumers that stopped beating back to the
-    /// queue, counted as deliveries. Returns how many came back.
+    /// Gives the claims of consumers that stopped beating (and of claimers that never
+    /// registered, a lease after the claim) back to the queue, counted as deliveries.
+    /// Returns how many came back.
     async fn recover(&self) -> StorageResult<i64> {
         let t = &self.tables;
+        // The consumers deleted here are still visible to the rest of the statement, hence
+        // the two tests for a claim's owner.
         let sql = format!(
             "WITH gone AS (
                 DELETE FROM {consumers} WHERE namespace = $1 AND lease_until < now() RETURNING id
+            ), orphans AS (
+                DELETE FROM {claims} c
+                WHERE c.namespace = $1 AND (c.owner IN (SELECT id FROM gone)
+                    OR (c.claimed_at < now() - $2 * interval '1 millisecond'
+                        AND NOT EXISTS (SELECT 1 FROM {consumers} k
+                                        WHERE k.namespace = $1 AND k.id = c.owner)))
+                RETURNING c.id, c.priority, c.data, c.deliveries, c.enqueued_at
             ), back AS (
-                UPDATE {queue} SET owner = NULL, claim = NULL, lease_until = NULL,
-                    deliveries = deliveries + 1
-                WHERE namespace = $1 AND owner IS NOT NULL
-                    AND (lease_until < now() OR owner IN (SELECT id FROM gone))
+                INSERT INTO {queue} (id, namespace, priority, data, deliveries, enqueued_at)
+                SELECT id, $1, priority, data, deliveries + 1, enqueued_at FROM orphans
                 RETURNING 1
             )
             SELECT count(*) FROM back",
             consumers = t.consumers,
+            claims = t.claims,
             queue = t.queue,
         );
         let (moved,): (i64,) = sqlx::query_as(&sql)
             .bind(&self.namespace)
+            .bind(millis(self.options.lease))
             .fetch_one(&self.pool)
             .await
             .map_err(backend)?;
@@ -403,13 +416,12 @@ impl QueueStorage for PostgresStorage {
     }
 
     async fn queue_size(&self) -> StorageResult<usize> {
-        self.count_rows(&self.tables.queue, "owner IS NULL").await
+        self.count_rows(&self.tables.queue, "TRUE").await
     }
 
     async fn enqueued_items(&self, limit: Option<usize>) -> StorageResult<Vec<Vec<u8>>> {
         let sql = format!(
-            "SELECT data FROM {} WHERE namespace = $1 AND owner IS NULL
-             ORDER BY priority DESC, id LIMIT $2",
+            "SELECT data FROM {} WHERE namespace = $1 ORDER BY priority DESC, id LIMIT $2",
             self.tables.queue
         );
         let rows: Vec<(Vec<u8>,)> = sqlx::query_as(&sql)
@@ -422,10 +434,7 @@ impl QueueStorage for PostgresStorage {
     }
 
     async fn flush_queue(&self) -> StorageResult<()> {
-        let sql = format!(
-            "DELETE FROM {} WHERE namespace = $1 AND owner IS NULL",
-            self.tables.queue
-        );
+        let sql = format!("DELETE FROM {} WHERE namespace = $1", self.tables.queue);
         sqlx::query(&sql)
             .bind(&self.namespace)
             .execute(&self.pool)
@@ -448,28 +457,23 @@ impl QueueStorage for PostgresStorage {
             let identity = self.identity();
             (identity.id.clone(), identity.registered)
         };
-        // One statement: the registration and every lease of this consumer move together.
+        // A claim lives while its owner's registration does: one row to renew, however
+        // many claims it holds.
         let beat = format!(
-            "WITH me AS (
-                UPDATE {consumers} SET lease_until = now() + $3 * interval '1 millisecond'
-                WHERE namespace = $1 AND id = $2 RETURNING 1
-            ), leases AS (
-                UPDATE {queue} SET lease_until = now() + $3 * interval '1 millisecond'
-                WHERE namespace = $1 AND owner = $2 AND EXISTS (SELECT 1 FROM me)
-                RETURNING 1
-            )
-            SELECT EXISTS (SELECT 1 FROM me), (SELECT count(*) FROM leases)",
+            "UPDATE {consumers} SET lease_until = now() + $3 * interval '1 millisecond'
+             WHERE namespace = $1 AND id = $2",
             consumers = t.consumers,
-            queue = t.queue,
         );
         let lease = millis(self.options.lease);
-        let (found, _renewed): (bool, i64) = sqlx::query_as(&beat)
+        let found = sqlx::query(&beat)
             .bind(&self.namespace)
             .bind(&owner)
             .bind(lease)
-            .fetch_one(&self.pool)
+            .execute(&self.pool)
             .await
-            .map_err(backend)?;
+            .map_err(backend)?
+            .rows_affected()
+            > 0;
         let mut upkeep = Upkeep::Kept;
         if !found {
             // Never registered, or registered and then reaped: in the second case every
@@ -482,16 +486,10 @@ impl QueueStorage for PostgresStorage {
                 owner
             };
             let register = format!(
-                "WITH me AS (
-                    INSERT INTO {consumers} (namespace, id, lease_until)
-                    VALUES ($1, $2, now() + $3 * interval '1 millisecond')
-                    ON CONFLICT (namespace, id) DO UPDATE SET lease_until = EXCLUDED.lease_until
-                    RETURNING 1
-                )
-                UPDATE {queue} SET lease_until = now() + $3 * interval '1 millisecond'
-                WHERE namespace = $1 AND owner = $2 AND EXISTS (SELECT 1 FROM me)",
+                "INSERT INTO {consumers} (namespace, id, lease_until)
+                 VALUES ($1, $2, now() + $3 * interval '1 millisecond')
+                 ON CONFLICT (namespace, id) DO UPDATE SET lease_until = EXCLUDED.lease_until",
                 consumers = t.consumers,
-                queue = t.queue,
             );
             sqlx::query(&register)
                 .bind(&self.namespace)
@@ -517,13 +515,17 @@ impl QueueStorage for PostgresStorage {
         let sql = format!(
             "WITH gone AS (
                 DELETE FROM {consumers} WHERE namespace = $1 AND id = $2
+            ), mine AS (
+                DELETE FROM {claims} WHERE namespace = $1 AND owner = $2
+                RETURNING id, priority, data, deliveries, enqueued_at
             ), back AS (
-                UPDATE {queue} SET owner = NULL, claim = NULL, lease_until = NULL
-                WHERE namespace = $1 AND owner = $2
+                INSERT INTO {queue} (id, namespace, priority, data, deliveries, enqueued_at)
+                SELECT id, $1, priority, data, deliveries, enqueued_at FROM mine
                 RETURNING 1
             )
             SELECT count(*) FROM back",
             consumers = t.consumers,
+            claims = t.claims,
             queue = t.queue,
         );
         let (moved,): (i64,) = sqlx::query_as(&sql)

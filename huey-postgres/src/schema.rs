@@ -38,6 +38,7 @@ pub(crate) fn check_schema(name: &str) -> Result<(), InvalidSchema> {
 pub(crate) struct Tables {
     pub schema: String,
     pub queue: String,
+    pub claims: String,
     pub schedule: String,
     pub kv: String,
     pub waiting: String,
@@ -59,6 +60,7 @@ impl Tables {
         Tables {
             schema: schema.to_owned(),
             queue: t("queue"),
+            claims: t("claims"),
             schedule: t("schedule"),
             kv: t("kv"),
             waiting: t("waiting"),
@@ -79,6 +81,7 @@ impl Tables {
         let Tables {
             schema,
             queue,
+            claims,
             schedule,
             kv,
             waiting,
@@ -94,10 +97,11 @@ impl Tables {
         } = self;
         vec![
             format!("CREATE SCHEMA IF NOT EXISTS {schema}"),
-            // Waiting and claimed messages. A claim sets owner, claim (a token unique to this
-            // claim, the Delivery's receipt) and lease_until; deliveries counts the earlier
-            // claims that were given back counted (requeued, or recovered from a dead
-            // consumer). Settled rows are deleted in the settling statement.
+            // Waiting messages: a claim moves its row to `claims`, and a message given
+            // back moves back under its old id (its place in FIFO order). Rows are only
+            // inserted and deleted, never updated, so the ready index is all the queue
+            // needs. `deliveries` counts the earlier claims given back counted (requeued,
+            // or recovered from a dead consumer).
             format!(
                 "CREATE TABLE IF NOT EXISTS {queue} (
                     id bigserial PRIMARY KEY,
@@ -105,22 +109,43 @@ impl Tables {
                     priority integer NOT NULL DEFAULT 0,
                     data bytea NOT NULL,
                     deliveries integer NOT NULL DEFAULT 0,
-                    owner text,
-                    claim bigint,
-                    lease_until timestamptz,
                     enqueued_at timestamptz NOT NULL DEFAULT now()
                 )"
             ),
+            // Tables made by earlier builds kept claims as columns of the queue table: a row
+            // claimed there becomes a waiting one again (at-least-once).
             format!(
-                "CREATE INDEX IF NOT EXISTS queue_ready ON {queue} (namespace, priority DESC, id) \
-                 WHERE owner IS NULL"
+                "DO $$ BEGIN
+                    IF EXISTS (SELECT 1 FROM information_schema.columns
+                               WHERE table_schema = '{schema}' AND table_name = 'queue'
+                                 AND column_name = 'owner') THEN
+                        ALTER TABLE {queue} DROP COLUMN owner, DROP COLUMN claim,
+                            DROP COLUMN lease_until;
+                    END IF;
+                 END $$"
             ),
             format!(
-                "CREATE INDEX IF NOT EXISTS queue_claims ON {queue} (claim) WHERE claim IS NOT NULL"
+                "CREATE INDEX IF NOT EXISTS queue_ready ON {queue} (namespace, priority DESC, id)"
             ),
+            // Claimed messages, one row per claim: `claim` is a token unique to the claim
+            // (the delivery's receipt), `owner` the consumer's id. A claim lives while its
+            // owner's registration in `consumers` does; a claim whose owner never
+            // registered expires a lease after `claimed_at`. The table holds only what is in
+            // flight, so it stays small; it churns, hence the eager autovacuum.
             format!(
-                "CREATE INDEX IF NOT EXISTS queue_owners ON {queue} (namespace, owner, lease_until) \
-                 WHERE owner IS NOT NULL"
+                "CREATE TABLE IF NOT EXISTS {claims} (
+                    claim bigint PRIMARY KEY,
+                    id bigint NOT NULL,
+                    namespace text NOT NULL,
+                    owner text NOT NULL,
+                    priority integer NOT NULL,
+                    data bytea NOT NULL,
+                    deliveries integer NOT NULL,
+                    enqueued_at timestamptz NOT NULL,
+                    claimed_at timestamptz NOT NULL DEFAULT now()
+                ) WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 10000,
+                        autovacuum_vacuum_insert_scale_factor = 0,
+                        autovacuum_vacuum_insert_threshold = 10000)"
             ),
             format!("CREATE SEQUENCE IF NOT EXISTS {claim_seq}"),
             format!(

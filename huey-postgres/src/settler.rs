@@ -301,6 +301,7 @@ async fn run(
 fn statement(t: &Tables) -> String {
     let Tables {
         queue,
+        claims,
         schedule,
         kv,
         waiting,
@@ -316,19 +317,18 @@ fn statement(t: &Tables) -> String {
             SELECT * FROM unnest($2::int[], $3::bigint[], $4::text[], $5::text[], $6::text[])
                 AS j(job, claim, owner, disp, reason)
         ), held AS MATERIALIZED (
-            SELECT q.id, q.priority, q.data, j.job, j.disp, j.reason
-            FROM {queue} q JOIN jobs j ON q.claim = j.claim AND q.owner = j.owner
-            WHERE j.claim <> 0 AND q.namespace = $1
-            FOR UPDATE OF q
+            DELETE FROM {claims} c USING jobs j
+            WHERE c.claim = j.claim AND c.owner = j.owner AND j.claim <> 0
+            RETURNING c.id, c.priority, c.data, c.deliveries, c.enqueued_at, j.job, j.disp,
+                j.reason
         ), applied AS MATERIALIZED (
             SELECT job FROM held UNION ALL SELECT job FROM jobs WHERE claim = 0
-        ), acked AS (
-            DELETE FROM {queue} q USING held h
-            WHERE q.id = h.id AND h.disp IN ('a', 'd') RETURNING q.id
         ), given_back AS (
-            UPDATE {queue} q SET owner = NULL, claim = NULL, lease_until = NULL,
-                deliveries = q.deliveries + CASE WHEN h.disp = 'r' THEN 1 ELSE 0 END
-            FROM held h WHERE q.id = h.id AND h.disp IN ('r', 'u') RETURNING q.id
+            INSERT INTO {queue} (id, namespace, priority, data, deliveries, enqueued_at)
+            SELECT h.id, $1, h.priority, h.data,
+                h.deliveries + CASE WHEN h.disp = 'r' THEN 1 ELSE 0 END, h.enqueued_at
+            FROM held h WHERE h.disp IN ('r', 'u')
+            RETURNING 1
         ), dead AS (
             INSERT INTO {dead} (namespace, id, priority, reason, data)
             SELECT $1, gen_random_uuid()::text, h.priority, h.reason, h.data

@@ -113,12 +113,11 @@ async fn kill_9_of_a_consumer_loses_no_task() {
     child.kill().expect("kill -9");
     let killed = Instant::now();
     child.wait().expect("reap the killed consumer");
-    let (dead_owner, held): (Option<String>, i64) = sqlx::query_as(&format!(
-        "SELECT min(owner), count(*) FROM {schema}.queue WHERE owner IS NOT NULL"
-    ))
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+    let (dead_owner, held): (Option<String>, i64) =
+        sqlx::query_as(&format!("SELECT min(owner), count(*) FROM {schema}.claims"))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     let ran_before = count(&pool, &runs).await;
     assert!(
         ran_before < i64::from(TASKS),
@@ -132,7 +131,7 @@ async fn kill_9_of_a_consumer_loses_no_task() {
         .start()
         .expect("consumer");
     if let Some(owner) = dead_owner {
-        let held_by_dead = format!("SELECT count(*) FROM {schema}.queue WHERE owner = '{owner}'");
+        let held_by_dead = format!("SELECT count(*) FROM {schema}.claims WHERE owner = '{owner}'");
         until(Duration::from_secs(30), "leases reclaimed", async || {
             count(&pool, &held_by_dead).await == 0
         })

@@ -46,7 +46,7 @@ async fn race(settlement: impl Fn(&str) -> Settlement, key: &str) -> (bool, Dura
     // Hold the claimed row: the settle statement will wait on it after taking its snapshot.
     let mut blocker = pool.begin().await.unwrap();
     sqlx::query(&format!(
-        "SELECT 1 FROM {schema}.queue WHERE claim = $1 FOR UPDATE"
+        "SELECT 1 FROM {schema}.claims WHERE claim = $1 FOR UPDATE"
     ))
     .bind(claim.receipt as i64)
     .execute(&mut *blocker)
@@ -60,7 +60,7 @@ async fn race(settlement: impl Fn(&str) -> Settlement, key: &str) -> (bool, Dura
         &pool,
         &format!(
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
-             AND query LIKE '%{schema}.queue q JOIN jobs%'"
+             AND query LIKE '%DELETE FROM {schema}.claims c USING jobs%'"
         ),
         "the settle statement waits on the row",
     )
