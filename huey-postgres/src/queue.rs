@@ -78,7 +78,9 @@ impl PostgresStorage {
         let owner = self.consumer_id();
         let t = &self.tables;
         // The picked rows move to the claims table in the statement that picks them, so a
-        // claim costs a delete and an insert, and no index of the queue table changes.
+        // claim costs a delete and an insert, and no index of the queue table changes. The
+        // ids go through an array so that every plan deletes by primary key: a join let the
+        // generic plan hash the whole table, and custom plans cost a planning per claim.
         let sql = format!(
             "WITH picked AS MATERIALIZED (
                 SELECT id FROM {queue}
@@ -87,7 +89,7 @@ impl PostgresStorage {
                 LIMIT $2
                 FOR UPDATE SKIP LOCKED
             ), taken AS MATERIALIZED (
-                DELETE FROM {queue} q USING picked p WHERE q.id = p.id
+                DELETE FROM {queue} q WHERE q.id = ANY (ARRAY(SELECT id FROM picked))
                 RETURNING q.id, q.priority, q.data, q.deliveries, q.enqueued_at,
                     octet_length(q.data) AS len
             ), dead AS (

@@ -318,7 +318,8 @@ fn statement(t: &Tables) -> String {
                 AS j(job, claim, owner, disp, reason)
         ), held AS MATERIALIZED (
             DELETE FROM {claims} c USING jobs j
-            WHERE c.claim = j.claim AND c.owner = j.owner AND j.claim <> 0
+            WHERE c.claim = ANY ($3::bigint[]) AND c.claim = j.claim AND c.owner = j.owner
+                AND j.claim <> 0
             RETURNING c.id, c.priority, c.data, c.deliveries, c.enqueued_at, j.job, j.disp,
                 j.reason
         ), applied AS MATERIALIZED (
@@ -356,7 +357,9 @@ fn statement(t: &Tables) -> String {
             RETURNING key
         ), unrevoked AS (
             DELETE FROM {revocations}
-            WHERE namespace = $1 AND target IN (
+            -- Checked once, so that a queue without revocations probes no key per task.
+            WHERE EXISTS (SELECT 1 FROM {revocations} WHERE namespace = $1)
+                AND namespace = $1 AND target IN (
                 SELECT r.target FROM unnest($13::int[], $14::text[]) AS r(job, target)
                 JOIN applied USING (job))
             RETURNING 1

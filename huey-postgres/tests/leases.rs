@@ -19,9 +19,15 @@ fn options(schema: &str) -> PostgresOptions {
 async fn an_expired_lease_is_claimed_again_and_its_holder_learns_it() {
     let first = support::fixture_with("leases", PostgresOptions::default().lease(LEASE)).await;
     let a = &first.storage;
-    let b = PostgresStorage::connect_with("leases", &first.guard.url, options(&first.guard.schema))
-        .await
-        .expect("second consumer");
+    // B's own lease is long: only A's expires here, however slow a loaded machine makes
+    // the steps between B's heartbeats.
+    let b = PostgresStorage::connect_with(
+        "leases",
+        &first.guard.url,
+        options(&first.guard.schema).lease(Duration::from_secs(60)),
+    )
+    .await
+    .expect("second consumer");
 
     assert_eq!(a.maintain().await.unwrap(), Upkeep::Kept, "registers");
     a.enqueue(b"job".to_vec(), 0).await.unwrap();
