@@ -154,9 +154,13 @@
 //! commit, once; a plain `tx.commit()` is all it takes. The hook runs inside the commit, before
 //! a reader can see it, so a woken dequeue claims at once (its `BEGIN IMMEDIATE` waits for the
 //! committing transaction's write lock) rather than read first. A consumer of this process
-//! therefore starts the task about as soon as after an ordinary enqueue (about a millisecond);
-//! a consumer in another process sees it at its next poll, within the [poll
-//! interval](SqliteOptions::poll_interval) (50 ms). The hook replaces one the application set
+//! therefore starts the task within a few milliseconds of the commit, with no polling: the
+//! `pickup` example's `in-process-tx` mode (an idle consumer, one worker, release build
+//! without LTO, on a shared 2-core machine at load 7) measured p50 1.2 to 1.9 ms and p99 6 to
+//! 15 ms from the transaction's `BEGIN` to the task's start, against p50 0.9 ms and p99 6 to
+//! 7 ms for an ordinary enqueue in the same runs. A consumer in another process sees the
+//! commit at its next poll, within the [poll interval](SqliteOptions::poll_interval) (50 ms),
+//! as for any enqueue of another process. The hook replaces one the application set
 //! on that connection, and stays there disarmed (a rolled-back transaction leaves it armed:
 //! that connection's next commit costs a consumer one needless claim).
 //!

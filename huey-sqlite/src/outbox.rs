@@ -43,6 +43,27 @@ impl Outbox {
 
     /// A [`MessageSink`] writing on `conn` (a `&mut Transaction` coerces to it), for
     /// huey-core's `enqueue_into` methods. `conn` must be on the storage's file.
+    ///
+    /// ```
+    /// use huey_core::prelude::*;
+    ///
+    /// #[task]
+    /// fn ping() {}
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = std::env::temp_dir().join(format!("huey-sqlite-on-doc-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let storage = huey_sqlite::SqliteStorage::open("app", dir.join("app.db")).await?;
+    /// let (outbox, pool) = (storage.outbox(), storage.pool().clone());
+    /// let huey = Huey::new("app", storage);
+    /// let mut tx = pool.begin().await?;
+    /// let _handle = ping::call().enqueue_into(&huey, &mut outbox.on(&mut tx)).await?;
+    /// tx.rollback().await?;
+    /// assert_eq!(huey.pending_count().await?, 0, "rolled back: nothing queued");
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok(()) }
+    /// ```
     pub fn on<'a>(&'a self, conn: &'a mut SqliteConnection) -> OutboxSink<'a> {
         OutboxSink { outbox: self, conn }
     }
@@ -120,6 +141,44 @@ fn wake_at_commit(shared: &Arc<FileShared>) -> impl FnMut() -> bool + Send + 'st
 ///
 /// A task's `map` enqueues at once; in a transaction, enqueue the group it stands for,
 /// `group(items.map(my_task::call))`.
+///
+/// ```
+/// use huey_core::group::{MemberResult, group};
+/// use huey_core::prelude::*;
+/// use huey_sqlite::{EnqueueIn, SqliteStorage};
+/// use std::time::Duration;
+///
+/// #[task]
+/// fn square(n: i64) -> i64 {
+///     n * n
+/// }
+///
+/// #[task]
+/// fn sum(values: Vec<MemberResult<i64>>) -> i64 {
+///     values.into_iter().filter_map(MemberResult::ok).sum()
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = std::env::temp_dir().join(format!("huey-sqlite-in-doc-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir)?;
+/// let storage = SqliteStorage::open("app", dir.join("app.db")).await?;
+/// let (outbox, pool) = (storage.outbox(), storage.pool().clone());
+/// let huey = Huey::new("app", storage);
+/// let consumer = Consumer::builder(&huey).workers(2).start()?;
+///
+/// let mut tx = pool.begin().await?;
+/// // `square::map(&huey, 1..=3)` would enqueue at once; this is its group, with a callback.
+/// let mut chord = group((1..=3).map(square::call))
+///     .then(sum::partial())
+///     .enqueue_in(&huey, &outbox, &mut tx)
+///     .await?;
+/// tx.commit().await?;
+/// assert_eq!(chord.callback.wait(Duration::from_secs(10)).await?, 14);
+/// consumer.shutdown().await?;
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok(()) }
+/// ```
 pub trait EnqueueIn: Sized {
     /// The result handle(s) the enqueue returns.
     type Handle;
