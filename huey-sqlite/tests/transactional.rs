@@ -252,3 +252,29 @@ async fn on_a_connection_outside_a_transaction_the_enqueue_commits_at_once() {
     assert_eq!(marker.wait(WAIT).await.unwrap(), 6);
     consumer.shutdown().await.unwrap();
 }
+
+/// The commit hook wakes the consumer before a read can see the commit; the woken dequeue's
+/// claim must find it nonetheless, every time. Commits of many rows make the window wide: a
+/// dequeue that read first, as this crate's did before transactional enqueue, missed one (and
+/// slept out its ten-minute poll) in one of the two runs of this test tried against it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_commit_is_found_by_the_dequeue_it_wakes() {
+    let (huey, outbox, pool, _dir) = setup("every").await;
+    let consumer = consumer(&huey);
+    for round in 0..10 {
+        // The last round's results are in: the consumer is back in its dequeue, or on its way.
+        let mut tx = pool.begin().await.expect("begin");
+        let mut doubled = group((0..300).map(double::call))
+            .enqueue_in(&huey, &outbox, &mut tx)
+            .await
+            .unwrap();
+        tx.commit().await.expect("commit");
+        let values = doubled.wait(WAIT).await;
+        assert_eq!(
+            values.ok().map(|v| v.len()),
+            Some(300),
+            "round {round}'s commit was not picked up in time"
+        );
+    }
+    consumer.shutdown().await.unwrap();
+}
