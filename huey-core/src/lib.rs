@@ -109,6 +109,7 @@ pub use workflow::call::{PartialCall, TaskCall};
 pub use workflow::group::{Group, ResultGroup, group};
 pub use workflow::pipeline::Pipeline;
 pub use workflow::result::{Reschedule, TaskResult};
+pub use workflow::sink::EnqueueInto;
 
 /// Everything a task module needs: `use huey_core::prelude::*;`.
 pub mod prelude {

@@ -94,10 +94,12 @@
 //!
 //! ## Transactional enqueue
 //!
-//! A task call, a pipeline or a group can be written on the application's own connection or
-//! transaction with [`EnqueueIn::enqueue_in`]: it is queued when the transaction commits,
-//! and not at all if it rolls back. The usual result handle comes back. (huey-core's
-//! `enqueue_into` with an [`OutboxSink`] is the same thing, for any `MessageSink` user.)
+//! A task call, a pipeline, a group or a chord can be written on the application's own
+//! connection or transaction with [`EnqueueIn::enqueue_in`]: it is queued when the
+//! transaction commits, and not at all if it rolls back. The usual result handle comes back.
+//! (huey-core's `enqueue_into` with an [`OutboxSink`] is the same thing, for any `MessageSink`
+//! user.) A task's `map` enqueues at once; in a transaction, enqueue the group it stands for,
+//! `group(items.map(my_task::call))`.
 //!
 //! ```no_run
 //! use huey_core::prelude::*;

@@ -4,11 +4,7 @@
 
 use std::future::Future;
 
-use huey_core::pipeline::Handles;
-use huey_core::{
-    Group, Huey, HueyError, MessageSink, Pipeline, ResultGroup, StorageError, TaskCall, TaskDef,
-    TaskResult, async_trait,
-};
+use huey_core::{EnqueueInto, Huey, HueyError, MessageSink, StorageError, async_trait};
 use sqlx::PgConnection;
 
 use crate::errors::backend;
@@ -78,8 +74,11 @@ impl MessageSink for OutboxSink<'_> {
     }
 }
 
-/// `enqueue_in`: enqueue a task call, a pipeline or a group on the application's own sqlx
-/// connection or transaction. See the [crate docs](crate#transactional-enqueue).
+/// `enqueue_in`: enqueue a task call, a pipeline, a group or a chord on the application's own
+/// sqlx connection or transaction. See the [crate docs](crate#transactional-enqueue).
+///
+/// A task's `map` enqueues at once; in a transaction, enqueue the group it stands for,
+/// `group(items.map(my_task::call))`.
 pub trait EnqueueIn: Sized {
     /// The result handle(s) the enqueue returns.
     type Handle;
@@ -97,49 +96,10 @@ pub trait EnqueueIn: Sized {
         Self: 'a;
 }
 
-impl<T: TaskDef> EnqueueIn for TaskCall<T>
-where
-    TaskCall<T>: Send,
-{
-    type Handle = TaskResult<T::Output>;
-
-    async fn enqueue_in<'a>(
-        self,
-        huey: &'a Huey,
-        outbox: &'a Outbox,
-        conn: &'a mut PgConnection,
-    ) -> Result<Self::Handle, HueyError>
-    where
-        Self: 'a,
-    {
-        self.enqueue_into(huey, &mut outbox.on(conn)).await
-    }
-}
-
-impl<L: TaskDef, H: Handles + Send> EnqueueIn for Pipeline<L, H>
-where
-    Pipeline<L, H>: Send,
-{
-    type Handle = H;
-
-    async fn enqueue_in<'a>(
-        self,
-        huey: &'a Huey,
-        outbox: &'a Outbox,
-        conn: &'a mut PgConnection,
-    ) -> Result<Self::Handle, HueyError>
-    where
-        Self: 'a,
-    {
-        self.enqueue_into(huey, &mut outbox.on(conn)).await
-    }
-}
-
-impl<O: Send> EnqueueIn for Group<O>
-where
-    Group<O>: Send,
-{
-    type Handle = ResultGroup<O>;
+/// Every [`EnqueueInto`] (a task call, a pipeline, a group, a chord) enqueues in a
+/// transaction the same way: through an [`OutboxSink`] on it.
+impl<E: EnqueueInto> EnqueueIn for E {
+    type Handle = E::Handle;
 
     async fn enqueue_in<'a>(
         self,

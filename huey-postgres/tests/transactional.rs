@@ -1,6 +1,6 @@
 //! Transactional enqueue on the application's own sqlx transaction: committed messages run
 //! (and wake a waiting consumer at the commit), rolled-back ones never reach the queue. For a
-//! task, a pipeline and a group.
+//! task, a pipeline, a group (what a task's `map` stands for) and a chord.
 
 mod support;
 
@@ -122,5 +122,65 @@ async fn committed_enqueues_run_and_wake_a_waiting_consumer() {
     assert_eq!(second.wait(WAIT).await.unwrap(), 13);
     assert_eq!(members[0].wait(WAIT).await.unwrap(), 14);
     assert_eq!(members[1].wait(WAIT).await.unwrap(), 16);
+    consumer.shutdown().await.unwrap();
+}
+
+#[task]
+fn total(values: Vec<huey_core::group::MemberResult<i64>>) -> i64 {
+    values
+        .into_iter()
+        .filter_map(huey_core::group::MemberResult::ok)
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chord_and_maps_group_run_after_commit_and_never_after_rollback() {
+    let (huey, outbox, pool, _guard) = setup("tx-chord").await;
+    let consumer = Consumer::builder(&huey)
+        .workers(2)
+        .start()
+        .expect("consumer");
+    let mut warm = double::call(0).enqueue(&huey).await.unwrap();
+    assert_eq!(warm.wait(WAIT).await.unwrap(), 0);
+
+    // Rolled back: neither the members nor the callback ever run.
+    let mut tx = pool.begin().await.expect("begin");
+    let mut dropped = group([1, 2].map(double::call))
+        .then(total::partial())
+        .enqueue_in(&huey, &outbox, &mut tx)
+        .await
+        .expect("chord");
+    tx.rollback().await.expect("rollback");
+
+    let mut tx = pool.begin().await.expect("begin");
+    let mut chord = group((1..=3).map(double::call))
+        .then(total::partial())
+        .then(plus_one::partial())
+        .enqueue_in(&huey, &outbox, &mut tx)
+        .await
+        .unwrap();
+    // `double::map(&huey, ..)` enqueues at once; in a transaction it is this group.
+    let mut mapped = group([10, 20].map(double::call))
+        .enqueue_in(&huey, &outbox, &mut tx)
+        .await
+        .unwrap();
+    tx.commit().await.expect("commit");
+    let committed = Instant::now();
+
+    assert_eq!(chord.callback.wait(WAIT).await.unwrap(), 2 + 4 + 6);
+    assert!(
+        committed.elapsed() < Duration::from_secs(5),
+        "the commit's notification woke the consumer (took {:?})",
+        committed.elapsed()
+    );
+    assert_eq!(chord.then.0.wait(WAIT).await.unwrap(), 13);
+    assert_eq!(chord.results.wait(WAIT).await.unwrap(), vec![2, 4, 6]);
+    assert_eq!(mapped.wait(WAIT).await.unwrap(), vec![20, 40]);
+    // Enqueued after the rolled-back chord and run: the chord had its chance, and never ran.
+    let mut marker = double::call(21).enqueue(&huey).await.unwrap();
+    assert_eq!(marker.wait(WAIT).await.unwrap(), 42);
+    assert_eq!(dropped.results[0].get().await.unwrap(), None);
+    assert_eq!(dropped.callback.get().await.unwrap(), None);
+    assert_eq!(huey.pending_count().await.unwrap(), 0);
     consumer.shutdown().await.unwrap();
 }

@@ -1,9 +1,12 @@
 //! Pickup latency on SQLite: the time from an enqueue to the start of its task, on an idle
 //! consumer, sequentially. `in-process` runs the consumer in this process (woken without
-//! polling); `cross-process` runs it in a child process (woken by its poll of the file).
+//! polling); `in-process-tx` too, each task enqueued on a transaction of the application's
+//! (`enqueue_in`, woken by the outbox's commit hook; timed from the transaction's start);
+//! `cross-process` runs it in a child process (woken by its poll of the file).
 //!
 //! ```text
 //! cargo run --release -p huey-sqlite --example pickup -- in-process 200
+//! cargo run --release -p huey-sqlite --example pickup -- in-process-tx 200
 //! cargo run --release -p huey-sqlite --example pickup -- cross-process 200
 //! ```
 
@@ -11,7 +14,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use huey_core::prelude::*;
-use huey_sqlite::SqliteStorage;
+use huey_sqlite::{EnqueueIn, SqliteStorage};
 
 /// Returns when it started, in microseconds since the epoch.
 #[task(name = "pickup.started_at")]
@@ -40,7 +43,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             std::fs::remove_dir_all(&dir)?;
             outcome
         }
-        _ => Err("usage: pickup in-process|cross-process N".into()),
+        _ => Err("usage: pickup in-process|in-process-tx|cross-process N".into()),
     }
 }
 
@@ -59,9 +62,12 @@ async fn consume(path: &Path) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 async fn measure(mode: &str, path: &Path, n: usize) -> Result<(), Box<dyn std::error::Error>> {
-    let huey = Huey::new("pickup", SqliteStorage::open("pickup", path).await?);
+    let storage = SqliteStorage::open("pickup", path).await?;
+    let outbox = storage.outbox();
+    let pool = storage.pool().clone();
+    let huey = Huey::new("pickup", storage);
     let (local, child) = match mode {
-        "in-process" => {
+        "in-process" | "in-process-tx" => {
             let consumer = Consumer::builder(&huey)
                 .workers(1)
                 .periodic(false)
@@ -87,10 +93,17 @@ async fn measure(mode: &str, path: &Path, n: usize) -> Result<(), Box<dyn std::e
         // Idle between tasks, so each enqueue meets a waiting consumer.
         tokio::time::sleep(Duration::from_millis(20)).await;
         let sent = now_micros();
-        let started = started_at::enqueue(&huey)
-            .await?
-            .wait(Duration::from_secs(10))
-            .await?;
+        let mut handle = if mode == "in-process-tx" {
+            let mut tx = pool.begin().await?;
+            let handle = started_at::call()
+                .enqueue_in(&huey, &outbox, &mut tx)
+                .await?;
+            tx.commit().await?;
+            handle
+        } else {
+            started_at::enqueue(&huey).await?
+        };
+        let started = handle.wait(Duration::from_secs(10)).await?;
         if i >= 10 {
             ms.push((started - sent) as f64 / 1000.0);
         }

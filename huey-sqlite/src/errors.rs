@@ -94,7 +94,14 @@ pub(crate) fn storage(failure: Failure, busy_for: Duration) -> StorageError {
     if is_busy(&failure) {
         return StorageError::Backend(Box::new(Busy(busy_for)));
     }
-    match failure {
+    on_app_connection(failure)
+}
+
+/// The storage error for a failure on an application's own connection (a transactional
+/// enqueue). Nothing is retried there, the transaction being the application's; a busy file
+/// is reported in SQLite's words, since the application's own busy timeout ran out.
+pub(crate) fn on_app_connection(failure: impl Into<Failure>) -> StorageError {
+    match failure.into() {
         Failure::Sql(error) if is_invalid(&error) => StorageError::Invalid(Box::new(error)),
         Failure::Sql(error) => StorageError::Backend(Box::new(error)),
         Failure::Shape(what) => StorageError::Invalid(Box::new(Shape(what))),

@@ -180,16 +180,18 @@ impl QueueStorage for SqliteStorage {
 
     async fn dequeue(&self, request: Dequeue) -> StorageResult<Vec<Delivery>> {
         let deadline = tokio::time::Instant::now() + request.wait;
-        // The first look claims at once (a fetcher usually asks because there is work); later
-        // looks, after a wait, read first, so an idle poll never takes the write lock.
-        let mut first = true;
+        // The first look claims at once (a fetcher usually asks because there is work), and so
+        // does a look after a wake-up of this process: an outbox's commit hook wakes before its
+        // commit is visible to a read, but a claim waits for that commit's write lock. A look
+        // after a poll's nap reads first, so an idle poll never takes the write lock.
+        let mut claim_now = true;
         loop {
             // Registered before looking, so a write of this process between the look and the
             // wait still wakes it; another process's write is seen at the next poll.
             let notified = self.db.shared.queue.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if std::mem::take(&mut first) || self.ready().await? {
+            if std::mem::take(&mut claim_now) || self.ready().await? {
                 let (claimed, refused) = self
                     .claim(request.max.max(1), request.max_message_size)
                     .await?;
@@ -205,7 +207,7 @@ impl QueueStorage for SqliteStorage {
                 return Ok(Vec::new());
             }
             let nap = (deadline - now).min(self.options.poll);
-            let _ = tokio::time::timeout(nap, notified).await;
+            claim_now = tokio::time::timeout(nap, notified).await.is_ok();
         }
     }
 

@@ -7,7 +7,7 @@
 //! | feature | adds |
 //! | --- | --- |
 //! | `redis` | [`huey::redis`](https://docs.rs/huey-redis): `RedisStorage`, shared between processes, at-least-once |
-//! | `sqlite` | [`huey::sqlite`](https://docs.rs/huey-sqlite): `SqliteStorage`, one file and no server, shared between processes, at-least-once |
+//! | `sqlite` | [`huey::sqlite`](https://docs.rs/huey-sqlite): `SqliteStorage`, one file and no server, shared between processes, at-least-once, enqueue inside the application's transaction |
 //! | `tls` | `rediss://` URLs for the Redis storage (implies `redis`) |
 //! | `postgres` | [`huey::postgres`](https://docs.rs/huey-postgres): `PostgresStorage` on sqlx, shared between processes, at-least-once, enqueue inside the application's transaction |
 //! | `postgres-tls` | TLS connections for the PostgreSQL storage (implies `postgres`) |

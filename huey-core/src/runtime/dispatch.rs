@@ -14,8 +14,9 @@ use crate::task::signal::Signal;
 /// an application's own database transaction, so that a message is queued exactly when the
 /// transaction commits (a backend crate provides the sink for its database).
 ///
-/// `enqueue_into` on [`TaskCall`](crate::TaskCall), [`Pipeline`](crate::Pipeline) and
-/// [`Group`](crate::Group) encode with the [`Huey`]'s codec, check its
+/// `enqueue_into` on [`TaskCall`](crate::TaskCall), [`Pipeline`](crate::Pipeline),
+/// [`Group`](crate::Group) and [`Chord`](crate::group::Chord) (all four behind the
+/// [`EnqueueInto`](crate::EnqueueInto) trait) encode with the [`Huey`]'s codec, check its
 /// [`max_message_size`](Huey::max_message_size), hand the messages to [`put`](Self::put) in
 /// one call, fire [`Signal::Enqueued`] once it returns (the message is then written to the
 /// sink, which does not mean its transaction will commit), and return the usual result

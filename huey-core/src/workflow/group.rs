@@ -277,11 +277,20 @@ async fn enqueue_plans<O>(
     for plan in plans {
         messages.extend(plan.into_messages()?);
     }
-    match sink {
-        Some(sink) => huey.enqueue_batch_into(messages, sink).await?,
-        None => huey.enqueue_batch(messages).await?,
-    }
+    dispatch(huey, messages, sink).await?;
     Ok(ResultGroup::from_handles(handles))
+}
+
+/// Enqueues `messages` in one call: to `sink` if given, else to the queue's storage.
+async fn dispatch(
+    huey: &Huey,
+    messages: Vec<Message>,
+    sink: Option<&mut (dyn crate::MessageSink + '_)>,
+) -> Result<(), HueyError> {
+    match sink {
+        Some(sink) => huey.enqueue_batch_into(messages, sink).await,
+        None => huey.enqueue_batch(messages).await,
+    }
 }
 
 impl<O> Default for Group<O> {
@@ -368,6 +377,68 @@ impl<O, C: TaskDef, L: TaskDef, H: Handles> Chord<O, C, L, H> {
 
     /// Enqueues the members (or, with none, the callback at once with an empty list).
     pub async fn enqueue(self, huey: &Huey) -> Result<ChordResult<O, C::Output, H>, HueyError> {
+        self.enqueue_to(huey, None).await
+    }
+
+    /// Writes the members (or, with none, the callback with an empty list) to `sink` in one
+    /// call instead of the queue's storage, and returns the chord's handles; see
+    /// [`MessageSink`](crate::MessageSink). The chord's bookkeeping starts when its first
+    /// member settles, so nothing of it is written before the sink's transaction commits.
+    ///
+    /// ```
+    /// use huey_core::group::{MemberResult, group};
+    /// use huey_core::prelude::*;
+    /// use huey_core::{MessageSink, StorageError};
+    ///
+    /// #[task]
+    /// fn square(n: i64) -> i64 {
+    ///     n * n
+    /// }
+    ///
+    /// #[task]
+    /// fn sum(values: Vec<MemberResult<i64>>) -> i64 {
+    ///     values.into_iter().filter_map(MemberResult::ok).sum()
+    /// }
+    ///
+    /// /// Holds messages as a transaction would until its commit.
+    /// #[derive(Default)]
+    /// struct Held(Vec<(Vec<u8>, i32)>);
+    ///
+    /// #[huey_core::async_trait]
+    /// impl MessageSink for Held {
+    ///     async fn put(&mut self, items: Vec<(Vec<u8>, i32)>) -> Result<(), StorageError> {
+    ///         self.0.extend(items);
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let huey = Huey::memory("chord-sink-docs");
+    /// let mut held = Held::default();
+    /// let _chord = group([square::call(2), square::call(3)])
+    ///     .then(sum::partial())
+    ///     .enqueue_into(&huey, &mut held)
+    ///     .await?;
+    /// assert_eq!(held.0.len(), 2, "the members; the callback travels inside them");
+    /// assert_eq!(huey.pending_count().await?, 0, "nothing reached the storage itself");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn enqueue_into(
+        self,
+        huey: &Huey,
+        sink: &mut (dyn crate::MessageSink + '_),
+    ) -> Result<ChordResult<O, C::Output, H>, HueyError> {
+        self.enqueue_to(huey, Some(sink)).await
+    }
+
+    /// Enqueues the chord to `sink` if given, else to the queue's storage, in one call.
+    async fn enqueue_to(
+        self,
+        huey: &Huey,
+        sink: Option<&mut (dyn crate::MessageSink + '_)>,
+    ) -> Result<ChordResult<O, C::Output, H>, HueyError> {
         let callback = nest(self.callback, "a chord has no callback")?;
         let callback_handle = TaskResult::new(huey.clone(), Arc::new(callback.clone()));
         let then = match &callback.on_complete {
@@ -375,12 +446,15 @@ impl<O, C: TaskDef, L: TaskDef, H: Handles> Chord<O, C, L, H> {
             None => H::from_chain(huey, &callback),
         };
         let mut plans = self.members.into_iter().collect::<Result<Vec<_>, _>>()?;
-        join_chord(&mut plans, callback.clone());
-        let results = enqueue_plans(huey, plans, None).await?;
-        if results.is_empty() {
+        let results = if plans.is_empty() {
+            // No member will ever complete the chord: its callback goes now, with `[]`.
             let empty = serde_json::value::to_raw_value(&Vec::<()>::new())?;
-            huey.enqueue_raw(callback.with_parent(&empty)?).await?;
-        }
+            dispatch(huey, vec![callback.with_parent(&empty)?], sink).await?;
+            ResultGroup::from_handles(Vec::new())
+        } else {
+            join_chord(&mut plans, callback);
+            enqueue_plans(huey, plans, sink).await?
+        };
         Ok(ChordResult {
             results,
             callback: callback_handle,

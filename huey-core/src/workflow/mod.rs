@@ -6,3 +6,4 @@ pub(crate) mod call;
 pub mod group;
 pub mod pipeline;
 pub(crate) mod result;
+pub(crate) mod sink;
