@@ -12,7 +12,7 @@ use huey_core::storage::{
 use sqlx::{PgExecutor, Row};
 
 use crate::errors::backend;
-use crate::schema::Tables;
+use crate::schema::{Tables, outcome_commit};
 use crate::settler::Job;
 use crate::storage::{PostgresStorage, millis};
 
@@ -105,10 +105,13 @@ impl PostgresStorage {
                 FROM taken WHERE $3::bigint IS NULL OR len <= $3
                 ORDER BY priority DESC, id
                 RETURNING id, claim, priority, data, deliveries
+            ), commit_mode AS (
+                SELECT set_config('synchronous_commit', {commit}, true)
             )
             SELECT id, claim, priority, data, deliveries, 0::bigint AS refused,
                 EXISTS (SELECT 1 FROM {revocations} WHERE namespace = $1) AS revocations
             FROM claimed
+            WHERE (SELECT count(*) FROM commit_mode) > 0
             UNION ALL
             SELECT 0, 0, 0, NULL, 0, count(*), false FROM dead",
             queue = t.queue,
@@ -116,6 +119,7 @@ impl PostgresStorage {
             dead = t.dead,
             seq = t.claim_seq,
             revocations = t.revocations,
+            commit = outcome_commit(self.options.synchronous_outcomes),
         );
         let limit = limit.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
         let rows = sqlx::query(&sql)

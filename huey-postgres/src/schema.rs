@@ -275,6 +275,17 @@ impl Tables {
     }
 }
 
+/// The value a claim or settlement sets `synchronous_commit` to for its own transaction (see
+/// [`PostgresOptions::synchronous_outcomes`](crate::PostgresOptions::synchronous_outcomes)):
+/// off, or what the session has.
+pub(crate) fn outcome_commit(synchronous: bool) -> &'static str {
+    if synchronous {
+        "current_setting('synchronous_commit')"
+    } else {
+        "'off'"
+    }
+}
+
 /// Creates the schema and its tables if they are missing, in one transaction under an
 /// advisory lock, so consumers that start together do not race on the DDL.
 pub(crate) async fn migrate(pool: &PgPool, tables: &Tables) -> Result<(), StorageError> {

@@ -13,7 +13,7 @@ use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::errors::Shared;
-use crate::schema::Tables;
+use crate::schema::{Tables, outcome_commit};
 
 /// Settlements applied per statement at most.
 const MAX_BATCH: usize = 512;
@@ -26,6 +26,8 @@ pub(crate) struct Config {
     pub result_ttl_ms: i64,
     /// How long a `()` result someone waited for is kept, in ms.
     pub awaited_ttl_ms: i64,
+    /// Whether settlements wait for their commit's flush.
+    pub synchronous: bool,
 }
 
 /// One settlement and where to send whether it applied.
@@ -48,7 +50,7 @@ pub(crate) struct Outcome {
 
 /// Starts the settle task on the current runtime; it ends when every sender is dropped.
 pub(crate) fn spawn(pool: PgPool, tables: &Tables, config: Config) -> mpsc::UnboundedSender<Job> {
-    let sql = statement(tables);
+    let sql = statement(tables, config.synchronous);
     let offers_sql = offers_statement(tables);
     let (sender, mut jobs) = mpsc::unbounded_channel::<Job>();
     tokio::spawn(async move {
@@ -298,7 +300,8 @@ async fn run(
 
 /// The settle statement. One statement is one transaction, so a batch is applied whole or
 /// not at all; within it, only the settlements whose claim is held (`applied`) write.
-fn statement(t: &Tables) -> String {
+fn statement(t: &Tables, synchronous: bool) -> String {
+    let commit = outcome_commit(synchronous);
     let Tables {
         queue,
         claims,
@@ -396,10 +399,12 @@ fn statement(t: &Tables) -> String {
             UNION ALL
             SELECT pg_notify('{channel}', 'r:' || $1)
             WHERE EXISTS (SELECT 1 FROM results) OR EXISTS (SELECT 1 FROM awaited)
+        ), commit_mode AS (
+            SELECT set_config('synchronous_commit', {commit}, true)
         )
         SELECT job, (SELECT count(*) FROM dead) AS dead,
             (SELECT array_agg(key) FROM awaited) AS awaited
         FROM applied
-        WHERE (SELECT count(*) FROM woken) >= 0"
+        WHERE (SELECT count(*) FROM woken) >= 0 AND (SELECT count(*) FROM commit_mode) > 0"
     )
 }

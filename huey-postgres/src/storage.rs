@@ -40,6 +40,7 @@ pub struct PostgresOptions {
     pub(crate) max_connections: u32,
     pub(crate) migrate: bool,
     pub(crate) vacuum: bool,
+    pub(crate) synchronous_outcomes: bool,
 }
 
 impl Default for PostgresOptions {
@@ -55,6 +56,7 @@ impl Default for PostgresOptions {
             max_connections: 10,
             migrate: true,
             vacuum: true,
+            synchronous_outcomes: false,
         }
     }
 }
@@ -126,6 +128,26 @@ impl PostgresOptions {
     #[must_use]
     pub fn vacuum(mut self, on: bool) -> Self {
         self.vacuum = on;
+        self
+    }
+
+    /// Whether claims and settlements wait for their commit to reach the disk (default
+    /// false).
+    ///
+    /// By default they commit asynchronously (`synchronous_commit = off` for those
+    /// transactions only): a server crash can then undo the last moments of them (at most
+    /// three times `wal_writer_delay`, 600 ms by default). An undone claim or settlement puts
+    /// its task back on the queue to run again, as a consumer's crash does: delivery stays
+    /// at-least-once, and a settlement is still undone whole (its result, its follow-ups and
+    /// its acknowledgement together). What it saves is a flush wait per claim and per
+    /// settlement, which a busy disk makes long (measured here: 4 to 6 ms per synchronous
+    /// commit while builds ran, against 0.4 ms asynchronous). Enqueues always commit as
+    /// their transaction does: an enqueue that returned is on disk.
+    ///
+    /// Turn this on if a result someone has read must never be undone by a crash.
+    #[must_use]
+    pub fn synchronous_outcomes(mut self, on: bool) -> Self {
+        self.synchronous_outcomes = on;
         self
     }
 
@@ -282,6 +304,7 @@ impl PostgresStorage {
             namespace: namespace.to_owned(),
             result_ttl_ms: options.result_ttl.map_or(0, |t| millis(t).max(1)),
             awaited_ttl_ms: millis(options.awaited_ttl),
+            synchronous: options.synchronous_outcomes,
         };
         let settler = settler::spawn(pool.clone(), &tables, config);
         Ok(PostgresStorage {
