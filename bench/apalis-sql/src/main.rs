@@ -68,7 +68,10 @@ impl Opts {
         Opts { kv }
     }
     fn str(&self, k: &str, default: &str) -> String {
-        self.kv.get(k).cloned().unwrap_or_else(|| default.to_string())
+        self.kv
+            .get(k)
+            .cloned()
+            .unwrap_or_else(|| default.to_string())
     }
     fn num<T: FromStr>(&self, k: &str, default: T) -> T
     where
@@ -164,15 +167,22 @@ impl Db {
     async fn fresh(url: &str) -> Db {
         match Kind::of(url) {
             Kind::Postgres => {
-                if !sqlx::Postgres::database_exists(url).await.expect("database_exists") {
-                    sqlx::Postgres::create_database(url).await.expect("create database");
+                if !sqlx::Postgres::database_exists(url)
+                    .await
+                    .expect("database_exists")
+                {
+                    sqlx::Postgres::create_database(url)
+                        .await
+                        .expect("create database");
                 }
                 let pool = PgPool::connect(url).await.expect("connect to postgres");
                 sqlx::query("DROP SCHEMA IF EXISTS apalis CASCADE")
                     .execute(&pool)
                     .await
                     .expect("drop schema apalis");
-                PostgresStorage::setup(&pool).await.expect("apalis-postgres setup");
+                PostgresStorage::setup(&pool)
+                    .await
+                    .expect("apalis-postgres setup");
                 Db::Pg(pool)
             }
             Kind::Sqlite => {
@@ -180,8 +190,12 @@ impl Db {
                 let opts = SqliteConnectOptions::from_str(url)
                     .expect("sqlite url")
                     .create_if_missing(true);
-                let pool = SqlitePool::connect_with(opts).await.expect("create sqlite file");
-                SqliteStorage::setup(&pool).await.expect("apalis-sqlite setup");
+                let pool = SqlitePool::connect_with(opts)
+                    .await
+                    .expect("create sqlite file");
+                SqliteStorage::setup(&pool)
+                    .await
+                    .expect("apalis-sqlite setup");
                 Db::Lite(pool)
             }
         }
@@ -520,7 +534,10 @@ async fn worker_main(w: WorkerOpts) -> Result<(), BoxDynError> {
     };
     // Report our own peak RSS on stdout (the harness also reads /proc/<pid>/status at "done").
     let hwm = proc_status_mib("self", "VmHWM:");
-    println!("{}", json!({"vmhwm_mib": hwm, "result": format!("{res:?}")}));
+    println!(
+        "{}",
+        json!({"vmhwm_mib": hwm, "result": format!("{res:?}")})
+    );
     std::io::stdout().flush().ok();
     res.map_err(Into::into)
 }
@@ -552,10 +569,16 @@ impl Producer {
     async fn warm(&self) {
         match self {
             Producer::Pg(s) => {
-                sqlx::query("SELECT 1").execute(s.pool()).await.expect("SELECT 1");
+                sqlx::query("SELECT 1")
+                    .execute(s.pool())
+                    .await
+                    .expect("SELECT 1");
             }
             Producer::Lite(s) => {
-                sqlx::query("SELECT 1").execute(s.pool()).await.expect("SELECT 1");
+                sqlx::query("SELECT 1")
+                    .execute(s.pool())
+                    .await
+                    .expect("SELECT 1");
             }
         }
     }
@@ -998,7 +1021,10 @@ async fn latency(o: &Opts) {
     let mut children = vec![spawn_worker(&w, &name)];
     let t0 = Instant::now();
     while !db.worker_registered(&name).await {
-        assert!(t0.elapsed() < Duration::from_secs(20), "worker did not register");
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "worker did not register"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -1062,7 +1088,7 @@ async fn latency(o: &Opts) {
             "min_ms": round(samples[0], 3), "mean_ms": round(mean, 3),
             "db_cpu_pct": db_cpu_pct(kind, &d0, &d1, el),
             "completed": completed, "stopped_early": stopped_early, "elapsed_s": round(el, 2),
-            "stalls_over_1s": stalls, "stall_total_s": round(stall_ms / 1000.0, 1),
+            "stalls_over_1s": stalls, "stall_total_s": round(stall_ms / 1000.0, 1) + 0.0,
             "stop_s": round(stop_s, 3), "exit_codes": codes, "worker_stdout": outs,
         }),
     );
@@ -1166,8 +1192,19 @@ fn report(o: &Opts) {
         groups.entry(key).or_default().push(v);
     }
     let cols: &[(&str, &[&str])] = &[
-        ("W1", &["tasks_per_s", "us_per_task", "producer_cpu_pct", "db_cpu_pct"]),
-        ("W1b", &["tasks_per_s", "elapsed_s", "producer_cpu_pct", "db_cpu_pct"]),
+        (
+            "W1",
+            &[
+                "tasks_per_s",
+                "us_per_task",
+                "producer_cpu_pct",
+                "db_cpu_pct",
+            ],
+        ),
+        (
+            "W1b",
+            &["tasks_per_s", "elapsed_s", "producer_cpu_pct", "db_cpu_pct"],
+        ),
         (
             "W2",
             &[
@@ -1184,11 +1221,28 @@ fn report(o: &Opts) {
         ),
         (
             "W3",
-            &["p50_ms", "p90_ms", "p99_ms", "max_ms", "mean_ms", "completed", "stalls_over_1s", "db_cpu_pct"],
+            &[
+                "p50_ms",
+                "p90_ms",
+                "p99_ms",
+                "max_ms",
+                "mean_ms",
+                "completed",
+                "stalls_over_1s",
+                "db_cpu_pct",
+            ],
         ),
         (
             "W4",
-            &["drain_s", "tasks_per_s", "ideal_tasks_per_s", "efficiency_pct", "consumer_cpu_pct", "db_cpu_pct", "peak_rss_mib_sum_vmhwm"],
+            &[
+                "drain_s",
+                "tasks_per_s",
+                "ideal_tasks_per_s",
+                "efficiency_pct",
+                "consumer_cpu_pct",
+                "db_cpu_pct",
+                "peak_rss_mib_sum_vmhwm",
+            ],
         ),
         ("SLEEP", &["mean_ms", "p50_ms", "max_ms", "efficiency_pct"]),
     ];
