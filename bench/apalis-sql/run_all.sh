@@ -14,6 +14,9 @@ nice -n 15 cargo build --release --quiet
 B=${CARGO_TARGET_DIR:-./target}/release/apalis-sql-bench
 OUT=${OUT:-results/results.jsonl}
 ROUNDS=${ROUNDS:-1}
+# apalis-core 1.0.0 loses wake-ups (see README): a W3 sample can wait for the 30 s heartbeat,
+# so every latency run stops taking samples after DEADLINE seconds (`stopped_early` in its row).
+DEADLINE=${DEADLINE:-60}
 N=${N:-20000}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/apalis_bench}
 SQLITE_URL=${SQLITE_URL:-sqlite:${TMPDIR:-/tmp}/apalis-sql-bench.db}
@@ -29,13 +32,13 @@ for r in $(seq 1 "$ROUNDS"); do
       $B drain --url "$url" --n "$N" --concurrency "$c" --rep "$r" --out "$OUT" >/dev/null
     done
     # apalis' own wait_for re-checks every 500 ms: 100 round trips are enough to see it.
-    $B latency --url "$url" --n 100 --warmup 5 --concurrency 4 --client wait_for --rep "$r" --out "$OUT" >/dev/null
+    $B latency --url "$url" --n 100 --warmup 5 --concurrency 4 --client wait_for --deadline-s "$DEADLINE" --rep "$r" --out "$OUT" >/dev/null
     for pm in 100 10; do
-      $B latency --url "$url" --n 500 --warmup 20 --concurrency 4 --client check_status --poll-ms "$pm" --rep "$r" --out "$OUT" >/dev/null
+      $B latency --url "$url" --n 500 --warmup 20 --concurrency 4 --client check_status --poll-ms "$pm" --deadline-s "$DEADLINE" --rep "$r" --out "$OUT" >/dev/null
     done
     if [[ $url == postgres* ]]; then
       # LISTEN/NOTIFY wake-up (PostgresStorage::with_pubsub), PostgreSQL only
-      $B latency --url "$url" --n 500 --warmup 20 --concurrency 4 --client check_status --wake pubsub --rep "$r" --out "$OUT" >/dev/null
+      $B latency --url "$url" --n 500 --warmup 20 --concurrency 4 --client check_status --wake pubsub --deadline-s "$DEADLINE" --rep "$r" --out "$OUT" >/dev/null
     fi
   done
 done
