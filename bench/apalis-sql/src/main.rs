@@ -882,7 +882,7 @@ async fn drain(o: &Opts) {
     let n: u64 = o.num("n", 20_000);
     let ms: u64 = o.num("ms", 10);
     let procs: usize = o.num("procs", 1);
-    let timeout_s: f64 = o.num("timeout", 600.0);
+    let timeout_s: f64 = o.num("timeout", 1800.0);
     let q = w.queue.clone();
     let db = Db::fresh(&w.url).await;
     if w.task == "sleep" {
