@@ -37,6 +37,7 @@ cleanup() {
     if [[ -n $PG_DATA ]]; then
         runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$PG_DATA" -m fast -w stop \
             >/dev/null 2>&1 || true
+        cp "$TMP/postgres.log" "$OUT/postgres.log" 2>/dev/null || true
     fi
     rm -rf "$TMP"
 }
@@ -51,7 +52,7 @@ if [[ $STORAGE == postgres ]]; then
     PORT=$($PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     # Default settings but where it listens (loopback, this port, a socket in $TMP): so fsync
     # and synchronous_commit are on, and every commit waits for the disk.
-    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PG_DATA" -l "$OUT/postgres.log" -w \
+    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PG_DATA" -l "$TMP/postgres.log" -w \
         -o "-p $PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$TMP ${PG_SETTINGS:-}" \
         start >/dev/null
     BASE=postgres://postgres@127.0.0.1:$PORT
@@ -64,7 +65,8 @@ fi
 export BENCH_STORAGE=$STORAGE
 
 echo "building huey-rs and the apalis SQL harness (release)" >&2
-nice -n 15 cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml" -p huey-bench
+nice -n 15 cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml" -p huey-bench \
+    --features sql
 HB=$ROOT/target/release/huey-bench
 HBC=$ROOT/target/release/huey-bench-consumer-$STORAGE
 AB=
