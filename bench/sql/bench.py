@@ -367,6 +367,7 @@ def w2_drain(args):
         t_spawn = c.start()
         t_first = t_empty = t_done = None
         polls = 0
+        last_results, last_progress = -1, t_spawn
         try:
             while True:
                 q0 = time.perf_counter()
@@ -387,6 +388,14 @@ def w2_drain(args):
                                        % (c.proc.returncode, c.log_path))
                 if now - t_spawn > args.timeout:
                     raise RuntimeError('timeout (waiting=%d results=%d)' % (waiting, results))
+                # A task that fails inside Huey's own storage calls (SqliteHuey's "database
+                # is locked" under -k process -w 8, seen once) never stores its result.
+                if results != last_results:
+                    last_results, last_progress = results, now
+                elif waiting == 0 and now - last_progress > args.stall:
+                    raise RuntimeError('no new result for %.0f s with none waiting (%d of %d): '
+                                       'a task lost, see %s' % (now - last_progress, results,
+                                                                args.n, c.log_path))
                 if t_first is not None and args.kind == 'process' and now - t_first < 2:
                     c.refresh_tree()  # process workers fork after start-up
                 time.sleep(poll_sleep(now - q0))
@@ -512,6 +521,8 @@ def main():
     p.add_argument('--workers', type=int, default=8)
     p.add_argument('--kind', default='thread')
     p.add_argument('--timeout', type=float, default=900)
+    p.add_argument('--stall', type=float, default=30,
+                   help='give up when no result came for this long and none is waiting')
     p.set_defaults(fn=w2_drain)
     p = sub.add_parser('latency')
     p.add_argument('--n', type=int, default=500)

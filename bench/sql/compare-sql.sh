@@ -108,11 +108,12 @@ apalis() { # $1 = subcommand, rest = its flags; a fresh database first
 }
 
 # Python Huey at its best worker configuration: a quick drain (SEL_N tasks) of each, the
-# fastest kept.
+# fastest that finished kept.
 if [[ -z ${PY_CONFIG:-} ]]; then
     for kind in thread process; do
         for w in 4 8; do
-            sqlbench "$SELRES" "$PY_URL" drain --n "${SEL_N:-2000}" --workers $w --kind $kind
+            sqlbench "$SELRES" "$PY_URL" drain --n "${SEL_N:-2000}" --workers $w --kind $kind ||
+                echo "Python Huey -k $kind -w $w failed (its log says why): not a candidate" >&2
         done
     done
     PY_CONFIG=$($PY -c '
