@@ -5,6 +5,8 @@
 #
 #   bench/compare.sh              # ~15 min on 2 cores (the first run also builds apalis)
 #   ROUNDS=1 bench/compare.sh     # one round
+#   bench/compare.sh postgres     # the PostgreSQL rows, and `sqlite` the SQLite rows: a table
+#                                 # of their own each (bench/sql/compare-sql.sh runs them)
 #
 #   HUEY_BENCH=/path/to/huey-bench bench/compare.sh   # measure another build of huey-rs
 #                                                     # (e.g. an earlier commit's); its
@@ -15,6 +17,11 @@
 # Python Huey and huey-rs (through the Python harness), db 13 for apalis. Installs what is
 # missing: huey and redis-py with pip; apalis builds with cargo into $OUT/apalis-target.
 set -euo pipefail
+case ${1:-redis} in
+    redis) ;;
+    postgres | sqlite) exec "$(dirname "$0")/sql/compare-sql.sh" "$1" ;;
+    *) echo "usage: bench/compare.sh [redis|postgres|sqlite]" >&2; exit 2 ;;
+esac
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SHARED=${SHARED:-$ROOT/../shared/bench}
 OUT=${OUT:-$ROOT/target/bench}

@@ -14,8 +14,9 @@
 //! `enqueue`, `bulk` and `codec` take the serializer options `--compress gzip|zlib`,
 //! `--level 0-9` and `--sign SECRET`, to measure what compression and signing cost.
 //!
-//! The queue is `bench` on `HUEY_REDIS_URL` (default `redis://127.0.0.1:6379/14`): keys
-//! `huey.redis.bench` and `huey.results.bench`, as the harness expects.
+//! The queue is `bench` on the storage `HUEY_BENCH_URL` names (`redis://…`, `postgres://…`
+//! or `sqlite:PATH`), else on Redis at `HUEY_REDIS_URL` (default `redis://127.0.0.1:6379/14`):
+//! keys `huey.redis.bench` and `huey.results.bench`, as the harness expects.
 
 use std::time::{Duration, Instant};
 
@@ -183,7 +184,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 async fn huey(codec: &Codec) -> Result<Huey, HueyError> {
-    huey_bench::connect(codec.apply(Huey::builder("bench"))).await
+    huey_bench::connect_url(codec.apply(Huey::builder("bench"))).await
 }
 
 #[tokio::main(flavor = "current_thread")]
