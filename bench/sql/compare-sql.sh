@@ -9,6 +9,9 @@
 #   ROUNDS=1 bench/compare.sh sqlite
 #   PY_CONFIG="process 4" bench/compare.sh postgres   # skip picking Python Huey's workers
 #   PY_200K=0 bench/compare.sh sqlite     # no 200,000-task drains for Python Huey (minutes each)
+#   AP_200K=0 bench/compare.sh postgres   # nor for apalis (5 to 8 minutes each on PostgreSQL)
+#   AP_DRAIN=0 bench/compare.sh sqlite    # no apalis drains at all (8 to 10 minutes per 20,000
+#                                         # on SQLite, where apalis always polls)
 #   PG_SETTINGS="-c synchronous_commit=off" bench/compare.sh postgres   # settings of your own
 #
 # PostgreSQL: a private server of its own (initdb in a temporary directory as the `postgres`
@@ -24,6 +27,8 @@ OUT=${OUT:-$ROOT/target/bench}
 ROUNDS=${ROUNDS:-3}
 PY=${PYTHON:-python3}
 PY_200K=${PY_200K:-1}
+AP_200K=${AP_200K:-1}
+AP_DRAIN=${AP_DRAIN:-1}
 mkdir -p "$OUT"
 [[ $STORAGE == postgres || $STORAGE == sqlite ]] || { echo "unknown storage $STORAGE" >&2; exit 2; }
 
@@ -142,11 +147,15 @@ for r in $(seq 1 "$ROUNDS"); do
     if [[ -n $AB ]]; then
         apalis enqueue --n 20000 --rep "$r"
         apalis bulk --n 200000 --chunk 1000 --rep "$r"
-        for n in 20000 200000; do
+        AP_SIZES=20000
+        [[ $AP_200K != 0 ]] && AP_SIZES="20000 200000"
+        [[ $AP_DRAIN != 0 ]] || AP_SIZES=
+        for n in $AP_SIZES; do
             apalis drain --n $n --concurrency 8 --rep "$r"
             apalis drain --n $n --concurrency 64 --rep "$r"
         done
-        apalis latency --n 500 --warmup 20 --concurrency 4 --rep "$r"
+        # apalis-core 1.0.0 sometimes loses a wake-up for about 30 s: a deadline bounds the run.
+        apalis latency --n 500 --warmup 20 --concurrency 4 --deadline-s 60 --rep "$r"
     fi
 
     # huey-rs (async workers)
