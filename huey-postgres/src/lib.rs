@@ -92,6 +92,11 @@
 //! claim is still held (its `claims` row, by token and owner, is there); otherwise it writes
 //! nothing and answers `Settled::NotHeld`.
 //!
+//! Claims and settlements commit asynchronously (`synchronous_commit = off` for their own
+//! transactions): they never wait for the disk, and a server crash can only undo the last
+//! moments of them, which puts those tasks back on the queue to run again (see
+//! [`PostgresOptions::synchronous_outcomes`]). Enqueues commit as their transaction does.
+//!
 //! ## Transactional enqueue
 //!
 //! A task call, a pipeline, a group or a chord can be written on the application's own
@@ -144,8 +149,8 @@
 //! half or more since its last statistics (a burst of 10,000 enqueues or more): with
 //! statistics taken while the table was small, the planner sorts the whole backlog for each
 //! claim instead of reading the ready index in order (measured: a sixth of the claim rate on
-//! a million queued tasks). And when dead rows pile up (100,000 or more with no vacuum for a
-//! minute: autovacuum off or lagging) it runs a `VACUUM` of the
+//! a million queued tasks). And when dead rows pile up (20,000 or more with no vacuum for ten
+//! seconds: autovacuum off or lagging) it runs a `VACUUM` of the
 //! table in the background; turn that off with [`PostgresOptions::vacuum`]. Both need the
 //! role to own the table (the one that migrated); without it they are skipped.
 //!

@@ -123,7 +123,7 @@ impl PostgresOptions {
     }
 
     /// Whether the heartbeat may `VACUUM` the queue table itself, in the background, when
-    /// dead rows pile up (100,000 or more) and no vacuum ran for a minute (default true): with autovacuum off or lagging, every settled task leaves a
+    /// dead rows pile up (20,000 or more) and no vacuum ran for ten seconds (default true): with autovacuum off or lagging, every settled task leaves a
     /// dead row that claims must step over, and the drain slows down.
     #[must_use]
     pub fn vacuum(mut self, on: bool) -> Self {
