@@ -79,6 +79,14 @@ COUNTS = {
 # dead row of the drain so far (several ms per poll at 200,000, taken from the 2 cores the
 # drain runs on).
 DRAIN_COUNTS = {
+    # SQLite keeps no dead rows, but a count still reads every waiting row: here the head and
+    # the tail of the FIFO queue by index (ids run from the pre-fill's first to its last),
+    # and the claims in flight through the owner index (a few rows).
+    ('huey-rs', 'sqlite'): "SELECT w, {n} - w - f FROM (SELECT "
+                           "coalesce((SELECT max(id) FROM huey_queue) - (SELECT id FROM huey_queue "
+                           "WHERE namespace = 'bench' AND owner IS NULL ORDER BY priority DESC, id "
+                           "LIMIT 1) + 1, 0) AS w, "
+                           "(SELECT count(*) FROM huey_queue WHERE owner IS NOT NULL) AS f)",
     ('huey-rs', 'postgres'): "SELECT {n} - c.claimed, c.claimed - (SELECT count(*) FROM huey.claims) "
                              "FROM (SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS claimed "
                              "FROM huey.claim_seq) c",
