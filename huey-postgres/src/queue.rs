@@ -428,27 +428,12 @@ impl QueueStorage for PostgresStorage {
     }
 
     async fn enqueued_items(&self, limit: Option<usize>) -> StorageResult<Vec<Vec<u8>>> {
-        let sql = format!(
-            "SELECT data FROM {} WHERE namespace = $1 ORDER BY priority DESC, id LIMIT $2",
-            self.tables.queue
-        );
-        let rows: Vec<(Vec<u8>,)> = sqlx::query_as(&sql)
-            .bind(&self.namespace)
-            .bind(limit.map(|n| i64::try_from(n).unwrap_or(i64::MAX)))
-            .fetch_all(&self.pool)
+        self.row_data(&self.tables.queue, "priority DESC, id", limit)
             .await
-            .map_err(backend)?;
-        Ok(rows.into_iter().map(|(d,)| d).collect())
     }
 
     async fn flush_queue(&self) -> StorageResult<()> {
-        let sql = format!("DELETE FROM {} WHERE namespace = $1", self.tables.queue);
-        sqlx::query(&sql)
-            .bind(&self.namespace)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(())
+        self.delete_rows(&self.tables.queue).await
     }
 
     fn maintenance_interval(&self) -> Option<Duration> {

@@ -83,26 +83,10 @@ impl ScheduleStorage for PostgresStorage {
     }
 
     async fn scheduled_items(&self, limit: Option<usize>) -> StorageResult<Vec<Vec<u8>>> {
-        let sql = format!(
-            "SELECT data FROM {} WHERE namespace = $1 ORDER BY at, id LIMIT $2",
-            self.tables.schedule
-        );
-        let rows: Vec<(Vec<u8>,)> = sqlx::query_as(&sql)
-            .bind(&self.namespace)
-            .bind(limit.map(|n| i64::try_from(n).unwrap_or(i64::MAX)))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(rows.into_iter().map(|(d,)| d).collect())
+        self.row_data(&self.tables.schedule, "at, id", limit).await
     }
 
     async fn flush_schedule(&self) -> StorageResult<()> {
-        let sql = format!("DELETE FROM {} WHERE namespace = $1", self.tables.schedule);
-        sqlx::query(&sql)
-            .bind(&self.namespace)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(())
+        self.delete_rows(&self.tables.schedule).await
     }
 }

@@ -370,6 +370,36 @@ impl PostgresStorage {
         Ok(usize::try_from(n).unwrap_or(0))
     }
 
+    /// The `data` of this namespace's rows of `table` in `order` (an SQL `ORDER BY` list), at
+    /// most `limit` of them.
+    pub(crate) async fn row_data(
+        &self,
+        table: &str,
+        order: &str,
+        limit: Option<usize>,
+    ) -> huey_core::storage::StorageResult<Vec<Vec<u8>>> {
+        let sql =
+            format!("SELECT data FROM {table} WHERE namespace = $1 ORDER BY {order} LIMIT $2");
+        let rows: Vec<(Vec<u8>,)> = sqlx::query_as(&sql)
+            .bind(&self.namespace)
+            .bind(limit.map(|n| i64::try_from(n).unwrap_or(i64::MAX)))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(rows.into_iter().map(|(d,)| d).collect())
+    }
+
+    /// Deletes this namespace's rows of `table`.
+    pub(crate) async fn delete_rows(&self, table: &str) -> huey_core::storage::StorageResult<()> {
+        let sql = format!("DELETE FROM {table} WHERE namespace = $1");
+        sqlx::query(&sql)
+            .bind(&self.namespace)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
     pub(crate) fn renew_identity(&self) -> String {
         let mut identity = self.identity();
         identity.id = new_consumer_id();
