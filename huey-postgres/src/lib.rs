@@ -163,6 +163,7 @@
 //! The `tls` feature adds rustls (`sslmode=require` and stronger in the URL).
 
 mod coordination;
+mod cursor;
 mod dead_letters;
 mod errors;
 mod listener;

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use huey_core::StorageError;
 use huey_core::async_trait;
 use huey_core::storage::{
-    Delivery, Dequeue, QueueStorage, Settled, Settlement, StorageResult, Upkeep,
+    Delivery, Dequeue, Disposition, QueueStorage, Settled, Settlement, StorageResult, Upkeep,
+    over_limit_reason,
 };
 use sqlx::{PgExecutor, Row};
 
@@ -27,12 +28,24 @@ const ANALYZE_AFTER: i64 = 10_000;
 /// rows, its dead rows, and whether a vacuum ran in the last ten seconds.
 type TableStats = (Option<i64>, Option<f32>, Option<i64>, Option<bool>);
 
-/// Dead rows in the queue table past which the heartbeat vacuums it (when no vacuum ran for
+/// Dead rows in the queue or claims table past which the heartbeat vacuums it (when no vacuum ran for
 /// ten seconds). Claims step over the dead rows at the head of the ready index, however many
 /// live ones wait behind them, so the count matters, not the ratio (measured on a drain of a
 /// million: the last 100,000 at 65% of the first's rate with 100,000 and a minute, 77% with
 /// these).
 const VACUUM_AFTER: i64 = 20_000;
+
+/// What one claim statement took.
+struct ClaimBatch {
+    /// The claims to hand out, with their row ids.
+    claimed: Vec<(i64, Delivery)>,
+    /// Claims over the size limit, with their size and the limit, to dead-letter.
+    oversized: Vec<(Delivery, usize, usize)>,
+    /// Rows taken from the queue, both kinds.
+    taken: usize,
+    /// The last row taken in claim order (lowest priority, then highest id).
+    last: Option<(i32, i64)>,
+}
 
 /// Inserts messages into `namespace`'s queue and notifies its consumers, in one statement: on
 /// the caller's transaction the notification is delivered when it commits, and not at all if
@@ -70,102 +83,153 @@ pub(crate) async fn insert<'e>(
 }
 
 impl PostgresStorage {
-    /// Claims up to `max` messages; those over `limit` bytes go to the dead letters in the
-    /// same statement, unread. Returns the claims and how many were set aside.
+    /// Claims up to `max` messages; those over `limit` bytes go to the dead letters unread.
+    /// Returns the claims and how many were set aside.
     async fn claim(
         &self,
         max: usize,
         limit: Option<usize>,
     ) -> StorageResult<(Vec<Delivery>, usize)> {
-        let owner = self.consumer_id();
-        let t = &self.tables;
-        // The picked rows move to the claims table in the statement that picks them, so a
-        // claim costs a delete and an insert, and no index of the queue table changes. The
-        // ids go through an array so that every plan deletes by primary key: a join let the
-        // generic plan hash the whole table, and custom plans cost a planning per claim.
-        let sql = format!(
-            "WITH picked AS MATERIALIZED (
-                SELECT id FROM {queue}
-                WHERE namespace = $1
-                ORDER BY priority DESC, id
-                LIMIT $2
-                FOR UPDATE SKIP LOCKED
-            ), taken AS MATERIALIZED (
-                DELETE FROM {queue} q WHERE q.id = ANY (ARRAY(SELECT id FROM picked))
-                RETURNING q.id, q.priority, q.data, q.deliveries, q.enqueued_at,
-                    octet_length(q.data) AS len
-            ), dead AS (
-                INSERT INTO {dead} (namespace, id, priority, reason, data)
-                SELECT $1, gen_random_uuid()::text, priority,
-                    format('message of %s bytes is over the limit of %s bytes', len, $3), data
-                FROM taken WHERE $3::bigint IS NOT NULL AND len > $3 ORDER BY id
-                RETURNING 1
-            ), claimed AS (
-                INSERT INTO {claims} (claim, id, namespace, owner, priority, data, deliveries,
-                    enqueued_at)
-                SELECT nextval('{seq}'), id, $1, $4, priority, data, deliveries, enqueued_at
-                FROM taken WHERE $3::bigint IS NULL OR len <= $3
-                ORDER BY priority DESC, id
-                RETURNING id, claim, priority, data, deliveries
-            ), commit_mode AS (
-                SELECT set_config('synchronous_commit', {commit}, true)
-            )
-            SELECT id, claim, priority, data, deliveries, 0::bigint AS refused,
-                EXISTS (SELECT 1 FROM {revocations} WHERE namespace = $1) AS revocations
-            FROM claimed
-            WHERE (SELECT count(*) FROM commit_mode) > 0
-            UNION ALL
-            SELECT 0, 0, 0, NULL, 0, count(*), false FROM dead",
-            queue = t.queue,
-            claims = t.claims,
-            dead = t.dead,
-            seq = t.claim_seq,
-            revocations = t.revocations,
-            commit = outcome_commit(self.options.synchronous_outcomes),
-        );
-        let limit = limit.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
-        let rows = sqlx::query(&sql)
-            .bind(&self.namespace)
-            .bind(i64::try_from(max).unwrap_or(i64::MAX))
-            .bind(limit)
-            .bind(&owner)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        let mut claimed = Vec::with_capacity(rows.len());
-        let mut refused = 0;
-        for row in rows {
-            let data: Option<Vec<u8>> = row.try_get("data").map_err(backend)?;
-            let Some(data) = data else {
-                refused = row.try_get::<i64, _>("refused").map_err(backend)?;
-                continue;
-            };
-            let id: i64 = row.try_get("id").map_err(backend)?;
-            let claim: i64 = row.try_get("claim").map_err(backend)?;
-            let deliveries: i32 = row.try_get("deliveries").map_err(backend)?;
-            claimed.push((
-                id,
-                Delivery {
-                    data,
-                    priority: row.try_get("priority").map_err(backend)?,
-                    receipt: u64::try_from(claim).unwrap_or(0),
-                    revocations: row.try_get("revocations").map_err(backend)?,
-                    deliveries: u32::try_from(deliveries).unwrap_or(0).saturating_add(1),
-                },
-            ));
+        let mut claimed = Vec::new();
+        let mut oversized = Vec::new();
+        loop {
+            let wakes = *self.listener.wakes.queue.borrow();
+            let start = self.cursor().start(wakes);
+            let wanted = max - claimed.len() - oversized.len();
+            let batch = self.claim_batch(start.after, wanted, limit).await?;
+            let full = batch.taken == wanted;
+            self.cursor().claimed(start, full, batch.last);
+            claimed.extend(batch.claimed);
+            oversized.extend(batch.oversized);
+            // A read after the cursor that came up short has reached the end of its
+            // priority: read the rest from the start of the index.
+            if full || start.after.is_none() {
+                break;
+            }
         }
         // Highest priority first, FIFO within: the order the rows were picked in.
-        claimed.sort_by(|(a_id, a), (b_id, b)| b.priority.cmp(&a.priority).then(a_id.cmp(b_id)));
-        let refused = usize::try_from(refused).unwrap_or(0);
+        claimed.sort_by(|(a_id, a): &(i64, Delivery), (b_id, b)| {
+            b.priority.cmp(&a.priority).then(a_id.cmp(b_id))
+        });
+        let refused = oversized.len();
+        for (delivery, len, limit) in oversized {
+            self.dead_letter(&delivery, &over_limit_reason(len, limit))
+                .await?;
+        }
         if refused > 0 {
             tracing::warn!(
                 count = refused,
                 limit,
                 "moved messages over the size limit to the dead-letter list unread"
             );
-            self.trim_dead_letters().await?;
         }
         Ok((claimed.into_iter().map(|(_, d)| d).collect(), refused))
+    }
+
+    /// One claim statement: up to `max` rows, read from the start of the ready index or
+    /// after the row `after` (within its priority).
+    async fn claim_batch(
+        &self,
+        after: Option<(i32, i64)>,
+        max: usize,
+        limit: Option<usize>,
+    ) -> StorageResult<ClaimBatch> {
+        let owner = self.consumer_id();
+        let t = &self.tables;
+        // The picked rows move to the claims table in the statement that picks them, so a
+        // claim costs a delete and an insert, and no index of the queue table changes. The
+        // ids go through an array so that every plan deletes by primary key: a join let the
+        // generic plan hash the whole table, and custom plans cost a planning per claim.
+        // A message over the size limit is claimed like any other but its bytes are not sent;
+        // it is then dead-lettered through a settlement (rare, so the claim stays one
+        // statement with no dead-letter insert to set up).
+        let sql = format!(
+            "WITH picked AS MATERIALIZED (
+                SELECT id FROM {queue}
+                WHERE namespace = $1{after}
+                ORDER BY priority DESC, id
+                LIMIT $2
+                FOR UPDATE SKIP LOCKED
+            ), taken AS (
+                DELETE FROM {queue} q WHERE q.id = ANY (ARRAY(SELECT id FROM picked))
+                RETURNING q.id, q.priority, q.data, q.deliveries, q.enqueued_at
+            ), claimed AS (
+                INSERT INTO {claims} (claim, id, namespace, owner, priority, data, deliveries,
+                    enqueued_at)
+                SELECT nextval('{seq}'), id, $1, $3, priority, data, deliveries, enqueued_at
+                FROM taken
+                ORDER BY priority DESC, id
+                RETURNING id, claim, priority, deliveries, octet_length(data)::bigint AS len,
+                    CASE WHEN $4::bigint IS NULL OR octet_length(data) <= $4 THEN data END
+                        AS data
+            ), commit_mode AS (
+                SELECT set_config('synchronous_commit', {commit}, true)
+            )
+            SELECT id, claim, priority, data, deliveries, len,
+                EXISTS (SELECT 1 FROM {revocations} WHERE namespace = $1) AS revocations
+            FROM claimed
+            WHERE (SELECT count(*) FROM commit_mode) > 0",
+            queue = t.queue,
+            claims = t.claims,
+            seq = t.claim_seq,
+            revocations = t.revocations,
+            after = if after.is_some() {
+                " AND priority = $5 AND id > $6"
+            } else {
+                ""
+            },
+            commit = outcome_commit(self.options.synchronous_outcomes),
+        );
+        let limit_bytes = limit.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+        let mut query = sqlx::query(&sql)
+            .bind(&self.namespace)
+            .bind(i64::try_from(max).unwrap_or(i64::MAX))
+            .bind(&owner)
+            .bind(limit_bytes);
+        if let Some((priority, id)) = after {
+            query = query.bind(priority).bind(id);
+        }
+        let rows = query.fetch_all(&self.pool).await.map_err(backend)?;
+        let taken = rows.len();
+        let mut claimed = Vec::with_capacity(taken);
+        let mut oversized = Vec::new();
+        // The last row in claim order (lowest priority, then highest id), oversized or not.
+        let mut last: Option<(i32, i64)> = None;
+        for row in rows {
+            let id: i64 = row.try_get("id").map_err(backend)?;
+            let claim: i64 = row.try_get("claim").map_err(backend)?;
+            let deliveries: i32 = row.try_get("deliveries").map_err(backend)?;
+            let data: Option<Vec<u8>> = row.try_get("data").map_err(backend)?;
+            let delivery = Delivery {
+                data: data.unwrap_or_default(),
+                priority: row.try_get("priority").map_err(backend)?,
+                receipt: u64::try_from(claim).unwrap_or(0),
+                revocations: row.try_get("revocations").map_err(backend)?,
+                deliveries: u32::try_from(deliveries).unwrap_or(0).saturating_add(1),
+            };
+            let key = (delivery.priority, id);
+            if last.is_none_or(|(p, i)| key.0 < p || (key.0 == p && key.1 > i)) {
+                last = Some(key);
+            }
+            match limit {
+                Some(limit) if delivery.data.is_empty() => {
+                    let len: i64 = row.try_get("len").map_err(backend)?;
+                    let len = usize::try_from(len).unwrap_or(usize::MAX);
+                    if len > limit {
+                        oversized.push((delivery, len, limit));
+                        continue;
+                    }
+                    claimed.push((id, delivery));
+                }
+                _ => claimed.push((id, delivery)),
+            }
+        }
+        Ok(ClaimBatch {
+            claimed,
+            oversized,
+            taken,
+            last,
+        })
     }
 
     /// Drops the oldest dead letters beyond the retention limit.
@@ -189,6 +253,7 @@ impl PostgresStorage {
 
     /// Notifies this queue's consumers (in every process) that messages are available.
     pub(crate) async fn notify_queue(&self) -> StorageResult<()> {
+        self.cursor().reset();
         sqlx::query("SELECT pg_notify($1, $2)")
             .bind(&self.tables.channel)
             .bind(format!("q:{}", self.namespace))
@@ -241,33 +306,52 @@ impl PostgresStorage {
         Ok(moved)
     }
 
-    /// Looks after the queue table's statistics and dead rows, from the heartbeat.
+    /// Looks after the queue table's statistics, and the dead rows of the queue and claims
+    /// tables, from the heartbeat.
     ///
-    /// It analyzes the table when it changed a lot since its statistics were taken (a burst
-    /// of enqueues, a drained backlog), instead of waiting for autovacuum: with stale
+    /// It analyzes the queue table when it changed a lot since its statistics were taken (a
+    /// burst of enqueues, a drained backlog), instead of waiting for autovacuum: with stale
     /// statistics the planner believes a namespace's rows are few, and claims sort the whole
     /// backlog instead of reading the first rows of the ready index (measured: a million
-    /// queued tasks claimed at a sixth of the rate until an ANALYZE). And it vacuums it in the
-    /// background when dead rows pile up (see [`PostgresOptions::vacuum`](crate::PostgresOptions::vacuum)).
+    /// queued tasks claimed at a sixth of the rate until an ANALYZE). And it vacuums either
+    /// table in the background when dead rows pile up (see
+    /// [`PostgresOptions::vacuum`](crate::PostgresOptions::vacuum)): autovacuum looks at a
+    /// database once a minute by default, in which time a busy queue's claims table grows by a
+    /// million dead rows (measured: 60 MB, which the heartbeat's recovery then scanned in 47 ms).
     /// One consumer at a time does each.
-    async fn tend_queue_table(&self) -> StorageResult<()> {
-        let queue = &self.tables.queue;
-        let (changed, rows, dead, vacuumed): TableStats = sqlx::query_as(
-            "SELECT s.n_mod_since_analyze, c.reltuples, s.n_dead_tup,
-                    greatest(s.last_vacuum, s.last_autovacuum) > now() - interval '10 seconds'
-                 FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
-                 WHERE c.oid = $1::regclass",
-        )
-        .bind(queue)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(backend)?;
-        let dead = dead.unwrap_or(0);
-        if self.options.vacuum && dead >= VACUUM_AFTER && vacuumed != Some(true) {
-            self.vacuum_in_background();
+    async fn tend_tables(&self) -> StorageResult<()> {
+        let t = &self.tables;
+        let mut to_vacuum = Vec::new();
+        for table in [&t.queue, &t.claims] {
+            let (changed, rows, dead, vacuumed): TableStats = sqlx::query_as(
+                "SELECT s.n_mod_since_analyze, c.reltuples, s.n_dead_tup,
+                        greatest(s.last_vacuum, s.last_autovacuum) > now() - interval '10 seconds'
+                     FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+                     WHERE c.oid = $1::regclass",
+            )
+            .bind(table)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+            if self.options.vacuum && dead.unwrap_or(0) >= VACUUM_AFTER && vacuumed != Some(true) {
+                to_vacuum.push(table.clone());
+            }
+            if table == &t.queue {
+                self.analyze_if_stale(changed.unwrap_or(0), rows.unwrap_or(0.0))
+                    .await?;
+            }
         }
-        let changed = changed.unwrap_or(0);
-        let rows = f64::from(rows.unwrap_or(0.0).max(0.0));
+        if !to_vacuum.is_empty() {
+            self.vacuum_in_background(to_vacuum);
+        }
+        Ok(())
+    }
+
+    /// Analyzes the queue table when `changed` rows since its last ANALYZE are many, and half
+    /// its estimated `rows` or more.
+    async fn analyze_if_stale(&self, changed: i64, rows: f32) -> StorageResult<()> {
+        let queue = &self.tables.queue;
+        let rows = f64::from(rows.max(0.0));
         if changed < ANALYZE_AFTER || (changed as f64) < rows / 2.0 {
             return Ok(());
         }
@@ -291,30 +375,30 @@ impl PostgresStorage {
         tx.commit().await.map_err(backend)
     }
 
-    /// Starts a `VACUUM` of the queue table on a connection of its own, unless one of this
-    /// storage's runs already; a session advisory lock keeps other consumers' off meanwhile.
+    /// Starts a `VACUUM` of `tables` on a connection of its own, unless one of this storage's
+    /// runs already; a session advisory lock per table keeps other consumers' off meanwhile.
     /// In the background: a vacuum of a big table takes longer than a heartbeat may.
-    fn vacuum_in_background(&self) {
+    fn vacuum_in_background(&self, tables: Vec<String>) {
         use std::sync::atomic::Ordering;
         if self.vacuuming.swap(true, Ordering::SeqCst) {
             return;
         }
-        let (pool, queue, flag) = (
-            self.pool.clone(),
-            self.tables.queue.clone(),
-            std::sync::Arc::clone(&self.vacuuming),
-        );
+        let (pool, flag) = (self.pool.clone(), std::sync::Arc::clone(&self.vacuuming));
         tokio::spawn(async move {
             let vacuumed = async {
                 let mut conn = pool.acquire().await?;
-                let lock = format!("huey-postgres vacuum {queue}");
-                let (ours,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_lock(hashtext($1))")
-                    .bind(&lock)
-                    .fetch_one(&mut *conn)
-                    .await?;
-                if ours {
+                for table in &tables {
+                    let lock = format!("huey-postgres vacuum {table}");
+                    let (ours,): (bool,) =
+                        sqlx::query_as("SELECT pg_try_advisory_lock(hashtext($1))")
+                            .bind(&lock)
+                            .fetch_one(&mut *conn)
+                            .await?;
+                    if !ours {
+                        continue;
+                    }
                     let started = std::time::Instant::now();
-                    let outcome = sqlx::query(&format!("VACUUM {queue}"))
+                    let outcome = sqlx::query(&format!("VACUUM {table}"))
                         .execute(&mut *conn)
                         .await;
                     sqlx::query("SELECT pg_advisory_unlock(hashtext($1))")
@@ -322,12 +406,12 @@ impl PostgresStorage {
                         .execute(&mut *conn)
                         .await?;
                     outcome?;
-                    tracing::debug!(took = ?started.elapsed(), "vacuumed the queue table");
+                    tracing::debug!(table, took = ?started.elapsed(), "vacuumed");
                 }
                 Ok::<(), sqlx::Error>(())
             };
             if let Err(error) = vacuumed.await {
-                tracing::debug!(%error, "could not vacuum the queue table");
+                tracing::debug!(%error, "could not vacuum the queue's tables");
             }
             flag.store(false, Ordering::SeqCst);
         });
@@ -365,7 +449,9 @@ impl QueueStorage for PostgresStorage {
     async fn enqueue_many(&self, items: Vec<(Vec<u8>, i32)>) -> StorageResult<()> {
         insert(&self.pool, &self.tables, &self.namespace, &items)
             .await
-            .map_err(backend)
+            .map_err(backend)?;
+        self.cursor().reset();
+        Ok(())
     }
 
     async fn dequeue(&self, request: Dequeue) -> StorageResult<Vec<Delivery>> {
@@ -415,6 +501,11 @@ impl QueueStorage for PostgresStorage {
         };
         if outcome.dead {
             self.trim_dead_letters().await?;
+        }
+        let queued = !matches!(settlement.disposition, Disposition::Ack)
+            || settlement.messages.iter().any(|m| m.eta.is_none());
+        if outcome.applied && queued {
+            self.cursor().reset();
         }
         Ok(if outcome.applied {
             Settled::Applied
@@ -498,7 +589,7 @@ impl QueueStorage for PostgresStorage {
         }
         self.recover().await?;
         self.sweep().await?;
-        self.tend_queue_table().await?;
+        self.tend_tables().await?;
         Ok(upkeep)
     }
 

@@ -50,7 +50,10 @@ pub(crate) struct Outcome {
 
 /// Starts the settle task on the current runtime; it ends when every sender is dropped.
 pub(crate) fn spawn(pool: PgPool, tables: &Tables, config: Config) -> mpsc::UnboundedSender<Job> {
-    let sql = statement(tables, config.synchronous);
+    let sql = Statements {
+        full: statement(tables, config.synchronous),
+        plain: plain_statement(tables, config.synchronous),
+    };
     let offers_sql = offers_statement(tables);
     let (sender, mut jobs) = mpsc::unbounded_channel::<Job>();
     tokio::spawn(async move {
@@ -241,44 +244,78 @@ impl Arrays {
     }
 }
 
+/// The settle statements: one for any batch, and a lean one for the common batch.
+struct Statements {
+    full: String,
+    plain: String,
+}
+
+/// Whether a settlement is plain: it acknowledges its claim, stores results and clears a
+/// revocation of its task (as every settlement of a task that ran does), and nothing else. A batch of plain settlements runs [`plain_statement`], which sets up two tables
+/// instead of ten: the full statement's setup was a tenth of the server's time per task.
+fn is_plain(job: &Job) -> bool {
+    let s = &job.settlement;
+    job.claim != 0
+        && matches!(s.disposition, Disposition::Ack)
+        && s.if_awaited.is_empty()
+        && s.messages.is_empty()
+        && s.chords_fired.is_empty()
+}
+
 /// Applies `jobs` in one statement; returns each one's outcome, in order, and the keys of the
 /// awaited results it stored.
 async fn run(
     pool: &PgPool,
-    sql: &str,
+    sql: &Statements,
     config: &Config,
     jobs: &[Job],
 ) -> Result<(Vec<Outcome>, Vec<String>), Shared> {
     let a = Arrays::of(jobs);
-    let rows: Vec<(i32, i64, Option<Vec<String>>)> = sqlx::query_as(sql)
-        .bind(&config.namespace)
-        .bind(&a.job)
-        .bind(&a.claim)
-        .bind(&a.owner)
-        .bind(&a.disposition)
-        .bind(&a.reason)
-        .bind(&a.result_job)
-        .bind(&a.result_key)
-        .bind(&a.result_value)
-        .bind(&a.awaited_job)
-        .bind(&a.awaited_key)
-        .bind(&a.awaited_value)
-        .bind(&a.revoke_job)
-        .bind(&a.revoke_target)
-        .bind(&a.queue_job)
-        .bind(&a.queue_data)
-        .bind(&a.queue_priority)
-        .bind(&a.schedule_job)
-        .bind(&a.schedule_data)
-        .bind(&a.schedule_priority)
-        .bind(&a.schedule_at)
-        .bind(&a.chord_job)
-        .bind(&a.chord_name)
-        .bind(config.result_ttl_ms)
-        .bind(config.awaited_ttl_ms)
-        .fetch_all(pool)
-        .await
-        .map_err(|e| Shared::of(&e))?;
+    let rows: Vec<(i32, i64, Option<Vec<String>>)> = if jobs.iter().all(is_plain) {
+        sqlx::query_as(&sql.plain)
+            .bind(&config.namespace)
+            .bind(&a.job)
+            .bind(&a.claim)
+            .bind(&a.owner)
+            .bind(&a.result_job)
+            .bind(&a.result_key)
+            .bind(&a.result_value)
+            .bind(config.result_ttl_ms)
+            .bind(&a.revoke_job)
+            .bind(&a.revoke_target)
+            .fetch_all(pool)
+            .await
+    } else {
+        sqlx::query_as(&sql.full)
+            .bind(&config.namespace)
+            .bind(&a.job)
+            .bind(&a.claim)
+            .bind(&a.owner)
+            .bind(&a.disposition)
+            .bind(&a.reason)
+            .bind(&a.result_job)
+            .bind(&a.result_key)
+            .bind(&a.result_value)
+            .bind(&a.awaited_job)
+            .bind(&a.awaited_key)
+            .bind(&a.awaited_value)
+            .bind(&a.revoke_job)
+            .bind(&a.revoke_target)
+            .bind(&a.queue_job)
+            .bind(&a.queue_data)
+            .bind(&a.queue_priority)
+            .bind(&a.schedule_job)
+            .bind(&a.schedule_data)
+            .bind(&a.schedule_priority)
+            .bind(&a.schedule_at)
+            .bind(&a.chord_job)
+            .bind(&a.chord_name)
+            .bind(config.result_ttl_ms)
+            .bind(config.awaited_ttl_ms)
+            .fetch_all(pool)
+            .await
+    }
+    .map_err(|e| Shared::of(&e))?;
     let mut outcomes = vec![
         Outcome {
             applied: false,
@@ -296,6 +333,51 @@ async fn run(
         stored = awaited.unwrap_or_default();
     }
     Ok((outcomes, stored))
+}
+
+/// The settle statement for a batch of [plain](is_plain) settlements: the claims are deleted,
+/// and for those still held the results are stored and revocations cleared.
+fn plain_statement(t: &Tables, synchronous: bool) -> String {
+    let commit = outcome_commit(synchronous);
+    let Tables {
+        claims,
+        kv,
+        revocations,
+        channel,
+        ..
+    } = t;
+    format!(
+        "WITH jobs AS (
+            SELECT * FROM unnest($2::int[], $3::bigint[], $4::text[]) AS j(job, claim, owner)
+        ), held AS MATERIALIZED (
+            DELETE FROM {claims} c USING jobs j
+            WHERE c.claim = ANY ($3::bigint[]) AND c.claim = j.claim AND c.owner = j.owner
+            RETURNING j.job
+        ), results AS (
+            INSERT INTO {kv} (namespace, key, value, expires_at)
+            SELECT DISTINCT ON (r.key) $1, r.key, r.value,
+                CASE WHEN $8 > 0 THEN now() + $8 * interval '1 millisecond' END
+            FROM unnest($5::int[], $6::text[], $7::bytea[]) WITH ORDINALITY AS r(job, key, value, n)
+            JOIN held USING (job)
+            ORDER BY r.key, r.n DESC
+            ON CONFLICT (namespace, key) DO UPDATE
+                SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at
+            RETURNING 1
+        ), unrevoked AS (
+            DELETE FROM {revocations}
+            WHERE EXISTS (SELECT 1 FROM {revocations} WHERE namespace = $1)
+                AND namespace = $1 AND target IN (
+                SELECT r.target FROM unnest($9::int[], $10::text[]) AS r(job, target)
+                JOIN held USING (job))
+        ), woken AS (
+            SELECT pg_notify('{channel}', 'r:' || $1) WHERE EXISTS (SELECT 1 FROM results)
+        ), commit_mode AS (
+            SELECT set_config('synchronous_commit', {commit}, true)
+        )
+        SELECT job, 0::bigint AS dead, NULL::text[] AS awaited
+        FROM held
+        WHERE (SELECT count(*) FROM woken) >= 0 AND (SELECT count(*) FROM commit_mode) > 0"
+    )
 }
 
 /// The settle statement. One statement is one transaction, so a batch is applied whole or

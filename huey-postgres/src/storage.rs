@@ -11,6 +11,7 @@ use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio::sync::mpsc;
 
+use crate::cursor::PickCursor;
 use crate::errors::backend;
 use crate::listener::{self, Listener};
 use crate::schema::{self, InvalidSchema, Tables};
@@ -224,6 +225,8 @@ pub struct PostgresStorage {
     pub(crate) settler: mpsc::UnboundedSender<Job>,
     /// Whether this storage's background VACUUM of the queue table is running.
     pub(crate) vacuuming: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Where this consumer's next claim starts reading the queue.
+    pub(crate) cursor: Mutex<PickCursor>,
 }
 
 impl std::fmt::Debug for PostgresStorage {
@@ -319,6 +322,7 @@ impl PostgresStorage {
             listener,
             settler,
             vacuuming: Default::default(),
+            cursor: Mutex::default(),
         })
     }
 
@@ -352,8 +356,10 @@ impl PostgresStorage {
         self.identity.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Renews the consumer id: a consumer found dead starts afresh, so settlements of claims
-    /// made under the old id never apply to claims made under the new one.
+    pub(crate) fn cursor(&self) -> std::sync::MutexGuard<'_, PickCursor> {
+        self.cursor.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Rows of `table` in this namespace that match `filter` (an SQL condition, `TRUE` for
     /// all): the size queries of every concern.
     pub(crate) async fn count_rows(
@@ -400,6 +406,8 @@ impl PostgresStorage {
         Ok(())
     }
 
+    /// Renews the consumer id: a consumer found dead starts afresh, so settlements of claims
+    /// made under the old id never apply to claims made under the new one.
     pub(crate) fn renew_identity(&self) -> String {
         let mut identity = self.identity();
         identity.id = new_consumer_id();
