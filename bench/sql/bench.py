@@ -87,7 +87,12 @@ DRAIN_COUNTS = {
                            "WHERE namespace = 'bench' AND owner IS NULL ORDER BY priority DESC, id "
                            "LIMIT 1) + 1, 0) AS w, "
                            "(SELECT count(*) FROM huey_queue WHERE owner IS NOT NULL) AS f)",
-    ('huey-rs', 'postgres'): "SELECT {n} - c.claimed, c.claimed - (SELECT count(*) FROM huey.claims) "
+    # PostgreSQL: the claims made, from the claim sequence; the claims in flight only once all
+    # are made (a count of the claims table reads its dead rows too, and every 5 ms it took a
+    # share of the server's CPU). Until then the results count as the claims made: below n,
+    # which is all the harness needs of them.
+    ('huey-rs', 'postgres'): "SELECT {n} - c.claimed, CASE WHEN c.claimed < {n} THEN c.claimed "
+                             "ELSE c.claimed - (SELECT count(*) FROM huey.claims) END "
                              "FROM (SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS claimed "
                              "FROM huey.claim_seq) c",
 }
