@@ -145,14 +145,21 @@
 //!     autovacuum_vacuum_insert_scale_factor = 0, autovacuum_vacuum_insert_threshold = 10000);
 //! ```
 //!
-//! The heartbeat also looks after the queue table itself. It analyzes it when it changed by
-//! half or more since its last statistics (a burst of 10,000 enqueues or more): with
-//! statistics taken while the table was small, the planner sorts the whole backlog for each
-//! claim instead of reading the ready index in order (measured: a sixth of the claim rate on
-//! a million queued tasks). And when dead rows pile up (20,000 or more with no vacuum for ten
-//! seconds: autovacuum off or lagging) it runs a `VACUUM` of the
-//! table in the background; turn that off with [`PostgresOptions::vacuum`]. Both need the
-//! role to own the table (the one that migrated); without it they are skipped.
+//! The heartbeat also looks after the queue's tables itself. It analyzes the queue table when
+//! it changed by half or more since its last statistics (a burst of 10,000 enqueues or more):
+//! with statistics taken while the table was small, the planner sorts the whole backlog for
+//! each claim instead of reading the ready index in order (measured: a sixth of the claim
+//! rate on a million queued tasks). And when dead rows pile up in the queue or claims table
+//! (20,000 or more with no vacuum for ten seconds: autovacuum off, lagging, or between its
+//! once-a-minute visits) it runs a `VACUUM` of that table in the background; turn that off
+//! with [`PostgresOptions::vacuum`]. Both need the role to own the tables (the one that
+//! migrated); without it they are skipped.
+//!
+//! Claims step over the dead index entries of claimed rows at the head of the queue until a
+//! vacuum removes them, so while a consumer drains a backlog its next claim reads on after
+//! the last row it claimed instead of from the start. A queue notification (a new message,
+//! one given back) sends the next claim back to the start, and so does a second's age, so
+//! priorities and messages given back under their old ids are honoured as before.
 //!
 //! Avoid long-running transactions on the same server (an open transaction holds back
 //! the xmin horizon, so no vacuum can reclaim the dead rows and claims slow down as they

@@ -123,9 +123,10 @@ impl PostgresOptions {
         self
     }
 
-    /// Whether the heartbeat may `VACUUM` the queue table itself, in the background, when
-    /// dead rows pile up (20,000 or more) and no vacuum ran for ten seconds (default true): with autovacuum off or lagging, every settled task leaves a
-    /// dead row that claims must step over, and the drain slows down.
+    /// Whether the heartbeat may `VACUUM` the queue and claims tables itself, in the
+    /// background, when dead rows pile up (20,000 or more) and no vacuum ran for ten seconds
+    /// (default true): with autovacuum off or lagging, every claimed task leaves dead rows
+    /// that claims and the heartbeat's recovery must step over, and the drain slows down.
     #[must_use]
     pub fn vacuum(mut self, on: bool) -> Self {
         self.vacuum = on;

@@ -75,6 +75,7 @@ pub(crate) async fn apply_batch(
     let expires = scope.result_ttl.map(|ttl| now.saturating_add(ms(ttl)));
     let mut values: Vec<(&str, &[u8], Option<i64>)> = Vec::new();
     let mut queued: Vec<(&[u8], i32)> = Vec::new();
+    let mut unrevoked = Vec::new();
     let mut outcomes = Vec::with_capacity(batch.len());
     for (receipt, settlement) in batch {
         let mut applied = Applied {
@@ -115,11 +116,7 @@ pub(crate) async fn apply_batch(
             }
         }
         if let Some(id) = &settlement.clear_revocation {
-            sqlx::query("DELETE FROM huey_revocations WHERE namespace = ? AND key = ?")
-                .bind(namespace)
-                .bind(format!("r:{id}"))
-                .execute(&mut *conn)
-                .await?;
+            unrevoked.push(serde_json::Value::String(format!("r:{id}")));
         }
         for message in &settlement.messages {
             match message.eta {
@@ -137,6 +134,18 @@ pub(crate) async fn apply_batch(
             fire_chord(conn, namespace, chord, now).await?;
         }
         outcomes.push(applied);
+    }
+    // Every settlement of a task that ran clears its revocation flag: one statement for the
+    // batch (one per settlement was a tenth of a drain's time).
+    if !unrevoked.is_empty() {
+        sqlx::query(
+            "DELETE FROM huey_revocations
+             WHERE namespace = ? AND key IN (SELECT value FROM json_each(?))",
+        )
+        .bind(namespace)
+        .bind(serde_json::Value::Array(unrevoked).to_string())
+        .execute(&mut *conn)
+        .await?;
     }
     for chunk in values.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
