@@ -10,7 +10,8 @@
 //! With the feature, an enqueue writes its span's context into each message's
 //! [`trace`](crate::message::Message::trace) field as a [`TraceContext`] (`traceparent`, and
 //! `tracestate` when there is one), through OpenTelemetry's W3C `TraceContextPropagator`. The
-//! consumer makes that context the parent of the execution's `task` span. What an execution
+//! consumer makes that context the parent of the execution's `task` span (an execution whose
+//! message carries none is the root of a trace of its own). What an execution
 //! enqueues in turn (a pipeline's next stage, an error handler, a chord's callback, its own
 //! retry) carries the execution's context, so a pipeline, its retries included, is one trace.
 //! The propagator is the W3C one whatever the application's global propagator is: the field's
@@ -128,19 +129,21 @@ impl Enqueue {
 }
 
 /// Makes the context `message` carries the parent of its execution's `span`, which must not
-/// have been entered yet. A context that does not parse is ignored, as is a missing
-/// OpenTelemetry layer.
+/// have been entered yet. Without one (or with one that does not parse) the execution starts a
+/// trace of its own, rather than joining the worker's span, which lasts as long as the
+/// consumer: each untraced execution is one trace.
 #[cfg(feature = "opentelemetry")]
 pub(crate) fn adopt(span: &tracing::Span, message: &Message) {
     use opentelemetry::trace::TraceContextExt;
     use tracing_opentelemetry::OpenTelemetrySpanExt;
-    if let Some(trace) = &message.trace {
-        let parent = trace.to_context();
-        if parent.span().span_context().is_valid() {
-            // Refused only without a layer or for a disabled span: nobody records it then.
-            let _ = span.set_parent(parent);
-        }
-    }
+    let parent = message
+        .trace
+        .as_ref()
+        .map(TraceContext::to_context)
+        .filter(|parent| parent.span().span_context().is_valid())
+        .unwrap_or_default();
+    // Refused only without a layer or for a disabled span: nobody records it then.
+    let _ = span.set_parent(parent);
 }
 
 /// Without the feature: the span has no OpenTelemetry parent.
