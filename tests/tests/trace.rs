@@ -7,8 +7,9 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use huey_core::Huey;
+use huey_core::group::group;
 use huey_core::trace::{ENQUEUE_SPAN, EXECUTION_SPAN};
+use huey_core::{Huey, MessageSink, StorageError};
 use huey_redis::RedisStorage;
 use huey_tests::consumer_process::ConsumerProcess;
 use huey_tests::redis_server::RedisServer;
@@ -216,4 +217,67 @@ async fn an_untraced_producer_writes_no_trace_context() {
         panic!("one execution in {consumed:#?}");
     };
     assert_eq!(execution.parent_span_id, NO_PARENT);
+}
+
+/// The `traceparent` that `span` writes (sampled, as the recorder samples every span).
+fn traceparent(span: &RecordedSpan) -> String {
+    format!("00-{}-{}-01", span.trace_id, span.span_id)
+}
+
+/// A group is one enqueue, one span, whose context every member carries; an enqueue into a
+/// sink (an application's transaction) writes the context as an enqueue to the storage does.
+#[tokio::test]
+async fn a_group_and_an_enqueue_into_a_sink_carry_their_enqueue_span() {
+    let recorder = producer_spans();
+    let huey = Huey::memory("trace-group");
+    group([add::call(1, 2), add::call(3, 4)])
+        .enqueue(&huey)
+        .await
+        .expect("enqueue the group");
+    let pending = huey.pending(None).await.expect("list the queue");
+    let parents: Vec<&str> = pending
+        .iter()
+        .map(|m| {
+            m.trace
+                .as_ref()
+                .expect("a trace context")
+                .traceparent
+                .as_str()
+        })
+        .collect();
+    let enqueue = recorder
+        .finished()
+        .into_iter()
+        .find(|s| s.name == ENQUEUE_SPAN && s.attribute("queue") == Some("trace-group"))
+        .expect("the group's enqueue span");
+    assert_eq!(enqueue.attribute("messages"), Some("2"));
+    assert_eq!(enqueue.attribute("id"), None, "no single task to name");
+    assert_eq!(parents, [traceparent(&enqueue), traceparent(&enqueue)]);
+
+    let mut sink = Collect::default();
+    let handle = add::call(5, 6)
+        .enqueue_into(&huey, &mut sink)
+        .await
+        .expect("enqueue into the sink");
+    let [(data, _priority)] = &sink.0[..] else {
+        panic!("one message in the sink");
+    };
+    let message = huey.decode_message(data).expect("the sink holds a message");
+    let enqueue = the(&recorder.finished(), ENQUEUE_SPAN, "id", handle.id()).clone();
+    assert_eq!(
+        message.trace.expect("a trace context").traceparent,
+        traceparent(&enqueue)
+    );
+}
+
+/// Collects messages, as a transaction would hold them until its commit.
+#[derive(Default)]
+struct Collect(Vec<(Vec<u8>, i32)>);
+
+#[huey_core::async_trait]
+impl MessageSink for Collect {
+    async fn put(&mut self, items: Vec<(Vec<u8>, i32)>) -> Result<(), StorageError> {
+        self.0.extend(items);
+        Ok(())
+    }
 }
