@@ -18,14 +18,15 @@
 //! format is fixed, so consumers in other languages can read it.
 //!
 //! huey-core exports nothing itself: the application installs a `tracing` subscriber with
-//! [`tracing_opentelemetry`]'s layer over its own tracer provider and exporter, on the producer
+//! `tracing_opentelemetry`'s layer over its own tracer provider and exporter, on the producer
 //! and on the consumer (`huey-cli` keeps a subscriber installed before `run_cli`). Without an
 //! OpenTelemetry layer the spans have no trace context and messages carry none. Without the
 //! feature nothing of OpenTelemetry is built: there is no `huey.enqueue` span, messages are
 //! written without the field, and a consumer passes a message's `trace` along unread.
 //!
 //! The crates are re-exported in the versions huey-core is built with (their types must match
-//! the application's): [`opentelemetry`], [`opentelemetry_sdk`] and [`tracing_opentelemetry`].
+//! the application's), with the feature: `opentelemetry`, `opentelemetry_sdk` and
+//! `tracing_opentelemetry`.
 //!
 //! ```
 //! use huey_core::prelude::*;
