@@ -4,9 +4,7 @@
 //! `ready <consumer id>` first (the parent of process workers only). Tests that need a
 //! consumer declared dead quickly set `HUEY_TEST_HEARTBEAT_MS` and
 //! `HUEY_TEST_CONSUMER_TIMEOUT_MS` (on SQLite, the heartbeat and the lease); `HUEY_TEST_MAX_DELIVERIES` sets the delivery cap, and
-//! `HUEY_TEST_MAX_MESSAGE_SIZE` the message size limit, in bytes, or `off`. With
-//! `HUEY_TEST_SPANS` set to a path, it records OpenTelemetry spans in memory (logging to
-//! stderr at `info`) and writes them there as JSON when it stops gracefully.
+//! `HUEY_TEST_MAX_MESSAGE_SIZE` the message size limit, in bytes, or `off`.
 
 use std::time::Duration;
 
@@ -15,8 +13,6 @@ use std::sync::Arc;
 use huey_core::{Huey, HueyError, Storage};
 use huey_redis::{RedisOptions, RedisStorage};
 use huey_sqlite::{SqliteOptions, SqliteStorage};
-use huey_tests::spans::SpanRecorder;
-use tracing_subscriber::Layer as _;
 
 /// A number from the environment, if set.
 fn setting(name: &str) -> Result<Option<u64>, HueyError> {
@@ -78,31 +74,5 @@ async fn main() -> Result<(), huey_cli::Report> {
         };
         builder = builder.max_message_size(limit);
     }
-    // Installed before run_cli, which keeps a subscriber it finds. A process worker (a child)
-    // records nothing: the trace tests run thread workers.
-    let spans = std::env::var_os("HUEY_TEST_SPANS")
-        .filter(|_| std::env::var_os("HUEY_CONSUMER_WORKER").is_none())
-        .map(|path| (record_spans(), std::path::PathBuf::from(path)));
-    huey_cli::run_cli(builder.build_shared(storage)).await?;
-    if let Some((recorder, path)) = spans {
-        recorder
-            .write(&path)
-            .map_err(|e| HueyError::Configuration(format!("write {}: {e}", path.display())))?;
-    }
-    Ok(())
-}
-
-/// Installs a subscriber that logs to stderr and records spans with a [`SpanRecorder`].
-fn record_spans() -> SpanRecorder {
-    use tracing_subscriber::layer::SubscriberExt;
-    use tracing_subscriber::util::SubscriberInitExt;
-    let recorder = SpanRecorder::new();
-    let log = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_filter(tracing_subscriber::filter::LevelFilter::INFO);
-    tracing_subscriber::registry()
-        .with(recorder.layer())
-        .with(log)
-        .init();
-    recorder
+    huey_cli::run_cli(builder.build_shared(storage)).await
 }

@@ -1,5 +1,5 @@
 //! Traces across processes: this test process is the producer, with an OpenTelemetry pipeline
-//! exporting to memory; a `test_consumer` process, with its own, runs the tasks and writes its
+//! exporting to memory; a `trace_consumer` process, with its own, runs the tasks and writes its
 //! spans to a file when it stops. The consumer's execution span is a child of the producer's
 //! `huey.enqueue` span, in the same trace; a pipeline's next stage and a retry are children of
 //! the execution that enqueued them.
@@ -13,9 +13,9 @@ use huey_core::{Huey, MessageSink, StorageError};
 use huey_redis::RedisStorage;
 use huey_tests::consumer_process::ConsumerProcess;
 use huey_tests::redis_server::RedisServer;
-use huey_tests::spans::{self, RecordedSpan, SpanRecorder};
 use huey_tests::tasks::{add, refuse};
 use huey_tests::temp::TempDir;
+use huey_trace_tests::spans::{self, RecordedSpan, SpanRecorder};
 use tracing::Instrument;
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -40,7 +40,7 @@ fn producer_spans() -> &'static SpanRecorder {
 async fn start(server: &RedisServer, dir: &TempDir, name: &str) -> (ConsumerProcess, Huey) {
     let spans = dir.path().join("consumer-spans.json");
     let spans = spans.to_str().expect("a UTF-8 path");
-    let exe = env!("CARGO_BIN_EXE_test_consumer");
+    let exe = env!("CARGO_BIN_EXE_trace_consumer");
     let consumer = ConsumerProcess::spawn_with(
         exe,
         server,

@@ -93,7 +93,7 @@ impl SpanRecorder {
     }
 }
 
-/// Reads the spans a `test_consumer` wrote to `path`.
+/// Reads the spans a `trace_consumer` wrote to `path`.
 pub fn read(path: &Path) -> Vec<RecordedSpan> {
     let json = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     serde_json::from_slice(&json).expect("the spans file is JSON")
