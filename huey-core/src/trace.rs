@@ -4,7 +4,7 @@
 //!
 //! | span | where | fields |
 //! | --- | --- | --- |
-//! | `huey.enqueue` | the producer, around each enqueue (a task, pipeline, group, chord or map, to the storage or into a [`MessageSink`](crate::MessageSink)); the `opentelemetry` feature only | `queue`, `messages` (how many), and for one message its `task` and `id`; `otel.kind = "producer"` |
+//! | `huey.enqueue` | the producer, around each enqueue (a task, pipeline, group, chord or map, to the storage or into a [`MessageSink`](crate::MessageSink)); the `opentelemetry` feature only (when the subscriber filters it out, messages carry the current span's context) | `queue`, `messages` (how many), and for one message its `task` and `id`; `otel.kind = "producer"` |
 //! | `task` | the consumer, around each execution, also without the feature | `id`, `name`, `attempt` (this copy's delivery), `retries` (left), `queue` |
 //!
 //! With the feature, an enqueue writes its span's context into each message's
@@ -84,7 +84,8 @@ pub(crate) struct Enqueue {
 
 impl Enqueue {
     /// Opens the span of enqueueing `messages` on queue `queue` and writes its context into
-    /// each (keeping theirs when the span has none: no OpenTelemetry layer is installed).
+    /// each: the span's, or the current span's when the subscriber filters the enqueue span
+    /// out; keeping theirs when neither has one (no OpenTelemetry layer is installed).
     #[cfg(feature = "opentelemetry")]
     pub(crate) fn begin(queue: &str, messages: &mut [Message]) -> Enqueue {
         use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -100,7 +101,9 @@ impl Enqueue {
             span.record("task", message.name.as_str());
             span.record("id", message.id.as_str());
         }
-        if let Some(trace) = TraceContext::from_context(&span.context()) {
+        // A span the subscriber filters out has no context: the current span's stands in.
+        let trace = TraceContext::from_context(&span.context()).or_else(TraceContext::current);
+        if let Some(trace) = trace {
             for message in messages {
                 message.trace = Some(trace.clone());
             }
