@@ -38,16 +38,21 @@ fn producer_spans() -> &'static SpanRecorder {
 /// A consumer process on queue `name` of `server` that records its spans into `dir`, and this
 /// process's producer on the same queue.
 async fn start(server: &RedisServer, dir: &TempDir, name: &str) -> (ConsumerProcess, Huey) {
+    start_with(server, dir, name, &["-w", "2"]).await
+}
+
+/// [`start`] with consumer flags `args`.
+async fn start_with(
+    server: &RedisServer,
+    dir: &TempDir,
+    name: &str,
+    args: &[&str],
+) -> (ConsumerProcess, Huey) {
     let spans = dir.path().join("consumer-spans.json");
     let spans = spans.to_str().expect("a UTF-8 path");
     let exe = env!("CARGO_BIN_EXE_trace_consumer");
-    let consumer = ConsumerProcess::spawn_with(
-        exe,
-        server,
-        name,
-        &["-w", "2"],
-        &[("HUEY_TEST_SPANS", spans)],
-    );
+    let consumer =
+        ConsumerProcess::spawn_with(exe, server, name, args, &[("HUEY_TEST_SPANS", spans)]);
     let storage = RedisStorage::connect(name, &server.url())
         .await
         .expect("connect to the test server");
@@ -280,4 +285,34 @@ impl MessageSink for Collect {
         self.0.extend(items);
         Ok(())
     }
+}
+
+/// With process workers, the execution runs in a child that re-ran the consumer binary and
+/// installed the same pipeline: its span still has the producer's enqueue span as parent.
+#[tokio::test]
+async fn a_process_workers_execution_is_a_child_of_the_enqueue_span() {
+    let recorder = producer_spans();
+    let server = RedisServer::start();
+    let dir = TempDir::new("trace-process");
+    let (consumer, huey) = start_with(
+        &server,
+        &dir,
+        "trace-process",
+        &["-w", "1", "-k", "process"],
+    )
+    .await;
+    let mut handle = add::enqueue(&huey, 4, 5).await.expect("enqueue");
+    assert_eq!(handle.wait(WAIT).await.expect("the worker runs it"), 9);
+    let parent = stop(consumer, &dir);
+    assert!(
+        executions(&parent, handle.id()).is_empty(),
+        "the parent runs no task"
+    );
+    let child = spans::read(&dir.path().join("consumer-spans.json.worker-0"));
+    let enqueue = the(&recorder.finished(), ENQUEUE_SPAN, "id", handle.id()).clone();
+    let [execution] = executions(&child, handle.id())[..] else {
+        panic!("one execution in the worker's {child:#?}");
+    };
+    assert_eq!(execution.trace_id, enqueue.trace_id);
+    assert_eq!(execution.parent_span_id, enqueue.span_id);
 }

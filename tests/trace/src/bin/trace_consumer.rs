@@ -2,7 +2,8 @@
 //! on the Redis at `HUEY_REDIS_URL`, queue `HUEY_TEST_NAME`, as `test_consumer` is, with an
 //! OpenTelemetry pipeline that records spans in memory (and logs to stderr at `info`). It
 //! prints `ready <consumer id>` first, and writes the finished spans as JSON to the file
-//! `HUEY_TEST_SPANS` names when it stops gracefully.
+//! `HUEY_TEST_SPANS` names when it stops gracefully; a process worker, to that name with
+//! `.worker-<id>` appended.
 
 use huey_core::{Huey, HueyError};
 use huey_redis::RedisStorage;
@@ -21,7 +22,13 @@ fn setting(name: &str) -> Result<String, HueyError> {
 #[tokio::main]
 async fn main() -> Result<(), huey_cli::Report> {
     let name = setting("HUEY_TEST_NAME")?;
-    let spans = std::path::PathBuf::from(setting("HUEY_TEST_SPANS")?);
+    // A process worker (a child re-running this binary) writes a file of its own beside it.
+    let worker = std::env::var("HUEY_CONSUMER_WORKER").ok();
+    let spans = match &worker {
+        None => setting("HUEY_TEST_SPANS")?,
+        Some(id) => format!("{}.worker-{id}", setting("HUEY_TEST_SPANS")?),
+    };
+    let spans = std::path::PathBuf::from(spans);
     // Installed before run_cli, which keeps a subscriber it finds.
     let recorder = SpanRecorder::new();
     let log = tracing_subscriber::fmt::layer()
@@ -32,7 +39,9 @@ async fn main() -> Result<(), huey_cli::Report> {
         .with(log)
         .init();
     let storage = RedisStorage::connect(&name, &setting("HUEY_REDIS_URL")?).await?;
-    println!("ready {}", storage.consumer_id());
+    if worker.is_none() {
+        println!("ready {}", storage.consumer_id());
+    }
     huey_cli::run_cli(Huey::builder(name).build(storage)).await?;
     recorder
         .write(&spans)
