@@ -85,7 +85,7 @@ impl Huey {
     /// Writes `messages` to `sink` in one call (see [`MessageSink`]).
     pub(crate) async fn enqueue_batch_into(
         &self,
-        messages: Vec<Message>,
+        mut messages: Vec<Message>,
         sink: &mut (dyn MessageSink + '_),
     ) -> Result<(), HueyError> {
         if messages.is_empty() {
@@ -94,7 +94,6 @@ impl Huey {
         if self.is_immediate() {
             return self.enqueue_batch(messages).await;
         }
-        let mut messages = messages;
         let trace = Enqueue::begin(self.name(), &mut messages);
         let items: Vec<(Vec<u8>, i32)> = messages
             .iter()
