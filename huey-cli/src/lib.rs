@@ -23,6 +23,10 @@
 //! serves it over HTTP (see `huey_core::metrics` for the names). The parent of process workers
 //! serves the queue gauges only: the workers' task counters stay in their own processes.
 //!
+//! With the `opentelemetry` feature, each execution's span takes the trace context its message
+//! carries as its parent (see `huey_core::trace`); the binary installs its OpenTelemetry
+//! pipeline in a `tracing` subscriber before calling [`run_cli`], which keeps it.
+//!
 //! ## Signals and platforms
 //!
 //! On unix the graceful signal (SIGINT, or SIGTERM with `-g term`) stops fetching and lets

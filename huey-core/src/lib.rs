@@ -73,6 +73,7 @@ pub mod metrics;
 mod runtime;
 pub mod storage;
 pub mod task;
+pub mod trace;
 mod workflow;
 
 pub use task::message;

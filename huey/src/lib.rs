@@ -13,6 +13,7 @@
 //! | `postgres-tls` | TLS connections for the PostgreSQL storage (implies `postgres`) |
 //! | `cli` | [`huey::cli`](https://docs.rs/huey-cli): `run_cli`, the consumer binary's flags, logging, signals and process workers |
 //! | `metrics` | task counters, run-time and queue-latency histograms and queue gauges through the `metrics` facade (`huey::metrics`); with `cli`, the consumer's `--metrics ADDR` Prometheus endpoint |
+//! | `opentelemetry` | the producer's W3C trace context carried in each message, so that the enqueue (a `huey.enqueue` span) and the execution (its `task` span) are one OpenTelemetry trace (`huey::trace`) |
 //!
 //! With no feature the queue runs on the in-memory storage, in one process:
 //!

@@ -111,6 +111,7 @@ fn periodic_message(descriptor: &TaskDescriptor, at: DateTime<Utc>) -> Message {
             .unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned()),
         eta: None,
         enqueued_at: Some(Utc::now()),
+        trace: None,
         retries: options.retries,
         retry_delay: options.retry_delay.as_secs_f64(),
         retry_backoff: options.retry_backoff,

@@ -23,6 +23,7 @@ use crate::storage::Delivery;
 use crate::task::Task;
 use crate::task::signal::Signal;
 use crate::task::state::WorkerState;
+use crate::trace;
 
 /// What every worker of a consumer shares.
 #[derive(Clone)]
@@ -221,13 +222,14 @@ pub(crate) async fn handle(
     // `attempt` is this copy's delivery (1 unless a crash or a takeover made it run again; a
     // retry is a new copy), `retries` what is left of its retries, `queue` the Huey's name.
     let span = tracing::info_span!(
-        "task",
+        trace::EXECUTION_SPAN,
         id = %message.id,
         name = %message.name,
         attempt = delivery.deliveries,
         retries = message.retries,
         queue = huey.name(),
     );
+    trace::adopt(&span, &message);
     let started = Instant::now();
     let claim = Claim { delivery, body };
     match execute(huey, descriptor, state, message, now, &claim)

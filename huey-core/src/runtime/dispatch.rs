@@ -9,6 +9,7 @@ use crate::error::{HueyError, StorageError};
 use crate::task::Task;
 use crate::task::message::Message;
 use crate::task::signal::Signal;
+use crate::trace::Enqueue;
 
 /// Where an enqueue writes its encoded messages instead of the queue's storage: for example
 /// an application's own database transaction, so that a message is queued exactly when the
@@ -62,15 +63,18 @@ pub trait MessageSink: Send {
 
 impl Huey {
     /// Enqueues `messages` in one storage call (in immediate mode, runs them one by one).
-    pub(crate) async fn enqueue_batch(&self, messages: Vec<Message>) -> Result<(), HueyError> {
+    pub(crate) async fn enqueue_batch(&self, mut messages: Vec<Message>) -> Result<(), HueyError> {
         if messages.is_empty() {
             return Ok(());
         }
+        let trace = Enqueue::begin(self.name(), &mut messages);
         let encode = |message: &Message| self.encode_message(message);
         let enqueued = |message: Message| {
             self.emit(Signal::Enqueued, &Task::from_message(message), None);
         };
-        self.engine().insert(messages, &encode, &enqueued).await
+        trace
+            .run(self.engine().insert(messages, &encode, &enqueued))
+            .await
     }
 
     /// Enqueues one message.
@@ -81,7 +85,7 @@ impl Huey {
     /// Writes `messages` to `sink` in one call (see [`MessageSink`]).
     pub(crate) async fn enqueue_batch_into(
         &self,
-        messages: Vec<Message>,
+        mut messages: Vec<Message>,
         sink: &mut (dyn MessageSink + '_),
     ) -> Result<(), HueyError> {
         if messages.is_empty() {
@@ -90,12 +94,13 @@ impl Huey {
         if self.is_immediate() {
             return self.enqueue_batch(messages).await;
         }
+        let trace = Enqueue::begin(self.name(), &mut messages);
         let items: Vec<(Vec<u8>, i32)> = messages
             .iter()
             .map(|m| (self.encode_message(m), m.priority))
             .collect();
         super::engine::check_size(&items, self.max_message_size())?;
-        sink.put(items).await?;
+        trace.run(sink.put(items)).await?;
         for message in messages {
             self.emit(Signal::Enqueued, &Task::from_message(message), None);
         }

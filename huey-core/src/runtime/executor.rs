@@ -24,6 +24,7 @@ use crate::task::message::Message;
 use crate::task::signal::Signal;
 use crate::task::state::WorkerState;
 use crate::task::{MemberResult, StoredResult, Task, TaskValue, chrono_duration};
+use crate::trace;
 use serde_json::value::RawValue;
 
 /// How an execution ended, for the worker's bookkeeping and logs.
@@ -343,6 +344,7 @@ async fn settle(huey: &Huey, claim: &Claim<'_>, outcome: &mut Finished) -> Resul
         for message in &mut outcome.follow_ups {
             message.enqueued_at = enqueued_at;
         }
+        trace::follow(&mut outcome.follow_ups);
     }
     let settlement = &mut outcome.settlement;
     // Follow-ups first, then the retry copy: the queue sees them in the order Huey enqueues
@@ -657,6 +659,7 @@ async fn fail(
         let message = task.message_mut();
         message.retries -= 1;
         message.enqueued_at = Some(Utc::now());
+        trace::follow([&mut *message]);
         let eta = plan.eta.or_else(|| {
             let delay = message.retry_delay_duration();
             (!delay.is_zero()).then(|| {

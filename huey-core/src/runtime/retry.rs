@@ -88,6 +88,7 @@ mod tests {
             args: serde_json::value::RawValue::from_string("[]".into()).unwrap(),
             eta: None,
             enqueued_at: None,
+            trace: None,
             retries,
             retry_delay,
             retry_backoff: 0.0,

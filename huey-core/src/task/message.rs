@@ -4,6 +4,11 @@
 //! envelope carries a version (`v`); a consumer rejects (dead-letters) a message whose version
 //! it does not know instead of guessing. Unknown fields are ignored so that a newer producer
 //! can add optional fields without breaking older consumers.
+//!
+//! Optional fields are left out when empty, so a message that does not use them is written as
+//! it was before they existed. `trace` is one: the producer's W3C trace context
+//! ([`TraceContext`]), written by the `opentelemetry` feature and read by any consumer that has
+//! it; a consumer without it carries the field along unread.
 
 use std::time::Duration;
 
@@ -39,6 +44,17 @@ pub struct Message {
         with = "chrono::serde::ts_milliseconds_option"
     )]
     pub enqueued_at: Option<DateTime<Utc>>,
+    /// The W3C trace context of the span that enqueued this copy (the producer's `huey.enqueue`
+    /// span, or the execution that made a retry or a pipeline's next stage), so that the
+    /// execution joins its trace; see [`crate::trace`]. Absent when the producer traced
+    /// nothing. A value of the wrong shape is read as absent: tracing data never keeps a task
+    /// from running.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_trace"
+    )]
+    pub trace: Option<TraceContext>,
     /// Retries left.
     #[serde(default)]
     pub retries: u32,
@@ -73,6 +89,45 @@ pub struct Message {
     /// Set on the last stage of a chord member: where its outcome goes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chord: Option<ChordMember>,
+}
+
+/// A W3C trace context as it travels in a message (the `trace` field): the two headers of the
+/// [Trace Context](https://www.w3.org/TR/trace-context/) specification, under their header
+/// names, so any language's propagator reads them.
+///
+/// ```
+/// use huey_core::message::{Message, TraceContext};
+///
+/// let json = br#"{"v":1,"id":"a","name":"app::add","args":[1,2],
+///   "trace":{"traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}}"#;
+/// let message = Message::decode(json).unwrap();
+/// let trace = message.trace.as_ref().unwrap();
+/// assert_eq!(trace.traceparent, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+/// assert_eq!(trace.tracestate, None);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceContext {
+    /// `version-traceid-parentid-flags`, for example
+    /// `00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01`: the trace, and the span the
+    /// execution becomes a child of.
+    pub traceparent: String,
+    /// Vendor-specific trace data, `key=value` pairs separated by commas; left out when empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracestate: Option<String>,
+}
+
+/// Reads `trace`, taking anything that is not a trace context for none.
+fn lenient_trace<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<TraceContext>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Lenient {
+        Context(TraceContext),
+        Other(serde::de::IgnoredAny),
+    }
+    Ok(match Lenient::deserialize(d)? {
+        Lenient::Context(context) => Some(context),
+        Lenient::Other(_) => None,
+    })
 }
 
 /// A chord member's bookkeeping, carried by the member's last stage (Huey's `chord_config`).
@@ -268,6 +323,7 @@ mod tests {
             args: RawValue::from_string("[1,2]".into()).unwrap(),
             eta: None,
             enqueued_at: None,
+            trace: None,
             retries: 2,
             retry_delay: 1.5,
             retry_backoff: 2.0,
@@ -307,6 +363,60 @@ mod tests {
             Message::decode(b"\x00\xffjunk"),
             Err(DecodeError::Malformed(_))
         ));
+    }
+
+    /// A message from before the `trace` field (or from a producer that traces nothing) reads
+    /// as it is and is written back byte for byte.
+    #[test]
+    fn a_message_without_trace_context_round_trips_unchanged() {
+        let stored: &[u8] = br#"{"v":1,"id":"abc","name":"app::add","args":[1,2],"enqueued_at":1767225600000,"retries":2,"retry_delay":1.5,"retry_backoff":2.0,"priority":3,"timeout":0.5}"#;
+        let message = Message::decode(stored).unwrap();
+        assert_eq!(message.trace, None);
+        assert_eq!(message.encode(), stored);
+        assert!(
+            !String::from_utf8(sample().encode())
+                .unwrap()
+                .contains("trace")
+        );
+    }
+
+    #[test]
+    fn trace_context_round_trips_and_nests_under_its_header_names() {
+        let mut m = sample();
+        m.trace = Some(TraceContext {
+            traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into(),
+            tracestate: Some("vendor=42".into()),
+        });
+        let encoded = String::from_utf8(m.encode()).unwrap();
+        assert!(
+            encoded.contains(r#""trace":{"traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01","tracestate":"vendor=42"}"#),
+            "{encoded}"
+        );
+        assert_eq!(Message::decode(encoded.as_bytes()).unwrap().trace, m.trace);
+        m.trace.as_mut().unwrap().tracestate = None;
+        assert!(
+            !String::from_utf8(m.encode())
+                .unwrap()
+                .contains("tracestate")
+        );
+    }
+
+    /// Tracing data never keeps a task from running: a `trace` of the wrong shape reads as none.
+    #[test]
+    fn a_malformed_trace_context_reads_as_none() {
+        for trace in [
+            r#""00-abc""#,
+            "null",
+            "42",
+            r#"{"tracestate":"a=b"}"#,
+            "[1]",
+        ] {
+            let json = format!(r#"{{"v":1,"id":"a","name":"t","args":[],"trace":{trace}}}"#);
+            let message =
+                Message::decode(json.as_bytes()).unwrap_or_else(|e| panic!("{trace}: {e}"));
+            assert_eq!(message.trace, None, "{trace}");
+            assert_eq!(message.name, "t");
+        }
     }
 
     #[test]

@@ -126,6 +126,7 @@ impl Task {
                 .unwrap_or_else(|_| RawValue::NULL.to_owned()),
             eta: None,
             enqueued_at: None,
+            trace: None,
             retries: 0,
             retry_delay: 0.0,
             retry_backoff: 0.0,

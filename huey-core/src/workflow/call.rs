@@ -102,6 +102,7 @@ impl CallOptions {
             args,
             eta,
             enqueued_at: Some(now),
+            trace: None,
             retries: self.retries.unwrap_or(opts.retries),
             retry_delay: self.retry_delay.unwrap_or(opts.retry_delay).as_secs_f64(),
             retry_backoff: self.retry_backoff.unwrap_or(opts.retry_backoff),
