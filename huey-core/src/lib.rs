@@ -97,7 +97,7 @@ pub use limits::{
     TaskSemaphore,
 };
 pub use runtime::{
-    DEFAULT_MAX_MESSAGE_SIZE, Executed, HandlerId, Huey, HueyBuilder, MessageSink, Registry,
+    ConsumerInfo, DEFAULT_MAX_MESSAGE_SIZE, InFlightTask, Executed, HandlerId, Huey, HueyBuilder, MessageSink, Registry,
     TaskDescriptor, crontab_matches, crontab_matches_in,
 };
 pub use storage::{DeadLetterSelection, MemoryStorage, Storage};
