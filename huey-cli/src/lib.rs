@@ -35,6 +35,7 @@
 //! and `-g term` are refused with an error there rather than ignored.
 #![warn(missing_docs)]
 
+pub mod admin;
 mod banner;
 mod cli;
 mod logging;
@@ -46,6 +47,7 @@ mod report;
 mod run;
 mod signals;
 
+pub use admin::{AdminCommand, AdminError};
 pub use cli::{Cli, GracefulSignal, WorkerType};
 pub use report::Report;
 pub use run::{run_cli, run_cli_with};
