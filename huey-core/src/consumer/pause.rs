@@ -46,7 +46,9 @@ pub(super) async fn run(
                 continue;
             }
         };
-        let before = state.send_replace(Some(paused));
+        let before = *state.borrow();
+        // Only a change wakes the watchers: the presence record is republished on each.
+        state.send_if_modified(|known| known.replace(paused) != Some(paused));
         match (before, paused) {
             (Some(false) | None, true) => {
                 tracing::info!(queue, "queue is paused: claiming nothing until it is resumed");
