@@ -388,6 +388,7 @@ impl Consumer {
                 config.huey.name().to_owned(),
                 config.workers,
                 config.metrics_interval,
+                crate::runtime::ConsumerInfo::STALE_AFTER,
                 async move { stopped(&mut stop, Stop::Graceful).await },
             ));
         }
