@@ -218,7 +218,12 @@ mod tests {
     #[test]
     fn test_admin_subcommands_parse_and_consumer_flags_still_run_the_consumer() {
         use crate::admin::{AdminCommand, DeadAction};
-        assert_eq!(Cli::try_parse_from(["consumer", "-w", "2"]).unwrap().command, None);
+        assert_eq!(
+            Cli::try_parse_from(["consumer", "-w", "2"])
+                .unwrap()
+                .command,
+            None
+        );
         let command = |args: &[&str]| {
             Cli::try_parse_from(std::iter::once("consumer").chain(args.iter().copied()))
                 .map(|cli| cli.command)
@@ -228,9 +233,15 @@ mod tests {
             Some(AdminCommand::Status { json: true })
         );
         assert_eq!(command(&["pause"]).unwrap(), Some(AdminCommand::Pause));
-        let Some(AdminCommand::Pending(list)) =
-            command(&["pending", "--task", "app::send", "--search", "bob", "--json"]).unwrap()
-        else {
+        let Some(AdminCommand::Pending(list)) = command(&[
+            "pending",
+            "--task",
+            "app::send",
+            "--search",
+            "bob",
+            "--json",
+        ])
+        .unwrap() else {
             panic!("pending parses");
         };
         assert_eq!(list.filter.task.as_deref(), Some("app::send"));

@@ -19,6 +19,10 @@
 //! `my-consumer -w 4 -k thread -v` then logs its configuration and every registered task, and
 //! works until a signal stops it; `--help` lists the flags (see [`Cli`]).
 //!
+//! The same binary is the admin command: `my-consumer status`, `pending`, `scheduled`, `dead`
+//! (and `dead requeue|delete`), `revoke`/`restore`, `pause`/`resume`, `flush --yes` and `top`
+//! look at or steer the queue instead of consuming it (see [`admin`]).
+//!
 //! With the `metrics` feature, `--metrics 127.0.0.1:9464` installs a Prometheus recorder and
 //! serves it over HTTP (see `huey_core::metrics` for the names). The parent of process workers
 //! serves the queue gauges only: the workers' task counters stay in their own processes.

@@ -20,7 +20,11 @@ pub async fn test_presence_methods(s: &dyn Storage) {
     assert!(s.presence(since).await.unwrap().is_empty());
     s.put_presence("c2", b("two"), t).await.unwrap();
     s.put_presence("c1", b("one"), t).await.unwrap();
-    assert_eq!(s.presence(since).await.unwrap(), [b("one"), b("two")], "by id");
+    assert_eq!(
+        s.presence(since).await.unwrap(),
+        [b("one"), b("two")],
+        "by id"
+    );
     s.put_presence("c1", b("one again"), t + Duration::seconds(1))
         .await
         .unwrap();

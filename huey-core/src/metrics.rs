@@ -305,7 +305,10 @@ mod enabled {
                     storage.schedule_size().await?,
                     storage.dead_letter_count().await?,
                     storage.result_store_size().await?,
-                    storage.presence(chrono::Utc::now() - stale_after).await?.len(),
+                    storage
+                        .presence(chrono::Utc::now() - stale_after)
+                        .await?
+                        .len(),
                 ))
             };
             match counts.await {
@@ -345,7 +348,10 @@ mod enabled {
         describe_gauge!(TASKS_IN_FLIGHT, "Tasks held by this process's workers.");
         describe_gauge!(WORKERS, "Workers this consumer runs.");
         describe_gauge!(WORKERS_BUSY, "Workers running a task body.");
-        describe_gauge!(CONSUMERS_LIVE, "Consumers of the queue with a fresh presence record.");
+        describe_gauge!(
+            CONSUMERS_LIVE,
+            "Consumers of the queue with a fresh presence record."
+        );
     }
 }
 

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use huey_core::storage::{
-    ControlStorage, CoordinationStorage, DEFAULT_DEAD_LETTER_LIMIT, DeadLetter, DeadLetterSelection,
-    DeadLetterStorage, Delivery, Dequeue, Disposition, Outgoing, QueueStorage, ResultStorage,
-    RevocationStorage, RevocationTarget, ScheduleStorage, Settled, Settlement, StorageResult,
-    Upkeep,
+    ControlStorage, CoordinationStorage, DEFAULT_DEAD_LETTER_LIMIT, DeadLetter,
+    DeadLetterSelection, DeadLetterStorage, Delivery, Dequeue, Disposition, Outgoing, QueueStorage,
+    ResultStorage, RevocationStorage, RevocationTarget, ScheduleStorage, Settled, Settlement,
+    StorageResult, Upkeep,
 };
 use huey_core::{StorageError, async_trait};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
@@ -18,9 +18,9 @@ use redis::{AsyncCommands, AsyncConnectionConfig, Client, RedisError};
 
 use crate::errors::backend;
 use crate::scripts::{
-    CHORD_RECORD, CLAIM_LIST, CLAIM_ZSET, DELETE_IF, PRESENCE, PROMOTE, PUT_IF_EMPTY, READ_SCHEDULE, REAP,
-    REQUEUE_DEAD, RETURN_ENTRY, SEMAPHORE_ACQUIRE, SEMAPHORE_HOLDERS, SEMAPHORE_RELEASE,
-    SEMAPHORE_RENEW,
+    CHORD_RECORD, CLAIM_LIST, CLAIM_ZSET, DELETE_IF, PRESENCE, PROMOTE, PUT_IF_EMPTY,
+    READ_SCHEDULE, REAP, REQUEUE_DEAD, RETURN_ENTRY, SEMAPHORE_ACQUIRE, SEMAPHORE_HOLDERS,
+    SEMAPHORE_RELEASE, SEMAPHORE_RENEW,
 };
 use crate::settler::{self, Packed, SettleKeys};
 
@@ -1904,10 +1904,7 @@ impl ControlStorage for RedisStorage {
     }
 
     async fn paused(&self) -> StorageResult<bool> {
-        self.conn()
-            .exists(&self.keys.paused)
-            .await
-            .map_err(backend)
+        self.conn().exists(&self.keys.paused).await.map_err(backend)
     }
 }
 

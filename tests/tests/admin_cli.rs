@@ -40,9 +40,10 @@ impl Place {
     /// A producer's handle on queue `name`.
     async fn huey(&self, name: &str) -> Huey {
         match self {
-            Place::Redis(server) => {
-                Huey::new(name, RedisStorage::connect(name, &server.url()).await.unwrap())
-            }
+            Place::Redis(server) => Huey::new(
+                name,
+                RedisStorage::connect(name, &server.url()).await.unwrap(),
+            ),
             Place::Sqlite { file, .. } => {
                 Huey::new(name, SqliteStorage::open(name, file).await.unwrap())
             }
@@ -157,13 +158,19 @@ async fn status_lists_the_consumer_and_its_in_flight_task(place: Place) {
     let task = info.in_flight.iter().find(|t| t.id == id).unwrap();
     assert_eq!(task.name, gated::NAME);
     assert_eq!(status["paused"], false);
-    assert_eq!(status["pending"], 0, "the running task is claimed, not pending");
+    assert_eq!(
+        status["pending"], 0,
+        "the running task is claimed, not pending"
+    );
 
     // The same in words.
     let text = place.admin_ok(name, &["status"]);
     assert!(text.contains(&info.id), "{text}");
     assert!(text.contains(&id) && text.contains(gated::NAME), "{text}");
-    assert!(text.contains("2 async") && text.contains("claiming"), "{text}");
+    assert!(
+        text.contains("2 async") && text.contains("claiming"),
+        "{text}"
+    );
 
     huey.put(gate, &true).await.unwrap();
     running.wait(WAIT).await.unwrap();
@@ -207,7 +214,12 @@ async fn pause_stops_claims_and_resume_restarts_them(place: Place) {
     let huey = place.huey(name).await;
     let consumer = place.consumer(name, &["-w", "2"], &[]);
     // The consumer is working before the pause.
-    add::enqueue(&huey, 1, 1).await.unwrap().wait(WAIT).await.unwrap();
+    add::enqueue(&huey, 1, 1)
+        .await
+        .unwrap()
+        .wait(WAIT)
+        .await
+        .unwrap();
 
     assert_eq!(place.admin_ok(name, &["pause"]), format!("paused {name}\n"));
     let paused_at = Instant::now();
@@ -226,7 +238,11 @@ async fn pause_stops_claims_and_resume_restarts_them(place: Place) {
 
     let mut held = add::enqueue(&huey, 2, 3).await.unwrap();
     two_heartbeats(&place, name, consumer.pid());
-    assert_eq!(huey.pending_count().await.unwrap(), 1, "not claimed while paused");
+    assert_eq!(
+        huey.pending_count().await.unwrap(),
+        1,
+        "not claimed while paused"
+    );
     assert_eq!(held.get().await.unwrap(), None);
     let pending = place.admin_ok(name, &["pending", "--json"]);
     let pending: Value = serde_json::from_str(&pending).unwrap();
@@ -240,9 +256,16 @@ async fn pause_stops_claims_and_resume_restarts_them(place: Place) {
         consumer_of(s, consumer.pid()).is_some_and(|c| c.paused)
     });
     two_heartbeats(&place, name, consumer.pid());
-    assert_eq!(huey.pending_count().await.unwrap(), 1, "still paused after a restart");
+    assert_eq!(
+        huey.pending_count().await.unwrap(),
+        1,
+        "still paused after a restart"
+    );
 
-    assert_eq!(place.admin_ok(name, &["resume"]), format!("resumed {name}\n"));
+    assert_eq!(
+        place.admin_ok(name, &["resume"]),
+        format!("resumed {name}\n")
+    );
     assert_eq!(held.wait(WAIT).await.unwrap(), 5, "runs once resumed");
     assert_eq!(place.status(name)["paused"], false);
 }
@@ -278,7 +301,10 @@ async fn dead_letter_requeued_from_the_cli_runs(place: Place) {
     assert_eq!(listed.as_array().unwrap().len(), 1, "{listed:#}");
     assert_eq!(listed[0]["task_id"], task_id.as_str());
     assert!(
-        listed[0]["reason"].as_str().unwrap().contains("over the limit"),
+        listed[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("over the limit"),
         "{listed:#}"
     );
     let dead_id = listed[0]["id"].as_str().unwrap().to_owned();
@@ -287,13 +313,19 @@ async fn dead_letter_requeued_from_the_cli_runs(place: Place) {
     let unknown = place.admin(name, &["dead", "requeue", "no-such-id", &dead_id]);
     assert!(!unknown.status.success());
     let message = String::from_utf8_lossy(&unknown.stderr);
-    assert!(message.contains("no dead letter has id \"no-such-id\""), "{message}");
+    assert!(
+        message.contains("no dead letter has id \"no-such-id\""),
+        "{message}"
+    );
     assert_eq!(huey.dead_letter_count().await.unwrap(), 1);
 
     // Once a consumer that can run it is there, requeueing it (by its task's id) runs it.
     let _consumer = place.consumer(name, &[], &[]);
     let requeued = place.admin_ok(name, &["dead", "requeue", &task_id]);
-    assert!(requeued.starts_with("requeued 1 dead letter(s)"), "{requeued}");
+    assert!(
+        requeued.starts_with("requeued 1 dead letter(s)"),
+        "{requeued}"
+    );
     assert!(requeued.contains(&dead_id), "{requeued}");
     assert_eq!(long.wait(WAIT).await.unwrap(), 200);
     assert_eq!(huey.dead_letter_count().await.unwrap(), 0);
@@ -340,8 +372,14 @@ async fn test_listings_filter_and_commands_act_on_redis() {
             .collect()
     };
     assert_eq!(ids(&["pending", "--json"]).len(), 2);
-    assert_eq!(ids(&["pending", "--json", "--task", add::NAME]), [first.id()]);
-    assert_eq!(ids(&["pending", "--json", "--id", first.id()]), [first.id()]);
+    assert_eq!(
+        ids(&["pending", "--json", "--task", add::NAME]),
+        [first.id()]
+    );
+    assert_eq!(
+        ids(&["pending", "--json", "--id", first.id()]),
+        [first.id()]
+    );
     assert_eq!(ids(&["pending", "--json", "--search", "NEEDLE"]).len(), 1);
     assert!(ids(&["pending", "--json", "--search", "absent"]).is_empty());
     assert_eq!(ids(&["scheduled", "--json"]).len(), 1);

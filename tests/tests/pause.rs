@@ -24,7 +24,10 @@ async fn consumer_until(huey: &Huey, ready: impl Fn(&ConsumerInfo) -> bool) -> C
         {
             return info.clone();
         }
-        assert!(Instant::now() < deadline, "the consumer's record never matched");
+        assert!(
+            Instant::now() < deadline,
+            "the consumer's record never matched"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
@@ -41,7 +44,12 @@ async fn test_a_claim_made_as_the_pause_lands_is_given_back_uncounted() {
         .periodic(false)
         .start()
         .unwrap();
-    add::enqueue(&huey, 1, 1).await.unwrap().wait(WAIT).await.unwrap();
+    add::enqueue(&huey, 1, 1)
+        .await
+        .unwrap()
+        .wait(WAIT)
+        .await
+        .unwrap();
     huey.pause().await.unwrap();
     assert!(huey.is_paused().await.unwrap());
     consumer_until(&huey, |c| c.paused).await;
@@ -50,7 +58,9 @@ async fn test_a_claim_made_as_the_pause_lands_is_given_back_uncounted() {
     let mut held = add::enqueue(&huey, 2, 3).await.unwrap();
     let before = consumer_until(&huey, |c| c.paused).await.heartbeat;
     // Two heartbeats later it has still not run.
-    let later = consumer_until(&huey, |c| c.heartbeat > before).await.heartbeat;
+    let later = consumer_until(&huey, |c| c.heartbeat > before)
+        .await
+        .heartbeat;
     consumer_until(&huey, |c| c.heartbeat > later).await;
     assert_eq!(held.get().await.unwrap(), None, "not run while paused");
     assert_eq!(huey.pending_count().await.unwrap(), 1, "back on the queue");

@@ -13,6 +13,18 @@ use serde_json::value::RawValue;
 use super::table::{clip, render};
 
 /// Which tasks a listing shows: every given filter must match.
+///
+/// ```
+/// use huey_cli::admin::listing::{Filter, TaskRow, select_tasks};
+/// use huey_core::message::Message;
+///
+/// let message: Message = serde_json::from_str(
+///     r#"{"v":1,"id":"t1","name":"app::send","args":["bob@example.com"]}"#,
+/// )?;
+/// let bob = Filter { search: Some("BOB".into()), ..Filter::default() };
+/// assert_eq!(select_tasks(vec![TaskRow::new(message)], &bob, 10).len(), 1);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
 pub struct Filter {
     /// Only tasks with this registered name.
@@ -33,7 +45,7 @@ impl Filter {
         let id = self
             .id
             .as_deref()
-            .is_none_or(|want| ids.iter().any(|id| *id == Some(want)));
+            .is_none_or(|want| ids.contains(&Some(want)));
         let search = self.search.as_deref().is_none_or(|want| {
             let want = want.to_lowercase();
             texts
@@ -262,14 +274,21 @@ mod tests {
             ..Filter::default()
         };
         assert_eq!(by(both), "", "every filter must match");
-        assert_eq!(ids(&select_tasks(rows.clone(), &Filter::default(), 2)), ["a", "b"]);
+        assert_eq!(
+            ids(&select_tasks(rows.clone(), &Filter::default(), 2)),
+            ["a", "b"]
+        );
     }
 
     #[test]
     fn dead_filters_match_either_id_and_the_reason() {
         let rows = vec![
             dead("d1", "malformed message: bad signature", None),
-            dead("d2", "no task is registered", Some(("t2", "app::gone", "[1]"))),
+            dead(
+                "d2",
+                "no task is registered",
+                Some(("t2", "app::gone", "[1]")),
+            ),
         ];
         let by = |filter: Filter| {
             select_dead(rows.clone(), &filter, 100)
@@ -326,6 +345,9 @@ mod tests {
              bb  x          0         []\n"
         );
         assert_eq!(tasks_text(&[], false), "no tasks\n");
-        assert!(dead_text(&[dead("d1", "why", None)]).contains("d1  -        -     2023-11-14 22:13:20  why"));
+        assert!(
+            dead_text(&[dead("d1", "why", None)])
+                .contains("d1  -        -     2023-11-14 22:13:20  why")
+        );
     }
 }

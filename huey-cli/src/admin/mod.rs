@@ -3,6 +3,20 @@
 //! writes the storage through the `Huey`'s public API, prints plain aligned text or, with
 //! `--json`, JSON (see [`listing`] and [`status`] for its stable shape), and fails with a
 //! message and a nonzero exit status when asked for something that does not exist.
+//!
+//! A binary gets it with [`run_cli`](crate::run_cli), which runs the command when one is
+//! given; [`run`] runs one directly, for a binary that parses its own command line.
+//!
+//! ```
+//! use clap::Parser;
+//! use huey_cli::{AdminCommand, Cli};
+//!
+//! let cli = Cli::try_parse_from(["my-consumer", "dead", "--search", "timeout", "--json"])?;
+//! assert!(matches!(cli.command, Some(AdminCommand::Dead { action: None, .. })));
+//! let consumer = Cli::try_parse_from(["my-consumer", "-w", "4"])?;
+//! assert_eq!(consumer.command, None, "no subcommand: the consumer runs");
+//! # Ok::<(), clap::Error>(())
+//! ```
 
 pub mod listing;
 pub mod status;
@@ -157,6 +171,18 @@ pub enum AdminError {
 }
 
 /// Runs `command` on `huey`'s queue, writing to standard output.
+///
+/// ```
+/// use huey_cli::admin::{self, AdminCommand};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), huey_cli::Report> {
+/// let huey = huey_core::Huey::memory("docs");
+/// admin::run(&huey, AdminCommand::Pause).await?; // prints "paused docs"
+/// assert!(huey.is_paused().await?);
+/// # Ok(())
+/// # }
+/// ```
 pub async fn run(huey: &Huey, command: AdminCommand) -> Result<(), AdminError> {
     match command {
         AdminCommand::Top { interval } => top(huey, crate::cli::seconds(interval)).await,
@@ -181,11 +207,19 @@ async fn execute(huey: &Huey, command: AdminCommand) -> Result<String, AdminErro
         }
         AdminCommand::Pending(args) => {
             let rows = task_rows(huey, huey.storage().enqueued_items(None).await)?;
-            tasks_out(listing::select_tasks(rows, &args.filter, args.limit), &args, false)
+            tasks_out(
+                listing::select_tasks(rows, &args.filter, args.limit),
+                &args,
+                false,
+            )
         }
         AdminCommand::Scheduled(args) => {
             let rows = task_rows(huey, huey.storage().scheduled_items(None).await)?;
-            tasks_out(listing::select_tasks(rows, &args.filter, args.limit), &args, true)
+            tasks_out(
+                listing::select_tasks(rows, &args.filter, args.limit),
+                &args,
+                true,
+            )
         }
         AdminCommand::Dead { action: None, list } => {
             let rows = listing::select_dead(dead_rows(huey).await?, &list.filter, list.limit);

@@ -111,7 +111,10 @@ impl Status {
         if running.is_empty() {
             out.push_str("no tasks running\n");
         } else {
-            out.push_str(&render(&["CONSUMER", "TASK ID", "TASK", "RUNNING FOR"], &running));
+            out.push_str(&render(
+                &["CONSUMER", "TASK ID", "TASK", "RUNNING FOR"],
+                &running,
+            ));
         }
         out
     }
@@ -182,11 +185,24 @@ mod tests {
     fn json_has_the_documented_fields() {
         let now = Utc::now();
         let json = serde_json::to_value(status(vec![consumer(now)])).unwrap();
-        let mut keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         keys.sort_unstable();
         assert_eq!(
             keys,
-            ["consumers", "dead_letters", "paused", "pending", "queue", "results", "scheduled"]
+            [
+                "consumers",
+                "dead_letters",
+                "paused",
+                "pending",
+                "queue",
+                "results",
+                "scheduled"
+            ]
         );
         let consumer = &json["consumers"][0];
         assert_eq!(consumer["in_flight"][0]["name"], "app::send");

@@ -45,7 +45,11 @@ mod tests {
     fn columns_align_on_the_widest_cell() {
         let rows = vec![
             vec!["a".to_string(), "long value".to_string(), "x".to_string()],
-            vec!["longer".to_string(), "v".to_string(), "free text".to_string()],
+            vec![
+                "longer".to_string(),
+                "v".to_string(),
+                "free text".to_string(),
+            ],
         ];
         assert_eq!(
             render(&["ID", "NAME", "ARGS"], &rows),

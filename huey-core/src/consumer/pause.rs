@@ -51,7 +51,10 @@ pub(super) async fn run(
         state.send_if_modified(|known| known.replace(paused) != Some(paused));
         match (before, paused) {
             (Some(false) | None, true) => {
-                tracing::info!(queue, "queue is paused: claiming nothing until it is resumed");
+                tracing::info!(
+                    queue,
+                    "queue is paused: claiming nothing until it is resumed"
+                );
             }
             (Some(true), false) => tracing::info!(queue, "queue resumed: claiming again"),
             _ => {}

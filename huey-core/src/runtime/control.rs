@@ -97,8 +97,8 @@ impl Huey {
     /// [`ConsumerInfo::STALE_AFTER`]. A record that does not decode is skipped with a warning.
     /// See [`ConsumerInfo`] for an example.
     pub async fn consumers(&self) -> Result<Vec<ConsumerInfo>, HueyError> {
-        let stale = chrono::Duration::from_std(ConsumerInfo::STALE_AFTER)
-            .unwrap_or(chrono::Duration::MAX);
+        let stale =
+            chrono::Duration::from_std(ConsumerInfo::STALE_AFTER).unwrap_or(chrono::Duration::MAX);
         let since = Utc::now() - stale;
         let records = self.storage().presence(since).await?;
         Ok(records

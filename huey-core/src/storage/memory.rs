@@ -10,10 +10,10 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use super::{
-    ControlStorage, CoordinationStorage, DEFAULT_DEAD_LETTER_LIMIT, DeadLetter, DeadLetterSelection,
-    DeadLetterStorage, Delivery, Dequeue, Disposition, QueueStorage, ResultStorage,
-    RevocationStorage, RevocationTarget, ScheduleStorage, Settled, Settlement, StorageResult,
-    over_limit_reason,
+    ControlStorage, CoordinationStorage, DEFAULT_DEAD_LETTER_LIMIT, DeadLetter,
+    DeadLetterSelection, DeadLetterStorage, Delivery, Dequeue, Disposition, QueueStorage,
+    ResultStorage, RevocationStorage, RevocationTarget, ScheduleStorage, Settled, Settlement,
+    StorageResult, over_limit_reason,
 };
 
 /// Storage that lives in the process: a priority queue, a schedule, a key-value store and

@@ -174,7 +174,7 @@ impl<T> Storage for T where
         + CoordinationStorage
         + DeadLetterStorage
         + RevocationStorage
-    + ControlStorage
+        + ControlStorage
 {
 }
 
@@ -183,7 +183,7 @@ impl<T> Storage for T where
 /// already.)
 pub mod prelude {
     pub use super::{
-        ControlStorage, CoordinationStorage, DeadLetterStorage, QueueStorage, ResultStorage, RevocationStorage,
-        ScheduleStorage, Storage,
+        ControlStorage, CoordinationStorage, DeadLetterStorage, QueueStorage, ResultStorage,
+        RevocationStorage, ScheduleStorage, Storage,
     };
 }
