@@ -404,3 +404,41 @@ async fn test_listings_filter_and_commands_act_on_redis() {
     assert_eq!(huey.pending_count().await.unwrap(), 0);
     assert_eq!(huey.scheduled_count().await.unwrap(), 0);
 }
+
+/// `top` redraws the status until Ctrl-C (SIGINT), then exits 0.
+#[tokio::test(flavor = "multi_thread")]
+async fn test_top_refreshes_until_interrupted_on_redis() {
+    use std::io::{BufRead, BufReader};
+    let place = Place::redis();
+    let Place::Redis(server) = &place else {
+        unreachable!("a Redis place")
+    };
+    let name = "top";
+    add::enqueue(&place.huey(name).await, 1, 2).await.unwrap();
+    let mut top = Command::new(EXE)
+        .args(["top", "--interval", "0.1"])
+        .env("HUEY_TEST_NAME", name)
+        .env("HUEY_REDIS_URL", server.url())
+        .env_remove("HUEY_TEST_SQLITE")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(top.stdout.take().unwrap()).lines();
+    let mut screens = 0;
+    while screens < 3 {
+        let line = lines.next().expect("top keeps printing").unwrap();
+        if line.contains("\u{1b}[2J") {
+            assert!(line.ends_with(&format!("queue         {name}")), "{line:?}");
+            screens += 1;
+        }
+        if line.starts_with("pending") {
+            assert_eq!(line, "pending       1");
+        }
+    }
+    let interrupted = Command::new("kill")
+        .args(["-INT", &top.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    assert!(top.wait().unwrap().success(), "Ctrl-C ends top cleanly");
+}
