@@ -92,6 +92,14 @@ pub struct ListArgs {
     pub json: bool,
 }
 
+impl ListArgs {
+    /// How many stored messages to read: unfiltered, the first `limit` are the answer; a
+    /// filter has to look at them all.
+    fn scan(&self) -> Option<usize> {
+        (self.filter == Filter::default()).then_some(self.limit)
+    }
+}
+
 /// `dead requeue` and `dead delete`.
 #[derive(Debug, Clone, PartialEq, Eq, clap::Subcommand)]
 pub enum DeadAction {
@@ -206,7 +214,7 @@ async fn execute(huey: &Huey, command: AdminCommand) -> Result<String, AdminErro
             }
         }
         AdminCommand::Pending(args) => {
-            let rows = task_rows(huey, huey.storage().enqueued_items(None).await)?;
+            let rows = task_rows(huey, huey.storage().enqueued_items(args.scan()).await)?;
             tasks_out(
                 listing::select_tasks(rows, &args.filter, args.limit),
                 &args,
@@ -214,7 +222,7 @@ async fn execute(huey: &Huey, command: AdminCommand) -> Result<String, AdminErro
             )
         }
         AdminCommand::Scheduled(args) => {
-            let rows = task_rows(huey, huey.storage().scheduled_items(None).await)?;
+            let rows = task_rows(huey, huey.storage().scheduled_items(args.scan()).await)?;
             tasks_out(
                 listing::select_tasks(rows, &args.filter, args.limit),
                 &args,

@@ -10,6 +10,20 @@ use serde::Serialize;
 use super::table::render;
 
 /// What `status` shows.
+///
+/// ```
+/// use huey_cli::admin::status::Status;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), huey_core::HueyError> {
+/// let huey = huey_core::Huey::memory("docs");
+/// huey.pause().await?;
+/// let status = Status::read(&huey).await?;
+/// assert!(status.paused && status.consumers.is_empty());
+/// assert!(status.text(chrono::Utc::now()).starts_with("queue         docs\npaused        yes\n"));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Serialize)]
 pub struct Status {
     /// The queue (the Huey's name).
