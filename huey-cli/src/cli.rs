@@ -13,9 +13,17 @@ use clap::Parser;
     after_help = "Signals: the graceful signal (SIGINT unless -g TERM) stops fetching, lets running \
                   tasks finish and exits 0; sending it again stops at once. The other one (SIGTERM \
                   unless -g TERM) stops at once: running tasks are interrupted and put back on the \
-                  queue (Huey loses them). SIGHUP stops gracefully and restarts in place."
+                  queue (Huey loses them). SIGHUP stops gracefully and restarts in place.\n\n\
+                  With a subcommand, the binary administers the queue instead of consuming it \
+                  (see `help status`).",
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
+    /// An admin command (status, listings, dead letters, revocation, pause, flush, top).
+    /// Without one, the consumer runs with the flags given.
+    #[command(subcommand)]
+    pub command: Option<crate::admin::AdminCommand>,
+
     /// Number of workers.
     #[arg(short = 'w', long, default_value_t = 1)]
     pub workers: usize,
@@ -205,6 +213,57 @@ mod tests {
                 .to_string(),
             "thread"
         );
+    }
+
+    #[test]
+    fn test_admin_subcommands_parse_and_consumer_flags_still_run_the_consumer() {
+        use crate::admin::{AdminCommand, DeadAction};
+        assert_eq!(
+            Cli::try_parse_from(["consumer", "-w", "2"])
+                .unwrap()
+                .command,
+            None
+        );
+        let command = |args: &[&str]| {
+            Cli::try_parse_from(std::iter::once("consumer").chain(args.iter().copied()))
+                .map(|cli| cli.command)
+        };
+        assert_eq!(
+            command(&["status", "--json"]).unwrap(),
+            Some(AdminCommand::Status { json: true })
+        );
+        assert_eq!(command(&["pause"]).unwrap(), Some(AdminCommand::Pause));
+        let Some(AdminCommand::Pending(list)) = command(&[
+            "pending",
+            "--task",
+            "app::send",
+            "--search",
+            "bob",
+            "--json",
+        ])
+        .unwrap() else {
+            panic!("pending parses");
+        };
+        assert_eq!(list.filter.task.as_deref(), Some("app::send"));
+        assert_eq!(list.filter.search.as_deref(), Some("bob"));
+        assert!(list.json);
+        let Some(AdminCommand::Dead {
+            action: Some(DeadAction::Requeue(selection)),
+            ..
+        }) = command(&["dead", "requeue", "a", "b"]).unwrap()
+        else {
+            panic!("dead requeue parses");
+        };
+        assert_eq!(selection.ids, ["a", "b"]);
+        for refused in [
+            &["dead", "requeue"][..],
+            &["dead", "delete", "a", "--all"],
+            &["revoke"],
+            &["revoke", "--id", "a", "--task", "b"],
+            &["-w", "2", "status"],
+        ] {
+            assert!(command(refused).is_err(), "{refused:?}");
+        }
     }
 
     #[test]

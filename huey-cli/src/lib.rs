@@ -19,6 +19,10 @@
 //! `my-consumer -w 4 -k thread -v` then logs its configuration and every registered task, and
 //! works until a signal stops it; `--help` lists the flags (see [`Cli`]).
 //!
+//! The same binary is the admin command: `my-consumer status`, `pending`, `scheduled`, `dead`
+//! (and `dead requeue|delete`), `revoke`/`restore`, `pause`/`resume`, `flush --yes` and `top`
+//! look at or steer the queue instead of consuming it (see [`admin`]).
+//!
 //! With the `metrics` feature, `--metrics 127.0.0.1:9464` installs a Prometheus recorder and
 //! serves it over HTTP (see `huey_core::metrics` for the names). The parent of process workers
 //! serves the queue gauges only: the workers' task counters stay in their own processes.
@@ -39,6 +43,7 @@
 //! and `-g term` are refused with an error there rather than ignored.
 #![warn(missing_docs)]
 
+pub mod admin;
 mod banner;
 mod cli;
 mod logging;
@@ -50,6 +55,7 @@ mod report;
 mod run;
 mod signals;
 
+pub use admin::{AdminCommand, AdminError};
 pub use cli::{Cli, GracefulSignal, WorkerType};
 pub use report::Report;
 pub use run::{run_cli, run_cli_with};

@@ -50,7 +50,10 @@ pub async fn run_cli(huey: Huey) -> Result<(), Report> {
 /// subcommand among others (`Cli` is a clap `Args`, so it can be a subcommand's arguments).
 /// Process workers re-run the binary with the parent's own arguments, so each child enters the
 /// same subcommand.
-pub async fn run_cli_with(huey: Huey, cli: Cli) -> Result<(), Report> {
+pub async fn run_cli_with(huey: Huey, mut cli: Cli) -> Result<(), Report> {
+    if let Some(command) = cli.command.take() {
+        return Ok(crate::admin::run(&huey, command).await?);
+    }
     init_logging(&cli)?;
     #[cfg(unix)]
     if let Some(worker) = process::worker_id() {

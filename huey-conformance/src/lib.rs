@@ -1,10 +1,11 @@
 //! The storage conformance suite of huey-rs: the behaviour every storage backend must show.
 //!
-//! A backend implements the six traits of [`huey_core::storage`] (together,
+//! A backend implements the seven traits of [`huey_core::storage`] (together,
 //! [`Storage`]). The traits say what each method does; this suite pins it down as executable
 //! cases, one per behaviour: FIFO and priority order, claims and their settlement on every
 //! path an attempt can end on, the schedule, results and waiting for them, the atomic
-//! coordination primitives, dead letters and revocation flags. It covers every method of the
+//! coordination primitives, dead letters, revocation flags, consumer presence and the pause
+//! flag. It covers every method of the
 //! contract. A backend must pass all of the cases; a case that does not apply to a backend
 //! (priority order on a FIFO-only queue, say) checks what the backend declares
 //! ([`supports_priority`](huey_core::storage::QueueStorage::supports_priority),
@@ -120,6 +121,11 @@
 //! - [`revocation`] (`RevocationStorage`):
 //!   - [`test_revocation_methods`](revocation::test_revocation_methods)
 //!   - [`test_claim_reports_revocations`](revocation::test_claim_reports_revocations)
+//! - [`control`] (`ControlStorage`):
+//!   - [`test_presence_methods`](control::test_presence_methods)
+//!   - [`test_presence_drops_stale`](control::test_presence_drops_stale)
+//!   - [`test_pause_flag`](control::test_pause_flag)
+//!   - [`test_control_apart_from_results`](control::test_control_apart_from_results)
 //! - [`settlement`] (`QueueStorage::settle`):
 //!   - [`test_settle_success_with_next_stage`](settlement::test_settle_success_with_next_stage)
 //!   - [`test_settle_final_failure_with_error_handler`](settlement::test_settle_final_failure_with_error_handler)
@@ -142,6 +148,7 @@
 
 #![warn(missing_docs)]
 
+pub mod control;
 pub mod coordination;
 pub mod dead_letters;
 pub mod flush;
@@ -201,6 +208,10 @@ macro_rules! conformance_suite {
             ],
             revocation: [
                 test_revocation_methods, test_claim_reports_revocations,
+            ],
+            control: [
+                test_presence_methods, test_presence_drops_stale, test_pause_flag,
+                test_control_apart_from_results,
             ],
             settlement: [
                 test_settle_success_with_next_stage, test_settle_final_failure_with_error_handler,
@@ -262,6 +273,7 @@ mod tests {
     #[test]
     fn every_case_is_listed() {
         let sources = [
+            ("control", include_str!("control.rs")),
             ("coordination", include_str!("coordination.rs")),
             ("dead_letters", include_str!("dead_letters.rs")),
             ("flush", include_str!("flush.rs")),

@@ -98,8 +98,8 @@ pub use limits::{
     TaskSemaphore,
 };
 pub use runtime::{
-    DEFAULT_MAX_MESSAGE_SIZE, Executed, HandlerId, Huey, HueyBuilder, MessageSink, Registry,
-    TaskDescriptor, crontab_matches, crontab_matches_in,
+    ConsumerInfo, DEFAULT_MAX_MESSAGE_SIZE, Executed, HandlerId, Huey, HueyBuilder, InFlightTask,
+    MessageSink, Registry, TaskDescriptor, crontab_matches, crontab_matches_in,
 };
 pub use storage::{DeadLetterSelection, MemoryStorage, Storage};
 pub use task::{

@@ -19,6 +19,7 @@
 //! | [`RESULTS_STORED`] `huey_results_stored` | gauge | `queue` | results held by the result store |
 //! | [`TASKS_IN_FLIGHT`] `huey_tasks_in_flight` | gauge | `queue` | tasks this process's workers hold: running, or writing their outcome |
 //! | [`WORKERS`] `huey_workers` | gauge | `queue` | workers this consumer runs |
+//! | [`CONSUMERS_LIVE`] `huey_consumers_live` | gauge | `queue` | consumers of the queue with a fresh presence record (see [`Huey::consumers`](crate::Huey::consumers)); every consumer reports the same count, so aggregate with `max`, not `sum` |
 //! | [`WORKERS_BUSY`] `huey_workers_busy` | gauge | `queue` | those running a task body now |
 //!
 //! The outcomes (the `outcome` label), exactly one per execution, so that the counters add up
@@ -69,6 +70,8 @@ pub const TASKS_IN_FLIGHT: &str = "huey_tasks_in_flight";
 pub const WORKERS: &str = "huey_workers";
 /// Gauge of the workers running a task body, by `queue`.
 pub const WORKERS_BUSY: &str = "huey_workers_busy";
+/// Gauge: consumers of the queue whose presence record is fresh.
+pub const CONSUMERS_LIVE: &str = "huey_consumers_live";
 
 /// The gauges' default sampling interval.
 pub(crate) const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
@@ -271,6 +274,7 @@ mod enabled {
         queue: String,
         workers: usize,
         interval: Duration,
+        stale_after: Duration,
         stop: impl std::future::Future<Output = ()>,
     ) {
         let gauge = |name: &'static str| metrics::gauge!(name, "queue" => queue.clone());
@@ -281,6 +285,8 @@ mod enabled {
             gauge(RESULTS_STORED),
         );
         let (in_flight, busy) = (gauge(TASKS_IN_FLIGHT), gauge(WORKERS_BUSY));
+        let consumers = gauge(CONSUMERS_LIVE);
+        let stale_after = chrono::Duration::from_std(stale_after).unwrap_or(chrono::Duration::MAX);
         gauge(WORKERS).set(workers as f64);
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -299,14 +305,19 @@ mod enabled {
                     storage.schedule_size().await?,
                     storage.dead_letter_count().await?,
                     storage.result_store_size().await?,
+                    storage
+                        .presence(chrono::Utc::now() - stale_after)
+                        .await?
+                        .len(),
                 ))
             };
             match counts.await {
-                Ok((q, s, d, r)) => {
+                Ok((q, s, d, r, c)) => {
                     depth.set(q as f64);
                     scheduled.set(s as f64);
                     dead.set(d as f64);
                     results.set(r as f64);
+                    consumers.set(c as f64);
                 }
                 Err(error) => {
                     tracing::debug!(error = %crate::error_chain(&error), "metrics: could not sample the queue's counts")
@@ -337,6 +348,10 @@ mod enabled {
         describe_gauge!(TASKS_IN_FLIGHT, "Tasks held by this process's workers.");
         describe_gauge!(WORKERS, "Workers this consumer runs.");
         describe_gauge!(WORKERS_BUSY, "Workers running a task body.");
+        describe_gauge!(
+            CONSUMERS_LIVE,
+            "Consumers of the queue with a fresh presence record."
+        );
     }
 }
 

@@ -52,6 +52,8 @@
 //! | `revocations` | revocation flags, `i:<task id>` and `t:<task name>` |
 //! | `dead_letters` | messages that cannot run, oldest first by `seq`, the newest [`PostgresOptions::dead_letter_limit`] kept |
 //! | `consumers` | live consumers and the expiry of their registration |
+//! | `presence` | each consumer's presence record (JSON, see `huey_core::ConsumerInfo`) and its `heartbeat`; reading drops the stale ones |
+//! | `paused` | a row per paused namespace (`Huey::pause`): no consumer claims from it |
 //!
 //! ## Delivery
 //!
@@ -169,6 +171,7 @@
 //!
 //! The `tls` feature adds rustls (`sslmode=require` and stronger in the URL).
 
+mod control;
 mod coordination;
 mod cursor;
 mod dead_letters;

@@ -50,6 +50,11 @@ pub(crate) struct Tables {
     pub dead: String,
     pub consumers: String,
     pub claim_seq: String,
+    /// Consumer presence records (see `control`), apart from the `consumers` leases: a record
+    /// is the runtime's, and outlives nothing.
+    pub presence: String,
+    /// A row per paused namespace.
+    pub paused: String,
     /// The LISTEN/NOTIFY channel of this schema; payloads name the queue (see `listener`).
     pub channel: String,
 }
@@ -72,6 +77,8 @@ impl Tables {
             dead: t("dead_letters"),
             consumers: t("consumers"),
             claim_seq: t("claim_seq"),
+            presence: t("presence"),
+            paused: t("paused"),
             channel: format!("huey_{schema}"),
         }
     }
@@ -93,6 +100,8 @@ impl Tables {
             dead,
             consumers,
             claim_seq,
+            presence,
+            paused,
             ..
         } = self;
         vec![
@@ -271,6 +280,16 @@ impl Tables {
                     PRIMARY KEY (namespace, id)
                 )"
             ),
+            format!(
+                "CREATE TABLE IF NOT EXISTS {presence} (
+                    namespace text NOT NULL,
+                    id text NOT NULL,
+                    record bytea NOT NULL,
+                    heartbeat timestamptz NOT NULL,
+                    PRIMARY KEY (namespace, id)
+                )"
+            ),
+            format!("CREATE TABLE IF NOT EXISTS {paused} (namespace text PRIMARY KEY)"),
         ]
     }
 }

@@ -41,6 +41,9 @@
 //! | `huey.reaped.<n>` | ZSET | consumers whose claims were recovered, score = when (ms), kept a day: a consumer that was only frozen finds itself here at its next heartbeat, and starts none of the claims it still has in hand |
 //! | `huey.dead.<n>` | LIST | dead letters, oldest first: messages that cannot run, each a JSON header line (id, priority, reason, time in ms) then the raw message; the newest [`RedisOptions::dead_letter_limit`] are kept; requeued (one script call per record: gone from the list exactly when back on the queue) or deleted by id. Records of earlier versions (JSON with `data` or `data_hex`) are still read |
 //! | `huey.deadseq.<n>` | STRING | a counter giving ids to the dead letters that claim scripts set aside (messages over the size limit) |
+//! | `huey.presence.<n>` | HASH | consumer presence records by consumer id (JSON, see `huey_core::ConsumerInfo`) |
+//! | `huey.presence_beats.<n>` | ZSET | each presence record's last heartbeat (ms); reading the records drops those older than the staleness, in the same script |
+//! | `huey.paused.<n>` | STRING | exists while the queue is paused (`Huey::pause`); no consumer claims then |
 //! | `huey.wake.<n>` | LIST | wake-up tokens for consumers blocked on an empty priority queue, or on any queue when they claim with a message size limit |
 //!
 //! ## Delivery

@@ -643,3 +643,28 @@ return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')
 ",
     ))
 });
+
+/// Consumer presence records: KEYS[1] the hash of id -> record, KEYS[2] the ZSET of id ->
+/// heartbeat (ms), ARGV[1] the cutoff (ms). Drops the records whose heartbeat is older, in the
+/// same step, and returns the others as id, record pairs. It removes, so a full Redis may run
+/// it (`allow-oom`).
+pub static PRESENCE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        "#!lua flags=allow-oom
+local stale = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1])
+for _, id in ipairs(stale) do
+  redis.call('HDEL', KEYS[1], id)
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1])
+local out = {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], ARGV[1], '+inf')) do
+  local record = redis.call('HGET', KEYS[1], id)
+  if record then
+    table.insert(out, id)
+    table.insert(out, record)
+  end
+end
+return out
+",
+    )
+});

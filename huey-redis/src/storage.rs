@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use huey_core::storage::{
-    CoordinationStorage, DEFAULT_DEAD_LETTER_LIMIT, DeadLetter, DeadLetterSelection,
-    DeadLetterStorage, Delivery, Dequeue, Disposition, Outgoing, QueueStorage, ResultStorage,
-    RevocationStorage, RevocationTarget, ScheduleStorage, Settled, Settlement, StorageResult,
-    Upkeep,
+    ControlStorage, CoordinationStorage, DEFAULT_DEAD_LETTER_LIMIT, DeadLetter,
+    DeadLetterSelection, DeadLetterStorage, Delivery, Dequeue, Disposition, Outgoing, QueueStorage,
+    ResultStorage, RevocationStorage, RevocationTarget, ScheduleStorage, Settled, Settlement,
+    StorageResult, Upkeep,
 };
 use huey_core::{StorageError, async_trait};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
@@ -18,9 +18,9 @@ use redis::{AsyncCommands, AsyncConnectionConfig, Client, RedisError};
 
 use crate::errors::backend;
 use crate::scripts::{
-    CHORD_RECORD, CLAIM_LIST, CLAIM_ZSET, DELETE_IF, PROMOTE, PUT_IF_EMPTY, READ_SCHEDULE, REAP,
-    REQUEUE_DEAD, RETURN_ENTRY, SEMAPHORE_ACQUIRE, SEMAPHORE_HOLDERS, SEMAPHORE_RELEASE,
-    SEMAPHORE_RENEW,
+    CHORD_RECORD, CLAIM_LIST, CLAIM_ZSET, DELETE_IF, PRESENCE, PROMOTE, PUT_IF_EMPTY,
+    READ_SCHEDULE, REAP, REQUEUE_DEAD, RETURN_ENTRY, SEMAPHORE_ACQUIRE, SEMAPHORE_HOLDERS,
+    SEMAPHORE_RELEASE, SEMAPHORE_RENEW,
 };
 use crate::settler::{self, Packed, SettleKeys};
 
@@ -182,6 +182,11 @@ struct Keys {
     wake: String,
     revoked: String,
     processing_prefix: String,
+    /// Consumer presence: a hash of id -> record, and a ZSET of id -> heartbeat (ms).
+    presence: String,
+    presence_beats: String,
+    /// The pause flag: exists while the queue is paused.
+    paused: String,
 }
 
 impl Keys {
@@ -200,6 +205,9 @@ impl Keys {
             wake: format!("huey.wake.{name}"),
             revoked: format!("huey.revoked.{name}"),
             processing_prefix: format!("huey.processing.{name}."),
+            presence: format!("huey.presence.{name}"),
+            presence_beats: format!("huey.presence_beats.{name}"),
+            paused: format!("huey.paused.{name}"),
         }
     }
 
@@ -1839,6 +1847,64 @@ impl RevocationStorage for RedisStorage {
             .await
             .map_err(backend)?;
         Ok(deleted == 1)
+    }
+}
+
+#[async_trait]
+impl ControlStorage for RedisStorage {
+    async fn put_presence(
+        &self,
+        id: &str,
+        record: Vec<u8>,
+        heartbeat: DateTime<Utc>,
+    ) -> StorageResult<()> {
+        redis::pipe()
+            .atomic()
+            .hset(&self.keys.presence, id, record)
+            .ignore()
+            .zadd(&self.keys.presence_beats, id, heartbeat.timestamp_millis())
+            .ignore()
+            .query_async::<()>(&mut self.conn())
+            .await
+            .map_err(backend)
+    }
+
+    async fn delete_presence(&self, id: &str) -> StorageResult<bool> {
+        let (deleted, _): (i64, i64) = redis::pipe()
+            .atomic()
+            .hdel(&self.keys.presence, id)
+            .zrem(&self.keys.presence_beats, id)
+            .query_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        Ok(deleted == 1)
+    }
+
+    async fn presence(&self, since: DateTime<Utc>) -> StorageResult<Vec<Vec<u8>>> {
+        let pairs: Vec<(String, Vec<u8>)> = PRESENCE
+            .key(&self.keys.presence)
+            .key(&self.keys.presence_beats)
+            .arg(since.timestamp_millis())
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        let mut pairs = pairs;
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(pairs.into_iter().map(|(_, record)| record).collect())
+    }
+
+    async fn set_paused(&self, paused: bool) -> StorageResult<()> {
+        let mut conn = self.conn();
+        if paused {
+            conn.set::<_, _, ()>(&self.keys.paused, 1).await
+        } else {
+            conn.del::<_, ()>(&self.keys.paused).await
+        }
+        .map_err(backend)
+    }
+
+    async fn paused(&self) -> StorageResult<bool> {
+        self.conn().exists(&self.keys.paused).await.map_err(backend)
     }
 }
 

@@ -60,6 +60,8 @@
 //! | `huey_revocations` | revocation flags (`r:<task id>`, `rt:<task name>`), apart from stored values |
 //! | `huey_waiters` | result waits registered until `until_ms`: a `()` result is stored only for these |
 //! | `huey_consumers` | each consumer's heartbeat (`beat_ms`), and `lost` once others presumed it dead |
+//! | `huey_presence` | each consumer's presence record (JSON, see `huey_core::ConsumerInfo`) and its heartbeat (`beat_ms`); reading drops the stale ones |
+//! | `huey_paused` | a row per paused namespace (`Huey::pause`): no consumer claims from it |
 //!
 //! ## Delivery
 //!
@@ -191,6 +193,7 @@
 #[macro_use]
 mod db;
 mod checkpoint;
+mod control;
 mod coordination;
 mod dead_letters;
 mod errors;

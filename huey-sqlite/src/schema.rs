@@ -89,4 +89,14 @@ pub(crate) const CREATE: &[&str] = &[
         lost INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (namespace, id)
     ) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS huey_presence (
+        namespace TEXT NOT NULL,
+        id TEXT NOT NULL,
+        record BLOB NOT NULL,
+        beat_ms INTEGER NOT NULL,
+        PRIMARY KEY (namespace, id)
+    ) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS huey_paused (
+        namespace TEXT NOT NULL PRIMARY KEY
+    ) WITHOUT ROWID",
 ];

@@ -423,3 +423,31 @@ impl RevocationStorage for Faulty {
         self.inner.delete_revocation(target).await
     }
 }
+
+#[async_trait]
+impl ControlStorage for Faulty {
+    async fn put_presence(
+        &self,
+        id: &str,
+        record: Vec<u8>,
+        heartbeat: DateTime<Utc>,
+    ) -> StorageResult<()> {
+        self.inner.put_presence(id, record, heartbeat).await
+    }
+
+    async fn delete_presence(&self, id: &str) -> StorageResult<bool> {
+        self.inner.delete_presence(id).await
+    }
+
+    async fn presence(&self, since: DateTime<Utc>) -> StorageResult<Vec<Vec<u8>>> {
+        self.inner.presence(since).await
+    }
+
+    async fn set_paused(&self, paused: bool) -> StorageResult<()> {
+        self.inner.set_paused(paused).await
+    }
+
+    async fn paused(&self) -> StorageResult<bool> {
+        self.inner.paused().await
+    }
+}

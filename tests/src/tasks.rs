@@ -191,3 +191,14 @@ pub fn announced_busy(task: &Task, millis: u64) -> anyhow::Result<u64> {
 pub async fn periodic_probe(task: &Task, log: State<RunLog>) -> anyhow::Result<()> {
     log.push("huey.test.periodic", task.id()).await
 }
+
+/// Stays running until the test opens `gate` (stores any value under that key with
+/// `Huey::put`), looking for it in its own storage every 20 ms: a task that is in flight for
+/// exactly as long as a test wants, without a sleep the test has to guess.
+#[task]
+pub async fn gated(queue: State<Huey>, gate: String) -> anyhow::Result<()> {
+    while queue.peek::<bool>(&gate).await?.is_none() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(())
+}

@@ -165,7 +165,13 @@ async fn test_stop_now_returns_running_task_to_the_queue() {
     let started = Arc::new(tokio::sync::Notify::new());
     let s = started.clone();
     h.connect_signal(&[Signal::Executing], move |_, _, _| s.notify_one());
-    let consumer = Consumer::builder(&h).workers(1).start().unwrap();
+    // Without periodic tasks: a tick enqueued at start would be pending too, or be the task
+    // that starts first, depending on which claim comes first.
+    let consumer = Consumer::builder(&h)
+        .workers(1)
+        .periodic(false)
+        .start()
+        .unwrap();
     let r = sleeps::enqueue(&h, 60_000).await.unwrap();
     started.notified().await;
     consumer.stop_now().await.unwrap();

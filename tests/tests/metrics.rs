@@ -127,6 +127,8 @@ async fn test_the_endpoint_counts_tasks_by_outcome_and_samples_their_times() {
                 .all(|(task, outcome, n)| counter(seen, task, outcome) == *n)
             && seen.get(&format!("huey_dead_letters{{queue=\"{name}\"}}")) == Some(&1.0)
             && seen.get(&format!("huey_queue_depth{{queue=\"{name}\"}}")) == Some(&0.0)
+            // This consumer's own presence record.
+            && seen.get(&format!("huey_consumers_live{{queue=\"{name}\"}}")) == Some(&1.0)
             // The last outcome is counted just before its worker lets go of it: the in-flight
             // and busy gauges reach zero a moment later.
             && ["huey_scheduled_tasks", "huey_tasks_in_flight", "huey_workers_busy"]

@@ -9,6 +9,8 @@
 
 mod fetcher;
 mod lease;
+mod pause;
+mod presence;
 pub(crate) mod scheduler;
 mod supervisor;
 pub(crate) mod worker;
@@ -25,6 +27,7 @@ use crate::runtime::registry::Registry;
 use crate::task::TimeZone;
 use fetcher::Claimed;
 use lease::Lease;
+use presence::InFlight;
 
 /// How workers run tasks.
 ///
@@ -271,6 +274,7 @@ pub struct Consumer {
     stop: watch::Sender<Stop>,
     tasks: JoinSet<()>,
     maintenance: Option<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
+    presence: (watch::Sender<bool>, tokio::task::JoinHandle<()>),
     huey: Huey,
     shutdown_timeout: Option<Duration>,
     receiver: async_channel::Receiver<Claimed>,
@@ -330,7 +334,14 @@ impl Consumer {
         // With no worker nothing is claimed: no fetcher, and no claims for upkeep to keep alive.
         let local_workers = config.workers > 0;
         let lease = Arc::new(Lease::new(config.huey.storage()));
+        let (pause_state, paused) = watch::channel(None);
         if local_workers {
+            tasks.spawn(pause::run(
+                config.huey.storage(),
+                config.huey.name().to_owned(),
+                pause_state,
+                stop_rx.clone(),
+            ));
             tasks.spawn(fetcher::run(
                 config.huey.storage(),
                 Arc::clone(&idle),
@@ -338,9 +349,28 @@ impl Consumer {
                 crate::storage::Dequeue::new(prefetch, config.fetch_wait)
                     .max_message_size(config.huey.max_message_size()),
                 config.backoff,
+                paused.clone(),
                 stop_rx.clone(),
             ));
         }
+        // Like upkeep, the record outlives the workers: it shows what they finish.
+        let in_flight = Arc::new(InFlight::default());
+        let presence = {
+            let (done, done_rx) = watch::channel(false);
+            let identity = presence::Identity {
+                queue: config.huey.name().to_owned(),
+                worker_kind: config.kind.to_string(),
+                workers: config.workers,
+            };
+            let handle = tokio::spawn(presence::run(
+                config.huey.storage(),
+                identity,
+                Arc::clone(&in_flight),
+                paused,
+                done_rx,
+            ));
+            (done, handle)
+        };
         // Upkeep outlives the workers: it must keep beating while they finish their tasks.
         let maintenance = (local_workers)
             .then(|| config.huey.storage().maintenance_interval())
@@ -358,6 +388,7 @@ impl Consumer {
                 config.huey.name().to_owned(),
                 config.workers,
                 config.metrics_interval,
+                crate::runtime::ConsumerInfo::STALE_AFTER,
                 async move { stopped(&mut stop, Stop::Graceful).await },
             ));
         }
@@ -367,12 +398,14 @@ impl Consumer {
             receiver.clone(),
             lease,
             idle,
+            in_flight,
             stop_rx,
         ));
         Consumer {
             stop,
             tasks,
             maintenance,
+            presence,
             huey: config.huey,
             shutdown_timeout: config.shutdown_timeout,
             receiver,
@@ -439,6 +472,8 @@ impl Consumer {
             let _ = done.send(true);
             let _ = handle.await;
         }
+        let _ = self.presence.0.send(true);
+        let _ = (&mut self.presence.1).await;
         storage.retire().await?;
         tracing::debug!(huey = self.huey.name(), "consumer stopped");
         Ok(())
@@ -484,5 +519,6 @@ impl Drop for Consumer {
         if let Some((done, _)) = self.maintenance.take() {
             let _ = done.send(true);
         }
+        let _ = self.presence.0.send(true);
     }
 }

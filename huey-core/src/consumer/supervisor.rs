@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 
 use super::fetcher::Claimed;
 use super::lease::Lease;
+use super::presence::InFlight;
 use super::worker::{self, Exit, WorkerContext};
 use super::{ConsumerBuilder, Stop, WorkerKind, scheduler, stopped};
 use crate::runtime::registry::Registry;
@@ -20,6 +21,7 @@ pub(super) async fn run(
     deliveries: async_channel::Receiver<Claimed>,
     lease: Arc<Lease>,
     idle: Arc<Semaphore>,
+    in_flight: Arc<InFlight>,
     mut stop: watch::Receiver<Stop>,
 ) {
     let scheduler_stop = stop.clone();
@@ -43,6 +45,7 @@ pub(super) async fn run(
         deliveries,
         lease,
         idle,
+        running: in_flight,
         stop: stop.clone(),
         max_tasks: config.max_tasks,
     };

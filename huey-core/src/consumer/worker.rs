@@ -13,6 +13,7 @@ use tracing::Instrument;
 
 use super::fetcher::Claimed;
 use super::lease::Lease;
+use super::presence::InFlight;
 use super::{Stop, stopped};
 use crate::error::TaskError;
 use crate::metrics;
@@ -33,6 +34,7 @@ pub(super) struct WorkerContext {
     pub deliveries: async_channel::Receiver<Claimed>,
     pub lease: Arc<Lease>,
     pub idle: Arc<Semaphore>,
+    pub running: Arc<InFlight>,
     pub stop: watch::Receiver<Stop>,
     pub max_tasks: Option<usize>,
 }
@@ -72,6 +74,7 @@ async fn work(id: usize, context: WorkerContext) -> Exit {
         deliveries,
         lease,
         idle,
+        running,
         mut stop,
         max_tasks,
     } = context;
@@ -122,6 +125,7 @@ async fn work(id: usize, context: WorkerContext) -> Exit {
             &huey,
             registry,
             &state,
+            &running,
             delivery,
             &body_free,
             stop.clone(),
@@ -146,6 +150,7 @@ async fn run_one(
     huey: &Huey,
     registry: &'static Registry,
     state: &WorkerState,
+    running: &InFlight,
     delivery: Delivery,
     body_free: &Notify,
     mut stop: watch::Receiver<Stop>,
@@ -154,7 +159,7 @@ async fn run_one(
     let body = BodySlot::new(body_free);
     tokio::select! {
         biased;
-        _ = handle(huey, registry, state, &delivery, Utc::now(), Some(&body)) => {}
+        _ = handle(huey, registry, state, &delivery, Utc::now(), Some(&body), Some(running)) => {}
         _ = stopped(&mut stop, Stop::Immediate) => interrupt(huey, registry, &delivery).await,
     }
 }
@@ -191,6 +196,7 @@ pub(crate) async fn handle(
     delivery: &Delivery,
     now: DateTime<Utc>,
     body: Option<&BodySlot<'_>>,
+    running: Option<&InFlight>,
 ) -> Option<Executed> {
     let storage = huey.storage();
     // Checked before anything else: whatever kept the earlier deliveries from settling (a
@@ -231,6 +237,8 @@ pub(crate) async fn handle(
     );
     trace::adopt(&span, &message);
     let started = Instant::now();
+    // Shown in the consumer's presence record until it settles.
+    let _running = running.map(|r| r.start(&message.id, &message.name));
     let claim = Claim { delivery, body };
     match execute(huey, descriptor, state, message, now, &claim)
         .instrument(span.clone())
@@ -355,6 +363,6 @@ impl Huey {
         let Some(delivery) = storage.dequeue(request).await?.into_iter().next() else {
             return Ok(None);
         };
-        Ok(handle(self, registry, state, &delivery, now, None).await)
+        Ok(handle(self, registry, state, &delivery, now, None, None).await)
     }
 }

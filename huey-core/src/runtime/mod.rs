@@ -7,12 +7,13 @@
 //!
 //! Files import one way: `huey` (the handle) and `builder` (making one) at the bottom, on
 //! `hooks`, `registry` and `engine`; the concerns with methods on the handle above them
-//! (`dispatch`, `revocation`, `admin`, `coordination`); the `executor` over those; and the
+//! (`dispatch`, `revocation`, `admin`, `control`, `coordination`); the `executor` over those; and the
 //! `inline` engine, which runs the executor, on top.
 
 pub(crate) mod admin;
 pub(crate) mod blocking;
 pub(crate) mod builder;
+pub(crate) mod control;
 pub(crate) mod coordination;
 pub(crate) mod dispatch;
 pub(crate) mod engine;
@@ -26,6 +27,7 @@ pub(crate) mod retry;
 pub(crate) mod revocation;
 
 pub use builder::{DEFAULT_MAX_MESSAGE_SIZE, HueyBuilder};
+pub use control::{ConsumerInfo, InFlightTask};
 pub use dispatch::MessageSink;
 pub use executor::Executed;
 pub use hooks::HandlerId;

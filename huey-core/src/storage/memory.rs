@@ -10,10 +10,10 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use super::{
-    CoordinationStorage, DEFAULT_DEAD_LETTER_LIMIT, DeadLetter, DeadLetterSelection,
-    DeadLetterStorage, Delivery, Dequeue, Disposition, QueueStorage, ResultStorage,
-    RevocationStorage, RevocationTarget, ScheduleStorage, Settled, Settlement, StorageResult,
-    over_limit_reason,
+    ControlStorage, CoordinationStorage, DEFAULT_DEAD_LETTER_LIMIT, DeadLetter,
+    DeadLetterSelection, DeadLetterStorage, Delivery, Dequeue, Disposition, QueueStorage,
+    ResultStorage, RevocationStorage, RevocationTarget, ScheduleStorage, Settled, Settlement,
+    StorageResult, over_limit_reason,
 };
 
 /// Storage that lives in the process: a priority queue, a schedule, a key-value store and
@@ -81,6 +81,9 @@ struct Inner {
     /// Registered result waits: key -> when the interest lapses. A settlement stores its
     /// `if_awaited` results only for these keys.
     waiters: HashMap<String, Instant>,
+    /// Presence records by consumer id, each with its heartbeat.
+    presence: BTreeMap<String, (Vec<u8>, DateTime<Utc>)>,
+    paused: bool,
 }
 
 /// How long an `if_awaited` result stays once a waiter made it stored (Redis keeps its
@@ -812,6 +815,40 @@ impl RevocationStorage for MemoryStorage {
 
     async fn delete_revocation(&self, target: RevocationTarget<'_>) -> StorageResult<bool> {
         Ok(self.lock().revocations.remove(&flag_key(target)).is_some())
+    }
+}
+
+#[async_trait]
+impl ControlStorage for MemoryStorage {
+    async fn put_presence(
+        &self,
+        id: &str,
+        record: Vec<u8>,
+        heartbeat: DateTime<Utc>,
+    ) -> StorageResult<()> {
+        self.lock()
+            .presence
+            .insert(id.to_owned(), (record, heartbeat));
+        Ok(())
+    }
+
+    async fn delete_presence(&self, id: &str) -> StorageResult<bool> {
+        Ok(self.lock().presence.remove(id).is_some())
+    }
+
+    async fn presence(&self, since: DateTime<Utc>) -> StorageResult<Vec<Vec<u8>>> {
+        let mut inner = self.lock();
+        inner.presence.retain(|_, (_, beat)| *beat >= since);
+        Ok(inner.presence.values().map(|(r, _)| r.clone()).collect())
+    }
+
+    async fn set_paused(&self, paused: bool) -> StorageResult<()> {
+        self.lock().paused = paused;
+        Ok(())
+    }
+
+    async fn paused(&self) -> StorageResult<bool> {
+        Ok(self.lock().paused)
     }
 }
 

@@ -9,7 +9,7 @@
 //!
 //! # The contract, by concern
 //!
-//! A backend implements six small traits; [`Storage`] is all of them together (a blanket
+//! A backend implements seven small traits; [`Storage`] is all of them together (a blanket
 //! impl), and is what a [`Huey`](crate::Huey) takes. Each trait says what is required; the
 //! rest have defaults built from those, where that costs no correctness. Anything that must
 //! be atomic (a settlement, moving due messages, put-if-empty, delete-if-equal, semaphores,
@@ -23,6 +23,7 @@
 //! | [`CoordinationStorage`] | counters, put-if-empty, delete-if-equal, semaphores, chords | all |
 //! | [`DeadLetterStorage`] | messages that cannot run | `dead_letters`, `requeue_dead_letters`, `delete_dead_letters` |
 //! | [`RevocationStorage`] | revocation flags | `put_revocation`, `revocation`, `delete_revocation` |
+//! | [`ControlStorage`] | consumer presence records, the queue's pause flag | all five |
 //!
 //! A backend is given its namespace when it is made (the Redis backend's
 //! `RedisStorage::connect(namespace, url)`), so a storage can be shared by several handles
@@ -33,6 +34,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::StorageError;
 
+mod control;
 mod coordination;
 mod dead_letters;
 pub mod memory;
@@ -42,6 +44,7 @@ mod revocation;
 mod schedule;
 pub mod settlement;
 
+pub use control::ControlStorage;
 pub use coordination::CoordinationStorage;
 pub use dead_letters::{DEFAULT_DEAD_LETTER_LIMIT, DeadLetterStorage};
 pub use memory::MemoryStorage;
@@ -140,7 +143,7 @@ pub type StorageResult<T> = Result<T, StorageError>;
 ///
 /// Every method is async and takes `&self`: a backend is shared by every worker of a consumer
 /// and by producers.
-/// Everything a [`Huey`](crate::Huey) needs from a backend: the six traits of the
+/// Everything a [`Huey`](crate::Huey) needs from a backend: the seven traits of the
 /// [contract](self), implemented for any type that implements them all.
 ///
 /// ```
@@ -160,6 +163,7 @@ pub trait Storage:
     + CoordinationStorage
     + DeadLetterStorage
     + RevocationStorage
+    + ControlStorage
 {
 }
 
@@ -170,6 +174,7 @@ impl<T> Storage for T where
         + CoordinationStorage
         + DeadLetterStorage
         + RevocationStorage
+        + ControlStorage
 {
 }
 
@@ -178,7 +183,7 @@ impl<T> Storage for T where
 /// already.)
 pub mod prelude {
     pub use super::{
-        CoordinationStorage, DeadLetterStorage, QueueStorage, ResultStorage, RevocationStorage,
-        ScheduleStorage, Storage,
+        ControlStorage, CoordinationStorage, DeadLetterStorage, QueueStorage, ResultStorage,
+        RevocationStorage, ScheduleStorage, Storage,
     };
 }

@@ -1,7 +1,8 @@
 //! The consumer binary of the cross-process tests: `huey_cli::run_cli` over the tasks of
 //! `huey_tests::tasks`, on the Redis at `HUEY_REDIS_URL` or, when `HUEY_TEST_SQLITE` names a
 //! file, on that SQLite file, queue `HUEY_TEST_NAME`. It prints
-//! `ready <consumer id>` first (the parent of process workers only). Tests that need a
+//! `ready <consumer id>` first (the parent of process workers only; not when it runs an admin
+//! subcommand, whose output is the command's). Tests that need a
 //! consumer declared dead quickly set `HUEY_TEST_HEARTBEAT_MS` and
 //! `HUEY_TEST_CONSUMER_TIMEOUT_MS` (on SQLite, the heartbeat and the lease); `HUEY_TEST_MAX_DELIVERIES` sets the delivery cap, and
 //! `HUEY_TEST_MAX_MESSAGE_SIZE` the message size limit, in bytes, or `off`.
@@ -58,7 +59,9 @@ async fn main() -> Result<(), huey_cli::Report> {
             (Arc::new(storage), id)
         }
     };
-    if std::env::var_os("HUEY_CONSUMER_WORKER").is_none() {
+    // Consumer flags all start with '-': a first argument that does not is a subcommand.
+    let admin = std::env::args().nth(1).is_some_and(|a| !a.starts_with('-'));
+    if std::env::var_os("HUEY_CONSUMER_WORKER").is_none() && !admin {
         println!("ready {id}");
     }
     let mut builder = Huey::builder(name);
