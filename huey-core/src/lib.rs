@@ -103,8 +103,8 @@ pub use runtime::{
 };
 pub use storage::{DeadLetterSelection, MemoryStorage, Storage};
 pub use task::{
-    ContextManager, Resource, Revoke, Signal, State, SyncResource, Task, TaskDef, TaskOptions,
-    TaskValue, TimeZone, UnknownTimeZone, WorkerState,
+    ContextManager, MAX_PROGRESS_MESSAGE, Progress, Resource, Revoke, Signal, State, SyncResource,
+    Task, TaskDef, TaskOptions, TaskValue, TimeZone, UnknownTimeZone, WorkerState,
 };
 pub use workflow::call::{PartialCall, TaskCall};
 pub use workflow::group::{Group, ResultGroup, group};

@@ -117,6 +117,11 @@ impl Status {
                         t.id.clone(),
                         t.name.clone(),
                         age(t.started_at, now),
+                        t.progress.as_ref().map_or_else(String::new, |p| {
+                            format!("{:.0}% {}", p.fraction * 100.0, p.message)
+                                .trim_end()
+                                .to_owned()
+                        }),
                     ]
                 })
             })
@@ -126,7 +131,7 @@ impl Status {
             out.push_str("no tasks running\n");
         } else {
             out.push_str(&render(
-                &["CONSUMER", "TASK ID", "TASK", "RUNNING FOR"],
+                &["CONSUMER", "TASK ID", "TASK", "RUNNING FOR", "PROGRESS"],
                 &running,
             ));
         }
@@ -168,7 +173,11 @@ mod tests {
             "heartbeat": now - chrono::Duration::seconds(1),
             "worker_kind": "async", "workers": 4, "paused": true,
             "in_flight": [{"id": "t1", "name": "app::send",
-                           "started_at": now - chrono::Duration::seconds(12)}],
+                           "started_at": now - chrono::Duration::seconds(12)},
+                          {"id": "t2", "name": "app::import",
+                           "started_at": now - chrono::Duration::seconds(3),
+                           "progress": {"fraction": 0.25, "message": "page 1 of 4",
+                                        "at": now}}],
         }))
         .unwrap()
     }
@@ -189,8 +198,9 @@ mod tests {
              CONSUMER  HOST  PID  WORKERS  HEARTBEAT  STARTED  STATE\n\
              c1        web1  42   4 async  1s ago     5m ago   paused\n\
              \n\
-             CONSUMER  TASK ID  TASK       RUNNING FOR\n\
-             c1        t1       app::send  12s\n"
+             CONSUMER  TASK ID  TASK         RUNNING FOR  PROGRESS\n\
+             c1        t1       app::send    12s\n\
+             c1        t2       app::import  3s           25% page 1 of 4\n"
         );
         assert!(status(vec![]).text(now).ends_with("\nno live consumers\n"));
     }
@@ -220,6 +230,11 @@ mod tests {
         );
         let consumer = &json["consumers"][0];
         assert_eq!(consumer["in_flight"][0]["name"], "app::send");
+        assert!(
+            consumer["in_flight"][0].get("progress").is_none(),
+            "none reported"
+        );
+        assert_eq!(consumer["in_flight"][1]["progress"]["fraction"], 0.25);
         assert_eq!(consumer["workers"], 4);
     }
 }

@@ -12,11 +12,12 @@ use tokio::sync::watch;
 use super::pause::Paused;
 use crate::runtime::{ConsumerInfo, InFlightTask};
 use crate::storage::Storage;
+use crate::task::ProgressSlot;
 
-/// The tasks this consumer's workers are running.
+/// The tasks this consumer's workers are running, each with where it reports its progress.
 #[derive(Default)]
 pub(crate) struct InFlight {
-    tasks: Mutex<BTreeMap<u64, InFlightTask>>,
+    tasks: Mutex<BTreeMap<u64, (InFlightTask, ProgressSlot)>>,
     next: AtomicU64,
 }
 
@@ -24,10 +25,18 @@ pub(crate) struct InFlight {
 pub(crate) struct Running<'a> {
     set: &'a InFlight,
     key: u64,
+    progress: ProgressSlot,
+}
+
+impl Running<'_> {
+    /// Where the task reports its progress (see [`Task::report_progress`](crate::Task::report_progress)).
+    pub(crate) fn progress(&self) -> ProgressSlot {
+        self.progress.clone()
+    }
 }
 
 impl InFlight {
-    fn tasks(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, InFlightTask>> {
+    fn tasks(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, (InFlightTask, ProgressSlot)>> {
         self.tasks.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -35,13 +44,25 @@ impl InFlight {
     pub(crate) fn start(&self, id: &str, name: &str) -> Running<'_> {
         let key = self.next.fetch_add(1, Ordering::Relaxed);
         let task = InFlightTask::new(id.to_owned(), name.to_owned(), Utc::now());
-        self.tasks().insert(key, task);
-        Running { set: self, key }
+        let progress = ProgressSlot::default();
+        self.tasks().insert(key, (task, progress.clone()));
+        Running {
+            set: self,
+            key,
+            progress,
+        }
     }
 
-    /// The tasks running, oldest first.
+    /// The tasks running, oldest first, with their latest progress.
     fn snapshot(&self) -> Vec<InFlightTask> {
-        self.tasks().values().cloned().collect()
+        self.tasks()
+            .values()
+            .map(|(task, progress)| {
+                let mut task = task.clone();
+                task.progress = progress.get();
+                task
+            })
+            .collect()
     }
 }
 

@@ -238,8 +238,12 @@ pub(crate) async fn handle(
     trace::adopt(&span, &message);
     let started = Instant::now();
     // Shown in the consumer's presence record until it settles.
-    let _running = running.map(|r| r.start(&message.id, &message.name));
-    let claim = Claim { delivery, body };
+    let running = running.map(|r| r.start(&message.id, &message.name));
+    let claim = Claim {
+        delivery,
+        body,
+        progress: running.as_ref().map(|r| r.progress()),
+    };
     match execute(huey, descriptor, state, message, now, &claim)
         .instrument(span.clone())
         .await

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::huey::Huey;
 use crate::error::HueyError;
+use crate::task::Progress;
 
 /// What a running consumer publishes about itself, refreshed every
 /// [`HEARTBEAT`](Self::HEARTBEAT) and removed when it stops cleanly; read with
@@ -31,7 +32,7 @@ use crate::error::HueyError;
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ConsumerInfo {
     /// A UUID given when the consumer started.
@@ -71,7 +72,7 @@ impl ConsumerInfo {
 }
 
 /// A task a consumer is running, in its [`ConsumerInfo`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct InFlightTask {
     /// The task's id.
@@ -80,6 +81,9 @@ pub struct InFlightTask {
     pub name: String,
     /// When its worker started it.
     pub started_at: DateTime<Utc>,
+    /// Its latest [`Task::report_progress`](crate::Task::report_progress), if it made one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<Progress>,
 }
 
 impl InFlightTask {
@@ -88,6 +92,7 @@ impl InFlightTask {
             id,
             name,
             started_at,
+            progress: None,
         }
     }
 }

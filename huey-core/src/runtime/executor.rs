@@ -23,7 +23,7 @@ use crate::storage::{Delivery, Outgoing, Settled, Settlement};
 use crate::task::message::Message;
 use crate::task::signal::Signal;
 use crate::task::state::WorkerState;
-use crate::task::{MemberResult, StoredResult, Task, TaskValue, chrono_duration};
+use crate::task::{MemberResult, ProgressSlot, StoredResult, Task, TaskValue, chrono_duration};
 use crate::trace;
 use serde_json::value::RawValue;
 
@@ -97,6 +97,8 @@ pub(crate) struct Claim<'a> {
     /// Released when the body has ended, so the worker can start its next task while this
     /// one's result is written.
     pub body: Option<&'a BodySlot<'a>>,
+    /// Where the task reports its progress, when a consumer's presence record shows it.
+    pub progress: Option<ProgressSlot>,
 }
 
 /// A worker's one running body. Released exactly once per task: by the executor when the body
@@ -193,6 +195,9 @@ async fn attempt(
     cause: &mut Option<metrics::Ending>,
 ) -> Result<Executed, Unsettled> {
     let mut task = Task::from_message(message);
+    if let Some(slot) = &claim.progress {
+        task.attach_progress(slot.clone());
+    }
 
     if let Some(eta) = task.eta().filter(|eta| *eta > now) {
         let mut outcome = Finished::new();

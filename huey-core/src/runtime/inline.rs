@@ -122,6 +122,7 @@ impl Inline {
             let claim = Claim {
                 delivery: &delivery,
                 body: None,
+                progress: None,
             };
             let attempt = Arc::new(Attempt {
                 id: message.id.clone(),

@@ -12,6 +12,7 @@ use serde_json::value::RawValue;
 
 pub mod message;
 pub(crate) mod outcome;
+pub(crate) mod progress;
 pub(crate) mod resource;
 pub(crate) mod signal;
 pub(crate) mod state;
@@ -19,6 +20,8 @@ pub(crate) mod time_zone;
 
 pub use outcome::MemberResult;
 pub(crate) use outcome::StoredResult;
+pub(crate) use progress::ProgressSlot;
+pub use progress::{MAX_PROGRESS_MESSAGE, Progress};
 pub use resource::{ContextManager, Resource, SyncResource};
 pub use signal::Signal;
 pub use state::{State, WorkerState};
@@ -105,6 +108,8 @@ pub(crate) fn chrono_duration(d: Duration) -> chrono::TimeDelta {
 pub struct Task {
     message: Message,
     deadline: Option<Instant>,
+    /// Where [`report_progress`](Self::report_progress) writes, when a consumer runs it.
+    progress: Option<ProgressSlot>,
 }
 
 impl Task {
@@ -113,6 +118,7 @@ impl Task {
         Task {
             message,
             deadline: None,
+            progress: None,
         }
     }
 
@@ -198,6 +204,38 @@ impl Task {
 
     pub(crate) fn message_mut(&mut self) -> &mut Message {
         &mut self.message
+    }
+
+    pub(crate) fn attach_progress(&mut self, slot: ProgressSlot) {
+        self.progress = Some(slot);
+    }
+
+    /// Reports how far along this task is: `fraction` from 0.0 to 1.0 (clamped) and a short
+    /// message (cut to [`MAX_PROGRESS_MESSAGE`] characters). The latest report shows beside the
+    /// task in its consumer's presence record ([`Huey::consumers`](crate::Huey::consumers)),
+    /// so in the admin command's `status` and `top`, within a presence heartbeat. Outside a
+    /// consumer (immediate mode, a [`Task::local`]) there is no one to tell, and it does
+    /// nothing.
+    ///
+    /// ```
+    /// use huey_core::prelude::*;
+    ///
+    /// #[task(context)]
+    /// fn import(task: &Task, pages: u32) {
+    ///     for page in 1..=pages {
+    ///         // ... import the page ...
+    ///         let done = f64::from(page) / f64::from(pages);
+    ///         task.report_progress(done, format!("page {page} of {pages}"));
+    ///     }
+    /// }
+    ///
+    /// // Outside a consumer the report goes nowhere.
+    /// Task::local("docs").report_progress(0.5, "halfway");
+    /// ```
+    pub fn report_progress(&self, fraction: f64, message: impl AsRef<str>) {
+        if let Some(slot) = &self.progress {
+            slot.set(Progress::now(fraction, message.as_ref()));
+        }
     }
 
     pub(crate) fn start_clock(&mut self) {
