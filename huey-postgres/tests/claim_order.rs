@@ -20,6 +20,30 @@ async fn backlog(storage: &PostgresStorage) {
     storage.enqueue_many(items).await.unwrap();
 }
 
+/// A second storage on the same tables, as another process would have.
+async fn another_process(first: &support::Fixture) -> PostgresStorage {
+    PostgresStorage::connect_with(
+        "order",
+        &first.guard.url,
+        PostgresOptions::default().schema(&first.guard.schema),
+    )
+    .await
+    .unwrap()
+}
+
+/// Settles a few batches, so that `consumer` reads on from its last claim.
+async fn into_the_backlog(consumer: &PostgresStorage) {
+    for _ in 0..10 {
+        for d in consumer
+            .dequeue(Dequeue::new(2, Duration::ZERO))
+            .await
+            .unwrap()
+        {
+            consumer.ack(&d).await.unwrap();
+        }
+    }
+}
+
 /// Claims one message at a time (acknowledging each) until `wanted` comes out; returns how
 /// many backlog messages came out first. Panics if the backlog runs out before it.
 async fn claims_before(consumer: &PostgresStorage, wanted: &[u8]) -> usize {
@@ -53,24 +77,9 @@ async fn claims_before(consumer: &PostgresStorage, wanted: &[u8]) -> usize {
 async fn a_higher_priority_message_from_another_process_overtakes_the_backlog() {
     let first = support::fixture_with("order", PostgresOptions::default()).await;
     let consumer = &first.storage;
-    let producer = PostgresStorage::connect_with(
-        "order",
-        &first.guard.url,
-        PostgresOptions::default().schema(&first.guard.schema),
-    )
-    .await
-    .unwrap();
+    let producer = another_process(&first).await;
     backlog(&producer).await;
-    // The consumer is well into the backlog, reading on from its last claim.
-    for _ in 0..10 {
-        for d in consumer
-            .dequeue(Dequeue::new(2, Duration::ZERO))
-            .await
-            .unwrap()
-        {
-            consumer.ack(&d).await.unwrap();
-        }
-    }
+    into_the_backlog(consumer).await;
     producer.enqueue(b"urgent".to_vec(), 9).await.unwrap();
     let before = claims_before(consumer, b"urgent").await;
     assert!(
@@ -83,13 +92,7 @@ async fn a_higher_priority_message_from_another_process_overtakes_the_backlog() 
 async fn a_message_given_back_by_another_consumer_is_claimed_again_before_the_backlog_ends() {
     let first = support::fixture_with("order", PostgresOptions::default()).await;
     let consumer = &first.storage;
-    let other = PostgresStorage::connect_with(
-        "order",
-        &first.guard.url,
-        PostgresOptions::default().schema(&first.guard.schema),
-    )
-    .await
-    .unwrap();
+    let other = another_process(&first).await;
     other.enqueue(b"early".to_vec(), 0).await.unwrap();
     let early = other
         .dequeue(Dequeue::new(1, Duration::ZERO))
@@ -97,15 +100,7 @@ async fn a_message_given_back_by_another_consumer_is_claimed_again_before_the_ba
         .unwrap()
         .remove(0);
     backlog(&other).await;
-    for _ in 0..10 {
-        for d in consumer
-            .dequeue(Dequeue::new(2, Duration::ZERO))
-            .await
-            .unwrap()
-        {
-            consumer.ack(&d).await.unwrap();
-        }
-    }
+    into_the_backlog(consumer).await;
     // Back under its old id: before everything the consumer has read past.
     other.requeue(&early).await.unwrap();
     let before = claims_before(consumer, b"early").await;

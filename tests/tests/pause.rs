@@ -2,34 +2,15 @@
 //! while paused, a claim made by a dequeue that was already waiting when the pause landed is
 //! given back without counting as a delivery, and the consumer's presence record follows.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use huey_core::MemoryStorage;
 use huey_core::prelude::*;
-use huey_core::{ConsumerInfo, MemoryStorage};
-
-const WAIT: Duration = Duration::from_secs(10);
+use huey_tests::presence::{WAIT, consumer_until};
 
 #[task]
 async fn add(a: i64, b: i64) -> i64 {
     a + b
-}
-
-/// Polls the presence records until `ready` holds of the only consumer: the record is the
-/// consumer's own account of what it does, published on events inside it.
-async fn consumer_until(huey: &Huey, ready: impl Fn(&ConsumerInfo) -> bool) -> ConsumerInfo {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let [info] = huey.consumers().await.unwrap().as_slice()
-            && ready(info)
-        {
-            return info.clone();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the consumer's record never matched"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 #[tokio::test]

@@ -1,12 +1,11 @@
 //! Progress reported by a running task shows beside it in its consumer's presence record (so
 //! in the admin command's `status`), and goes with it when the task settles.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use huey_core::MemoryStorage;
 use huey_core::prelude::*;
-use huey_core::{ConsumerInfo, MemoryStorage};
-
-const WAIT: Duration = Duration::from_secs(10);
+use huey_tests::presence::{WAIT, consumer_until};
 
 /// Reports its progress, then stays running until the test stores a value under `gate`.
 #[task(context)]
@@ -16,23 +15,6 @@ async fn import(task: &Task, queue: State<Huey>, gate: String) -> anyhow::Result
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     Ok(())
-}
-
-/// Polls the presence records until `ready` holds of the only consumer.
-async fn consumer_until(huey: &Huey, ready: impl Fn(&ConsumerInfo) -> bool) -> ConsumerInfo {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let [info] = huey.consumers().await.unwrap().as_slice()
-            && ready(info)
-        {
-            return info.clone();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the consumer's record never matched"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 #[tokio::test]
