@@ -35,17 +35,7 @@ impl ControlStorage for PostgresStorage {
     }
 
     async fn delete_presence(&self, id: &str) -> StorageResult<bool> {
-        let sql = format!(
-            "DELETE FROM {} WHERE namespace = $1 AND id = $2",
-            self.tables.presence
-        );
-        let done = sqlx::query(&sql)
-            .bind(&self.namespace)
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(done.rows_affected() > 0)
+        self.delete_row(&self.tables.presence, "id", id).await
     }
 
     async fn presence(&self, since: DateTime<Utc>) -> StorageResult<Vec<Vec<u8>>> {

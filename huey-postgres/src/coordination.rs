@@ -29,17 +29,7 @@ impl CoordinationStorage for PostgresStorage {
     }
 
     async fn delete_counter(&self, key: &str) -> StorageResult<bool> {
-        let sql = format!(
-            "DELETE FROM {} WHERE namespace = $1 AND key = $2",
-            self.tables.counters
-        );
-        let done = sqlx::query(&sql)
-            .bind(&self.namespace)
-            .bind(key)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(done.rows_affected() > 0)
+        self.delete_row(&self.tables.counters, "key", key).await
     }
 
     async fn flush_counters(&self) -> StorageResult<()> {

@@ -175,16 +175,7 @@ impl RevocationStorage for PostgresStorage {
     }
 
     async fn delete_revocation(&self, which: RevocationTarget<'_>) -> StorageResult<bool> {
-        let sql = format!(
-            "DELETE FROM {} WHERE namespace = $1 AND target = $2",
-            self.tables.revocations
-        );
-        let done = sqlx::query(&sql)
-            .bind(&self.namespace)
-            .bind(target(which))
-            .execute(&self.pool)
+        self.delete_row(&self.tables.revocations, "target", &target(which))
             .await
-            .map_err(backend)?;
-        Ok(done.rows_affected() > 0)
     }
 }

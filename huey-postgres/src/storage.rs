@@ -407,6 +407,24 @@ impl PostgresStorage {
         Ok(())
     }
 
+    /// Deletes this namespace's row of `table` whose `column` is `key`; returns whether there
+    /// was one (the delete of a counter, a revocation flag, a presence record).
+    pub(crate) async fn delete_row(
+        &self,
+        table: &str,
+        column: &str,
+        key: &str,
+    ) -> huey_core::storage::StorageResult<bool> {
+        let sql = format!("DELETE FROM {table} WHERE namespace = $1 AND {column} = $2");
+        let done = sqlx::query(&sql)
+            .bind(&self.namespace)
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// Renews the consumer id: a consumer found dead starts afresh, so settlements of claims
     /// made under the old id never apply to claims made under the new one.
     pub(crate) fn renew_identity(&self) -> String {
