@@ -71,6 +71,7 @@ mod error;
 mod limits;
 pub mod metrics;
 mod runtime;
+mod stats;
 pub mod storage;
 pub mod task;
 pub mod trace;
@@ -101,7 +102,7 @@ pub use runtime::{
     ConsumerInfo, DEFAULT_MAX_MESSAGE_SIZE, Executed, HandlerId, Huey, HueyBuilder, InFlightTask,
     MessageSink, Registry, TaskDescriptor, crontab_matches, crontab_matches_in,
 };
-pub use storage::{DeadLetterSelection, MemoryStorage, Storage};
+pub use storage::{DeadLetterSelection, MemoryStorage, MinuteStats, Storage};
 pub use task::{
     ContextManager, MAX_PROGRESS_MESSAGE, Progress, Resource, Revoke, Signal, State, SyncResource,
     Task, TaskDef, TaskOptions, TaskValue, TimeZone, UnknownTimeZone, WorkerState,
