@@ -98,7 +98,7 @@ pub(crate) enum Ending {
 
 impl Ending {
     #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
-    const ALL: [Ending; 12] = [
+    pub(crate) const ALL: [Ending; 12] = [
         Ending::Complete,
         Ending::Retrying,
         Ending::Error,
@@ -129,6 +129,15 @@ impl Ending {
             Ending::Interrupted => "interrupted",
             Ending::Discarded => "discarded",
         }
+    }
+
+    /// Whether an execution that ends so ran its body (its run time and queue latency are
+    /// counted in the stats history).
+    pub(crate) fn ran_body(self) -> bool {
+        matches!(
+            self,
+            Ending::Complete | Ending::Retrying | Ending::Error | Ending::Timeout
+        )
     }
 
     /// How a body's failure ends the execution when it is not retried: by its cause.
@@ -384,5 +393,21 @@ mod tests {
         let failed = TaskError::msg("boom");
         assert_eq!(Ending::of_failure(&failed), Ending::Error);
         assert_eq!(Ending::ALL[Ending::Discarded as usize], Ending::Discarded);
+    }
+
+    #[test]
+    fn test_the_stats_history_agrees_on_which_outcomes_ran_a_body() {
+        use std::time::Duration;
+        for ending in Ending::ALL {
+            let row = crate::MinuteStats::new(
+                chrono::Utc::now(),
+                "t",
+                ending.as_str(),
+                1,
+                Duration::ZERO,
+                Duration::ZERO,
+            );
+            assert_eq!(row.ran_body(), ending.ran_body(), "{ending:?}");
+        }
     }
 }

@@ -167,7 +167,13 @@ pub(crate) async fn execute(
     {
         metrics::outcome(descriptor.name, outcome);
         if let Some(tally) = claim.stats {
-            tally.count(descriptor.name, outcome, observed.measured);
+            // A lock or rate limit that refused the body timed only its admission.
+            let measured = if outcome.ran_body() {
+                observed.measured
+            } else {
+                Measured::default()
+            };
+            tally.count(descriptor.name, outcome, measured);
         }
     }
     executed

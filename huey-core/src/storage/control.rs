@@ -81,10 +81,9 @@ pub trait ControlStorage: Send + Sync {
 
 /// One minute of one task's executions that ended one way: a row of the stats history.
 ///
-/// The sums cover the executions whose body ran; an outcome reached without running it
-/// (`revoked`, `expired`, `dead-lettered`, ...) adds to the count only. So a mean run time is
-/// `run_time / count` over the outcomes that run a body (`complete`, `error`, `retrying`,
-/// `timeout`).
+/// The sums cover the executions whose body ran: the outcomes `complete`, `retrying`, `error`
+/// and `timeout` (see [`ran_body`](Self::ran_body)). The others (`revoked`, `locked`,
+/// `dead-lettered`, ...) add to the count only, so a mean is taken over those four.
 ///
 /// ```
 /// use huey_core::MinuteStats;
@@ -137,6 +136,12 @@ impl MinuteStats {
         }
     }
 
+    /// Whether this row's executions ran their body, so that its sums mean something: its
+    /// outcome is `complete`, `retrying`, `error` or `timeout`.
+    pub fn ran_body(&self) -> bool {
+        BODY_OUTCOMES.contains(&self.outcome.as_str())
+    }
+
     /// The mean time in the body, when anything was counted.
     pub fn mean_run_time(&self) -> Option<Duration> {
         let count = u32::try_from(self.count).ok().filter(|c| *c > 0)?;
@@ -156,6 +161,9 @@ impl MinuteStats {
         self.queue_latency += other.queue_latency;
     }
 }
+
+/// The outcomes of executions that ran their body.
+const BODY_OUTCOMES: [&str; 4] = ["complete", "retrying", "error", "timeout"];
 
 /// The start of the minute that `at` falls in.
 pub fn minute_of(at: DateTime<Utc>) -> DateTime<Utc> {
