@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The cost of watching: W2 (20,000 pre-queued no-ops drained through the shared harness, 8 and
+# The cost of watching: W2 (N = 20,000 pre-queued no-ops drained through the shared harness, 8 and
 # 64 async workers) with metrics and the stats history on, against both off, in interleaved
 # rounds (default 8), on a redis-server of its own. Prints each side's median and the ratio.
 #
-#   bench/observability-ab.sh            # ~6 min on 2 cores after the builds
-#   ROUNDS=4 bench/observability-ab.sh
+#   bench/observability-ab.sh            # ~2 min on 2 cores after the builds
+#   ROUNDS=4 N=200000 bench/observability-ab.sh   # longer drains, in which the history is
+#                                                 # written every 2 s as it runs
+#   BUILD=0 bench/observability-ab.sh    # reuse the last build (e.g. with other work paused)
 #
 # "off": the benchmark consumer built without the `metrics` feature, with `--stats-days 0`.
 # "on": built with it, serving `--metrics` (scraped every second, as Prometheus would) and
@@ -14,19 +16,23 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SHARED=${SHARED:-$ROOT/../shared/bench}
 OUT=${OUT:-$ROOT/target/bench}/observability
 ROUNDS=${ROUNDS:-8}
+N=${N:-20000}
 PY=${PYTHON:-python3}
 mkdir -p "$OUT"
 $PY -c 'import huey, redis' 2>/dev/null || $PY -m pip install -q 'huey==3.5.4' redis
 
-echo "building the benchmark consumer with and without metrics (release)" >&2
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
-cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml" -p huey-bench
-cp "$TARGET/release/huey-bench-consumer" "$OUT/consumer-off"
-cp "$TARGET/release/huey-bench" "$OUT/driver"
-# A target of its own: the feature changes huey-core, and sharing one would rebuild both sides.
-CARGO_TARGET_DIR=$TARGET/metrics-on cargo build --release --quiet \
-    --manifest-path "$ROOT/Cargo.toml" -p huey-bench --features metrics
-cp "$TARGET/metrics-on/release/huey-bench-consumer" "$OUT/consumer-on"
+if [[ ${BUILD:-1} != 0 ]]; then
+    echo "building the benchmark consumer with and without metrics (release)" >&2
+    cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml" -p huey-bench
+    cp "$TARGET/release/huey-bench-consumer" "$OUT/consumer-off"
+    cp "$TARGET/release/huey-bench" "$OUT/driver"
+    # A target of its own: the feature changes huey-core, and one shared target would
+    # rebuild both sides every time.
+    CARGO_TARGET_DIR=$TARGET/metrics-on cargo build --release --quiet \
+        --manifest-path "$ROOT/Cargo.toml" -p huey-bench --features metrics
+    cp "$TARGET/metrics-on/release/huey-bench-consumer" "$OUT/consumer-on"
+fi
 
 free_port() { $PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 PORT=$(free_port)
@@ -44,14 +50,18 @@ SCRAPER=$!
 
 RESULTS=$OUT/results.jsonl
 [ -s "$RESULTS" ] && mv "$RESULTS" "$RESULTS.$(date +%s)"
+# Each side's consumer and flags, which a narrower question overrides (say, the history alone:
+# ON_BIN=$OUT/consumer-off ON_FLAGS=).
+ON_BIN=${ON_BIN:-$OUT/consumer-on} ON_FLAGS=${ON_FLAGS---metrics $METRICS}
+OFF_BIN=${OFF_BIN:-$OUT/consumer-off} OFF_FLAGS=${OFF_FLAGS---stats-days 0}
 side() { # $1 = off|on, $2 = workers, $3 = round
-    local flags
-    if [[ $1 == on ]]; then flags="--metrics $METRICS"; else flags="--stats-days 0"; fi
+    local command
+    if [[ $1 == on ]]; then command="$ON_BIN $ON_FLAGS"; else command="$OFF_BIN $OFF_FLAGS"; fi
     (cd "$SHARED/python-huey" && BENCH_RESULTS_DIR=$OUT BENCH_RESULTS=$RESULTS \
         BENCH_IMPL="huey-rs-$1" \
-        BENCH_CONSUMER_CMD="$OUT/consumer-$1 -w {workers} -k async -q $flags" \
+        BENCH_CONSUMER_CMD="$command -w {workers} -k async -q" \
         BENCH_PREFILL_CMD="$OUT/driver prefill --task {task} --n {n} --arg {arg}" \
-        $PY bench.py drain --reps 1 --first-rep "$3" --n 20000 --workers "$2" --kind thread)
+        $PY bench.py drain --reps 1 --first-rep "$3" --n "$N" --workers "$2" --kind thread)
 }
 for r in $(seq 1 "$ROUNDS"); do
     echo "=== round $r/$ROUNDS ===" >&2
@@ -67,12 +77,13 @@ import json, statistics, sys
 runs = {}
 for line in open(sys.argv[1]):
     row = json.loads(line)
+    n = row['params']['n']
     runs.setdefault((row['params']['workers'], row['impl']), []).append(row['metrics']['tasks_per_s'])
-print('| W2 workers | off (tasks/s) | on (tasks/s) | on / off | rounds |')
+print('| W2 workers, tasks | off (tasks/s) | on (tasks/s) | on / off | rounds |')
 print('| --- | --- | --- | --- | --- |')
 for workers in sorted({w for w, _ in runs}):
     off, on = runs[(workers, 'huey-rs-off')], runs[(workers, 'huey-rs-on')]
     m_off, m_on = statistics.median(off), statistics.median(on)
-    print(f'| {workers} | {m_off:,.0f} ({min(off):,.0f}–{max(off):,.0f}) | '
+    print(f'| {workers}, {n:,} | {m_off:,.0f} ({min(off):,.0f}–{max(off):,.0f}) | '
           f'{m_on:,.0f} ({min(on):,.0f}–{max(on):,.0f}) | {m_on / m_off:.3f} | {len(off)} |')
 PY
