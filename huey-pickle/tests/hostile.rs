@@ -98,18 +98,20 @@ fn the_payloads_are_live_when_python_itself_loads_them() {
 
 /// A protocol 5 pickle of a Huey message, as a valid base for damage.
 fn message_pickle() -> Vec<u8> {
-    let mut message = huey_pickle::Message::default();
-    message.id = Value::Str("11111111-2222-3333-4444-555555555555".into());
-    message.name = Value::Str("app.add".into());
-    message.args = Value::Tuple(vec![
-        Value::Int(1),
-        Value::Str("two".into()),
-        Value::Float(3.0),
-    ]);
-    message.kwargs = Value::Dict(vec![(
-        Value::Str("c".into()),
-        Value::List(vec![Value::Int(3)]),
-    )]);
+    let message = huey_pickle::Message {
+        id: Value::Str("11111111-2222-3333-4444-555555555555".into()),
+        name: Value::Str("app.add".into()),
+        args: Value::Tuple(vec![
+            Value::Int(1),
+            Value::Str("two".into()),
+            Value::Float(3.0),
+        ]),
+        kwargs: Value::Dict(vec![(
+            Value::Str("c".into()),
+            Value::List(vec![Value::Int(3)]),
+        )]),
+        ..huey_pickle::Message::default()
+    };
     to_vec(&Value::Message(Box::new(message))).expect("the message encodes")
 }
 
