@@ -3,12 +3,14 @@
 //!
 //! TODO crate docs.
 
+pub mod bridge;
 mod decode;
 mod encode;
 mod limits;
 mod opcodes;
 mod value;
 
+pub use bridge::{SerdeError, datetime, from_value, to_value};
 pub use decode::{DecodeError, from_slice};
 pub use encode::{EncodeError, PROTOCOL, to_vec};
 pub use limits::Limits;

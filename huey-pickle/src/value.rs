@@ -746,6 +746,27 @@ impl Message {
         ]
     }
 
+    /// The fields in wire order, to change in place.
+    pub fn fields_mut(&mut self) -> [&mut Value; 15] {
+        [
+            &mut self.id,
+            &mut self.name,
+            &mut self.eta,
+            &mut self.retries,
+            &mut self.retry_delay,
+            &mut self.priority,
+            &mut self.args,
+            &mut self.kwargs,
+            &mut self.on_complete,
+            &mut self.on_error,
+            &mut self.expires,
+            &mut self.expires_resolved,
+            &mut self.timeout,
+            &mut self.chord_config,
+            &mut self.retry_backoff,
+        ]
+    }
+
     /// Moves the fields out in wire order, leaving `None` in each.
     pub fn take_fields(&mut self) -> [Value; 15] {
         let take = std::mem::take;

@@ -7,6 +7,8 @@ mod common;
 use std::sync::OnceLock;
 
 use common::{hex, interop, unhex};
+use serde::{Deserialize, Serialize};
+
 use huey_pickle::{
     BigInt, Date, DateTime, Limits, Message, TimeDelta, TimeZone, Value, from_slice, to_vec,
 };
@@ -86,6 +88,40 @@ fn message(id: &str, args: Value, kwargs: Value) -> Message {
         kwargs,
         retry_backoff: Value::Int(0),
         ..Message::default()
+    }
+}
+
+/// Task arguments as a Rust type, through the serde bridge (the `typed` case).
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct Typed {
+    path: String,
+    width: u32,
+    ratio: f64,
+    tags: Vec<String>,
+    #[serde(with = "serde_bytes")]
+    blob: Vec<u8>,
+    note: Option<String>,
+    pair: (i64, bool),
+    #[serde(with = "huey_pickle::datetime::naive")]
+    when: chrono::NaiveDateTime,
+    #[serde(with = "huey_pickle::datetime::utc")]
+    deadline: chrono::DateTime<chrono::Utc>,
+}
+
+fn typed() -> Typed {
+    Typed {
+        path: "a.png".into(),
+        width: 640,
+        ratio: 0.5,
+        tags: vec!["x".into(), "y".into()],
+        blob: vec![0, 1, 255],
+        note: None,
+        pair: (-3, true),
+        when: chrono::NaiveDate::from_ymd_opt(2030, 1, 2)
+            .unwrap()
+            .and_hms_micro_opt(3, 4, 5, 6)
+            .unwrap(),
+        deadline: chrono::DateTime::from_timestamp(1_935_817_689, 0).unwrap(),
     }
 }
 
@@ -260,6 +296,7 @@ fn expected(name: &str) -> Option<Value> {
             Value::Message(Box::new(Message::from_fields(fields).unwrap()))
         }
         "revoke_flag" => tuple(vec![Value::None, Value::Bool(true)]),
+        "typed" => huey_pickle::to_value(&typed()).expect("Typed maps onto Python types"),
         _ => return None,
     })
 }
@@ -318,4 +355,15 @@ fn values_built_in_rust_load_in_python_as_huey_builds_them() {
         .collect();
     assert!(lines.len() >= 25, "most cases have a Rust-built value");
     verify_in_python(&lines);
+}
+
+#[test]
+fn python_dicts_read_into_rust_structs() {
+    let typed_cases: Vec<&Case> = cases().iter().filter(|case| case.name == "typed").collect();
+    assert_eq!(typed_cases.len(), 6, "protocols 0 to 5");
+    for case in typed_cases {
+        let value = from_slice(&case.bytes, &Limits::default()).expect("the case decodes");
+        let read: Typed = huey_pickle::from_value(value).expect("the dict fits the struct");
+        assert_eq!(read, typed(), "protocol {}", case.protocol);
+    }
 }

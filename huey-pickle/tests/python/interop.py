@@ -79,6 +79,11 @@ CASES = {
     'message_chord': message_of(chord_member),
     'message_short': Message('old', app._registry.task_to_string(add.task_class), None, 0, 0, None, (1, 2), {}),
     'revoke_flag': (None, True),
+    # What the serde bridge makes of the Rust struct `Typed` in tests/python.rs.
+    'typed': {'path': 'a.png', 'width': 640, 'ratio': 0.5, 'tags': ['x', 'y'],
+              'blob': b'\x00\x01\xff', 'note': None, 'pair': (-3, True),
+              'when': dt.datetime(2030, 1, 2, 3, 4, 5, 6),
+              'deadline': dt.datetime(2031, 5, 6, 7, 8, 9, tzinfo=dt.timezone.utc)},
 }
 
 
