@@ -119,7 +119,8 @@ pub fn from_slice(input: &[u8], limits: &Limits) -> Result<Value, DecodeError> {
     }
     let mut machine = Machine::new(input, limits);
     let root = machine.run()?;
-    Materializer::new(&machine.nodes, limits, machine.op_start).build(root)
+    let stop = machine.op_start;
+    Materializer::new(machine.nodes, root, limits, stop).build(root)
 }
 
 type NodeId = u32;
@@ -1095,7 +1096,10 @@ fn raw_unicode_escape(bytes: &[u8]) -> Option<String> {
 /// Turns the arena into a tree, iteratively, counting what a shared object costs at each
 /// place it appears.
 struct Materializer<'a> {
-    nodes: &'a [Node],
+    nodes: Vec<Node>,
+    /// How many places refer to each object: one that appears once is moved into the result,
+    /// not copied.
+    uses: Vec<u32>,
     limits: &'a Limits,
     /// The offset of STOP, where errors found here are reported.
     offset: usize,
@@ -1105,17 +1109,43 @@ struct Materializer<'a> {
 }
 
 enum Step {
-    Visit(NodeId, usize),
+    /// An object to build at a depth; `once` when it appears at this place only (it and every
+    /// container above it are referred to once), so it can be moved rather than copied.
+    Visit {
+        id: NodeId,
+        depth: usize,
+        once: bool,
+    },
     Close(NodeId),
 }
 
 impl<'a> Materializer<'a> {
-    fn new(nodes: &'a [Node], limits: &'a Limits, offset: usize) -> Self {
+    fn new(nodes: Vec<Node>, root: NodeId, limits: &'a Limits, offset: usize) -> Self {
+        let mut uses = vec![0u32; nodes.len()];
+        let mut count = |id: NodeId| uses[id as usize] = uses[id as usize].saturating_add(1);
+        count(root);
+        for node in &nodes {
+            match node {
+                Node::List(items)
+                | Node::Tuple(items)
+                | Node::Set(items)
+                | Node::FrozenSet(items)
+                | Node::Message(items) => items.iter().copied().for_each(&mut count),
+                Node::Dict(pairs) => pairs.iter().for_each(|&(key, value)| {
+                    count(key);
+                    count(value);
+                }),
+                Node::Error(metadata) => count(*metadata),
+                Node::Leaf(_) | Node::Global(_) | Node::TimeZone(_) => {}
+            }
+        }
+        let on_path = vec![false; nodes.len()];
         Materializer {
             nodes,
+            uses,
             limits,
             offset,
-            on_path: vec![false; nodes.len()],
+            on_path,
             values: 0,
             string_bytes: 0,
         }
@@ -1154,11 +1184,16 @@ impl<'a> Materializer<'a> {
     }
 
     fn build(mut self, root: NodeId) -> Result<Value, DecodeError> {
-        let mut steps = vec![Step::Visit(root, 0)];
+        let once = self.uses[root as usize] == 1;
+        let mut steps = vec![Step::Visit {
+            id: root,
+            depth: 0,
+            once,
+        }];
         let mut built: Vec<Value> = Vec::new();
         while let Some(step) = steps.pop() {
             match step {
-                Step::Visit(id, depth) => {
+                Step::Visit { id, depth, once } => {
                     self.values += 1;
                     if self.values > self.limits.max_values {
                         return Err(self.limit(
@@ -1168,21 +1203,9 @@ impl<'a> Materializer<'a> {
                         ));
                     }
                     match &self.nodes[id as usize] {
-                        Node::Leaf(value) => {
-                            let len = match value {
-                                Value::Str(text) => text.len(),
-                                Value::Bytes(bytes) | Value::ByteArray(bytes) => bytes.len(),
-                                _ => 0,
-                            };
-                            self.string_bytes += len;
-                            if self.string_bytes > self.limits.max_total_string_bytes {
-                                return Err(self.limit(
-                                    "string bytes in the result",
-                                    self.string_bytes,
-                                    self.limits.max_total_string_bytes,
-                                ));
-                            }
-                            built.push(value.clone());
+                        Node::Leaf(_) => {
+                            let value = self.leaf(id, once);
+                            built.push(value?);
                         }
                         Node::Global(global) => {
                             return Err(self.malformed(format!(
@@ -1210,12 +1233,12 @@ impl<'a> Materializer<'a> {
                             }
                             self.on_path[id as usize] = true;
                             steps.push(Step::Close(id));
-                            steps.extend(
-                                self.children(id)
-                                    .into_iter()
-                                    .rev()
-                                    .map(|child| Step::Visit(child, depth + 1)),
-                            );
+                            let children = self.children(id);
+                            steps.extend(children.into_iter().rev().map(|child| Step::Visit {
+                                id: child,
+                                depth: depth + 1,
+                                once: once && self.uses[child as usize] == 1,
+                            }));
                         }
                     }
                 }
@@ -1227,6 +1250,32 @@ impl<'a> Materializer<'a> {
             }
         }
         Ok(built.pop().expect("the root was built"))
+    }
+
+    /// The scalar `id`, moved out if it appears `once`, and counted against the limits.
+    fn leaf(&mut self, id: NodeId, once: bool) -> Result<Value, DecodeError> {
+        let Node::Leaf(value) = &mut self.nodes[id as usize] else {
+            unreachable!("called for leaves only");
+        };
+        let len = match value {
+            Value::Str(text) => text.len(),
+            Value::Bytes(bytes) | Value::ByteArray(bytes) => bytes.len(),
+            _ => 0,
+        };
+        let value = if once {
+            std::mem::take(value)
+        } else {
+            value.clone()
+        };
+        self.string_bytes += len;
+        if self.string_bytes > self.limits.max_total_string_bytes {
+            return Err(self.limit(
+                "string bytes in the result",
+                self.string_bytes,
+                self.limits.max_total_string_bytes,
+            ));
+        }
+        Ok(value)
     }
 
     /// The container `id`, from its children's values on top of `built`.

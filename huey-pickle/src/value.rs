@@ -11,7 +11,10 @@ use std::fmt;
 /// order, as pairs and lists (Python's own dicts keep insertion order too).
 ///
 /// Dropping a value never recurses, so even a value nested far deeper than any pickle the
-/// reader accepts drops without exhausting the stack.
+/// reader accepts drops without exhausting the stack. (That `Drop` is also why a value cannot
+/// be destructured by move: take its contents with [`Value::into_message`],
+/// [`Value::into_items`], [`Value::into_pairs`] and [`Value::into_string`], or match on a
+/// reference.)
 ///
 /// ```
 /// use huey_pickle::Value;
@@ -90,6 +93,64 @@ impl Value {
             Value::Message(_) => "huey.registry.Message",
             Value::Error(_) => "huey.utils.Error",
             Value::Skipped => "huey.utils.SKIPPED",
+        }
+    }
+
+    /// The message, if this is one; otherwise the value back.
+    ///
+    /// ```
+    /// let value = huey_pickle::Value::Message(Box::default());
+    /// assert_eq!(value.into_message().unwrap().id, huey_pickle::Value::None);
+    /// ```
+    pub fn into_message(mut self) -> Result<Box<Message>, Value> {
+        match &mut self {
+            Value::Message(message) => Ok(std::mem::take(message)),
+            _ => Err(self),
+        }
+    }
+
+    /// The items of a list, tuple, set or frozenset; otherwise the value back.
+    ///
+    /// ```
+    /// use huey_pickle::Value;
+    ///
+    /// assert_eq!(Value::Tuple(vec![Value::None]).into_items(), Ok(vec![Value::None]));
+    /// assert_eq!(Value::Int(1).into_items(), Err(Value::Int(1)));
+    /// ```
+    pub fn into_items(mut self) -> Result<Vec<Value>, Value> {
+        match &mut self {
+            Value::List(items)
+            | Value::Tuple(items)
+            | Value::Set(items)
+            | Value::FrozenSet(items) => Ok(std::mem::take(items)),
+            _ => Err(self),
+        }
+    }
+
+    /// The pairs of a dict, or an error's metadata; otherwise the value back.
+    ///
+    /// ```
+    /// use huey_pickle::Value;
+    ///
+    /// let kwargs = Value::Dict(vec![(Value::Str("c".into()), Value::Int(3))]);
+    /// assert_eq!(kwargs.into_pairs().unwrap()[0].1, Value::Int(3));
+    /// ```
+    pub fn into_pairs(mut self) -> Result<Vec<(Value, Value)>, Value> {
+        match &mut self {
+            Value::Dict(pairs) | Value::Error(pairs) => Ok(std::mem::take(pairs)),
+            _ => Err(self),
+        }
+    }
+
+    /// The text of a str; otherwise the value back.
+    ///
+    /// ```
+    /// assert_eq!(huey_pickle::Value::Str("id".into()).into_string().as_deref(), Ok("id"));
+    /// ```
+    pub fn into_string(mut self) -> Result<String, Value> {
+        match &mut self {
+            Value::Str(text) => Ok(std::mem::take(text)),
+            _ => Err(self),
         }
     }
 
