@@ -1,4 +1,4 @@
-//! The serde bridge: Rust types to [`Value`]s and back, by the natural mapping.
+//! The serde bridge: Rust types to [`Value`](crate::Value)s and back, by the natural mapping.
 //!
 //! | Rust | Python |
 //! | --- | --- |
