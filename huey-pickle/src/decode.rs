@@ -195,6 +195,8 @@ struct Machine<'a> {
     /// Stack heights at each open MARK.
     marks: Vec<usize>,
     memo: HashMap<u32, NodeId>,
+    /// References held by containers in the arena, bounded by [`Limits::max_values`].
+    references: usize,
 }
 
 impl<'a> Machine<'a> {
@@ -212,6 +214,7 @@ impl<'a> Machine<'a> {
             stack: Vec::new(),
             marks: Vec::new(),
             memo: HashMap::new(),
+            references: 0,
         }
     }
 
@@ -295,7 +298,33 @@ impl<'a> Machine<'a> {
         })
     }
 
+    /// Counts `count` more references held by containers. A set built from a list copies the
+    /// list's references, so without this bound a short pickle could copy one long list many
+    /// times over.
+    fn add_references(&mut self, count: usize) -> Result<(), DecodeError> {
+        self.references += count;
+        if self.references > self.limits.max_values {
+            return Err(self.limit(
+                "items held by containers",
+                self.references as u64,
+                self.limits.max_values,
+            ));
+        }
+        Ok(())
+    }
+
     fn add(&mut self, node: Node) -> Result<NodeId, DecodeError> {
+        let references = match &node {
+            Node::List(items)
+            | Node::Tuple(items)
+            | Node::Set(items)
+            | Node::FrozenSet(items)
+            | Node::Message(items) => items.len(),
+            Node::Dict(pairs) => pairs.len() * 2,
+            Node::Error(_) => 1,
+            Node::Leaf(_) | Node::Global(_) | Node::TimeZone(_) => 0,
+        };
+        self.add_references(references)?;
         if self.nodes.len() >= self.limits.max_values {
             return Err(self.limit(
                 "objects built",
@@ -426,8 +455,17 @@ impl<'a> Machine<'a> {
         }
     }
 
+    /// The arguments of a call. None of the allowed callables takes more than a Message's 15,
+    /// so longer tuples are refused before they are copied (a pickle could otherwise make every
+    /// few bytes of input copy one huge tuple).
     fn tuple_items(&self, id: NodeId, what: &str) -> Result<Vec<NodeId>, DecodeError> {
         match &self.nodes[id as usize] {
+            Node::Tuple(items) if items.len() > Message::FIELD_NAMES.len() => {
+                Err(self.malformed(format!(
+                    "{what} has {} items, more than any allowed class takes",
+                    items.len()
+                )))
+            }
             Node::Tuple(items) => Ok(items.clone()),
             other => Err(self.malformed(format!(
                 "{what} must be a tuple, not a {}",
@@ -835,6 +873,7 @@ impl<'a> Machine<'a> {
                 op::ADDITEMS => {
                     let items = self.pop_mark()?;
                     let set = self.top()?;
+                    self.add_references(items.len())?;
                     let Node::Set(members) = &mut self.nodes[set as usize] else {
                         return Err(self.malformed("ADDITEMS needs a set"));
                     };
@@ -982,6 +1021,7 @@ impl<'a> Machine<'a> {
     }
 
     fn extend_list(&mut self, list: NodeId, items: Vec<NodeId>) -> Result<(), DecodeError> {
+        self.add_references(items.len())?;
         let Node::List(existing) = &mut self.nodes[list as usize] else {
             return Err(self.malformed("APPEND needs a list"));
         };
@@ -994,6 +1034,7 @@ impl<'a> Machine<'a> {
         dict: NodeId,
         pairs: Vec<(NodeId, NodeId)>,
     ) -> Result<(), DecodeError> {
+        self.add_references(pairs.len() * 2)?;
         let Node::Dict(existing) = &mut self.nodes[dict as usize] else {
             return Err(self.malformed("SETITEM needs a dict"));
         };

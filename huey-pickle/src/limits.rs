@@ -20,7 +20,8 @@ pub struct Limits {
     /// The most memo entries (default 100,000).
     pub max_memo_entries: usize,
     /// The most values in the result, counting a shared object once per place it appears
-    /// (default 1,000,000); this also bounds the objects built while reading.
+    /// (default 1,000,000); this also bounds the objects built while reading, the items their
+    /// containers hold and the height of the stack.
     pub max_values: usize,
     /// The most `str`/`bytes` bytes in the result, counting a shared string once per place it
     /// appears (default 64 MiB), so a pickle cannot expand a string by referring to it many

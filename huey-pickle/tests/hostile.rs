@@ -354,3 +354,41 @@ fn bytes_after_stop_are_ignored_as_python_ignores_them() {
         Ok(Value::Message(_))
     ));
 }
+
+#[test]
+fn copying_one_long_list_many_times_hits_the_reference_limit() {
+    // A list of 100,000 items, memoised, then `set(list)` 1,000 times from a few bytes each:
+    // 100 million copied references from a 300 KB pickle.
+    let mut bomb = vec![0x80, 4, b']', 0x94, b'('];
+    bomb.extend(std::iter::repeat_n(b'N', 100_000));
+    bomb.push(b'e');
+    bomb.extend_from_slice(b"\x8c\x08builtins\x8c\x03set\x93\x94");
+    for _ in 0..1_000 {
+        // BINGET 1 (set), BINGET 0 (the list), TUPLE1, REDUCE, POP
+        bomb.extend_from_slice(b"h\x01h\x00\x85R0");
+    }
+    bomb.extend_from_slice(b"N.");
+    let error = from_slice(&bomb, &Limits::default()).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            DecodeError::LimitExceeded {
+                what: "items held by containers",
+                ..
+            }
+        ),
+        "{error}"
+    );
+
+    // A call with more arguments than any allowed class takes is refused before it is copied.
+    let mut wide = b"\x80\x04\x8c\x08datetime\x8c\x04date\x93(".to_vec();
+    wide.extend(std::iter::repeat_n(b'N', 16));
+    wide.extend_from_slice(b"tR.");
+    let error = from_slice(&wide, &Limits::default()).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("REDUCE's arguments has 16 items"),
+        "{error}"
+    );
+}
