@@ -1086,19 +1086,28 @@ fn decimal_to_big_int(text: &[u8]) -> Option<BigInt> {
     if digits.is_empty() || digits.len() > 4300 || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    // The magnitude, little-endian base 256.
-    let mut magnitude: Vec<u8> = Vec::new();
-    for digit in digits {
-        let mut carry = u32::from(digit - b'0');
-        for byte in &mut magnitude {
-            let product = u32::from(*byte) * 10 + carry;
-            *byte = product as u8;
-            carry = product >> 8;
+    // The magnitude in little-endian 32-bit limbs, fed nine digits at a time (a quarter of
+    // the work of digit by digit over bytes, which matters when a hostile pickle is all LONGs).
+    let mut limbs: Vec<u32> = Vec::new();
+    let first = digits.len() % 9;
+    let chunks = std::iter::once(&digits[..first])
+        .chain(digits[first..].chunks(9))
+        .filter(|chunk| !chunk.is_empty());
+    for chunk in chunks {
+        let scale = 10u64.pow(chunk.len() as u32);
+        let mut carry = chunk
+            .iter()
+            .fold(0u64, |sum, digit| sum * 10 + u64::from(digit - b'0'));
+        for limb in &mut limbs {
+            let product = u64::from(*limb) * scale + carry;
+            *limb = product as u32;
+            carry = product >> 32;
         }
         if carry > 0 {
-            magnitude.push(carry as u8);
+            limbs.push(carry as u32);
         }
     }
+    let mut magnitude: Vec<u8> = limbs.iter().flat_map(|limb| limb.to_le_bytes()).collect();
     // A zero byte on top keeps the sign bit clear; negation is invert-and-add-one.
     magnitude.push(0);
     if negative {
@@ -1404,6 +1413,13 @@ mod tests {
             Some(BigInt::from_i128(i128::MIN))
         );
         assert_eq!(decimal_to_big_int(b"12x"), None);
+        assert_eq!(
+            decimal_to_big_int(b"1234567890123"),
+            Some(BigInt::from_i128(1_234_567_890_123))
+        );
+        let huge = format!("-{}", "9".repeat(4300));
+        let huge = decimal_to_big_int(huge.as_bytes()).expect("4300 digits are allowed");
+        assert!(huge.is_negative() && huge.as_le_bytes().len() > 1700);
         assert_eq!(decimal_to_big_int(&[b'9'; 4301]), None);
     }
 }
