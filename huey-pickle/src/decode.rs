@@ -184,6 +184,45 @@ impl Node {
     }
 }
 
+/// The memo. Its indices are nearly always small and sequential (MEMOIZE counts up from 0), so
+/// those live in a vector; any others in a map.
+#[derive(Default)]
+struct Memo {
+    dense: Vec<NodeId>,
+    sparse: HashMap<u32, NodeId>,
+    len: usize,
+}
+
+impl Memo {
+    /// Indices below this go in the vector (at most 256 KiB of it).
+    const DENSE: u32 = 1 << 16;
+    const EMPTY: NodeId = NodeId::MAX;
+
+    fn get(&self, index: u32) -> Option<NodeId> {
+        if index < Self::DENSE {
+            self.dense
+                .get(index as usize)
+                .copied()
+                .filter(|&id| id != Self::EMPTY)
+        } else {
+            self.sparse.get(&index).copied()
+        }
+    }
+
+    fn insert(&mut self, index: u32, id: NodeId) {
+        let fresh = if index < Self::DENSE {
+            let slot = index as usize;
+            if slot >= self.dense.len() {
+                self.dense.resize(slot + 1, Self::EMPTY);
+            }
+            std::mem::replace(&mut self.dense[slot], id) == Self::EMPTY
+        } else {
+            self.sparse.insert(index, id).is_none()
+        };
+        self.len += usize::from(fresh);
+    }
+}
+
 struct Machine<'a> {
     input: &'a [u8],
     pos: usize,
@@ -194,7 +233,7 @@ struct Machine<'a> {
     stack: Vec<NodeId>,
     /// Stack heights at each open MARK.
     marks: Vec<usize>,
-    memo: HashMap<u32, NodeId>,
+    memo: Memo,
     /// References held by containers in the arena, bounded by [`Limits::max_values`].
     references: usize,
 }
@@ -213,7 +252,7 @@ impl<'a> Machine<'a> {
             ],
             stack: Vec::new(),
             marks: Vec::new(),
-            memo: HashMap::new(),
+            memo: Memo::default(),
             references: 0,
         }
     }
@@ -384,10 +423,10 @@ impl<'a> Machine<'a> {
 
     fn memo_put(&mut self, index: u32) -> Result<(), DecodeError> {
         let id = self.top()?;
-        if !self.memo.contains_key(&index) && self.memo.len() >= self.limits.max_memo_entries {
+        if self.memo.get(index).is_none() && self.memo.len >= self.limits.max_memo_entries {
             return Err(self.limit(
                 "memo entries",
-                self.memo.len() as u64 + 1,
+                self.memo.len as u64 + 1,
                 self.limits.max_memo_entries,
             ));
         }
@@ -398,7 +437,7 @@ impl<'a> Machine<'a> {
     fn memo_get(&mut self, index: u64) -> Result<(), DecodeError> {
         let id = u32::try_from(index)
             .ok()
-            .and_then(|index| self.memo.get(&index).copied());
+            .and_then(|index| self.memo.get(index));
         let Some(id) = id else {
             return Err(self.malformed(format!("memo entry {index} does not exist")));
         };
@@ -898,7 +937,7 @@ impl<'a> Machine<'a> {
                     self.memo_put(index)?;
                 }
                 op::MEMOIZE => {
-                    let index = u32::try_from(self.memo.len())
+                    let index = u32::try_from(self.memo.len)
                         .map_err(|_| self.malformed("memo overflow"))?;
                     self.memo_put(index)?;
                 }
@@ -1217,19 +1256,27 @@ impl<'a> Materializer<'a> {
         }
     }
 
-    fn children(&self, id: NodeId) -> Vec<NodeId> {
+    /// Schedules the children of container `id` to be built, in order.
+    fn visit_children(&self, id: NodeId, depth: usize, once: bool, steps: &mut Vec<Step>) {
+        let visit = |child: NodeId| Step::Visit {
+            id: child,
+            depth: depth + 1,
+            once: once && self.uses[child as usize] == 1,
+        };
         match &self.nodes[id as usize] {
             Node::List(items)
             | Node::Tuple(items)
             | Node::Set(items)
             | Node::FrozenSet(items)
-            | Node::Message(items) => items.clone(),
-            Node::Dict(pairs) => pairs
-                .iter()
-                .flat_map(|&(key, value)| [key, value])
-                .collect(),
-            Node::Error(metadata) => vec![*metadata],
-            Node::Leaf(_) | Node::Global(_) | Node::TimeZone(_) => Vec::new(),
+            | Node::Message(items) => steps.extend(items.iter().rev().map(|&child| visit(child))),
+            Node::Dict(pairs) => steps.extend(
+                pairs
+                    .iter()
+                    .rev()
+                    .flat_map(|&(key, value)| [visit(value), visit(key)]),
+            ),
+            Node::Error(metadata) => steps.push(visit(*metadata)),
+            Node::Leaf(_) | Node::Global(_) | Node::TimeZone(_) => {}
         }
     }
 
@@ -1283,12 +1330,7 @@ impl<'a> Materializer<'a> {
                             }
                             self.on_path[id as usize] = true;
                             steps.push(Step::Close(id));
-                            let children = self.children(id);
-                            steps.extend(children.into_iter().rev().map(|child| Step::Visit {
-                                id: child,
-                                depth: depth + 1,
-                                once: once && self.uses[child as usize] == 1,
-                            }));
+                            self.visit_children(id, depth, once, &mut steps);
                         }
                     }
                 }
