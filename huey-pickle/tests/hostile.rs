@@ -82,6 +82,7 @@ fn code_execution_payloads_are_refused_by_name_and_never_run() {
         );
     }
     assert!(!path.exists(), "a payload ran: {} exists", path.display());
+    remove_marker(&path);
 }
 
 #[test]
@@ -94,6 +95,13 @@ fn the_payloads_are_live_when_python_itself_loads_them() {
         .expect("a system payload");
     run_python(&[hostile_script(), "--load", &hex(&bytes)], "");
     assert!(path.exists(), "Python's pickle.loads ran the payload");
+    remove_marker(&path);
+}
+
+fn remove_marker(path: &std::path::Path) {
+    if let Some(directory) = path.parent() {
+        let _ = std::fs::remove_dir_all(directory);
+    }
 }
 
 /// A protocol 5 pickle of a Huey message, as a valid base for damage.
