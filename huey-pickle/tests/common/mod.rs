@@ -1,7 +1,7 @@
 //! Running the Python side of the interop tests (`tests/python/interop.py`).
 //!
-//! The interpreter is `$HUEY_PYTHON` (default `python3`); it needs `huey==3.5.4`, which
-//! `.ci/run` installs into `.venv-python` and points `HUEY_PYTHON` at.
+//! The interpreter is `$HUEY_PYTHON`, else the workspace's `.venv-python` (which `.ci/run`
+//! makes, with `huey==3.5.4`) when it is there, else `python3`.
 
 #![allow(dead_code)] // Each test binary uses its own part of this module.
 
@@ -10,7 +10,14 @@ use std::process::{Command, Stdio};
 
 /// The interpreter the tests run.
 pub fn python() -> String {
-    std::env::var("HUEY_PYTHON").unwrap_or_else(|_| "python3".to_owned())
+    if let Ok(python) = std::env::var("HUEY_PYTHON") {
+        return python;
+    }
+    let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv-python/bin/python");
+    if venv.exists() {
+        return venv.display().to_string();
+    }
+    "python3".to_owned()
 }
 
 /// Runs `python <args>` with `stdin`, returning its stdout; a failure (no interpreter, no
