@@ -77,13 +77,18 @@ import json, statistics, sys
 runs = {}
 for line in open(sys.argv[1]):
     row = json.loads(line)
-    n = row['params']['n']
-    runs.setdefault((row['params']['workers'], row['impl']), []).append(row['metrics']['tasks_per_s'])
-print('| W2 workers, tasks | off (tasks/s) | on (tasks/s) | on / off | rounds |')
-print('| --- | --- | --- | --- | --- |')
+    n, m = row['params']['n'], row['metrics']
+    side = runs.setdefault((row['params']['workers'], row['impl']), {'rate': [], 'cpu': []})
+    side['rate'].append(m['tasks_per_s'])
+    # The consumer's CPU per task: its share of a core over the drain, over the rate.
+    side['cpu'].append(m['consumer_cpu_pct'] / 100.0 / m['tasks_per_s'] * 1e6)
+print('| W2 workers, tasks | off (tasks/s) | on (tasks/s) | on / off | consumer CPU per task, off / on (µs) | rounds |')
+print('| --- | --- | --- | --- | --- | --- |')
 for workers in sorted({w for w, _ in runs}):
     off, on = runs[(workers, 'huey-rs-off')], runs[(workers, 'huey-rs-on')]
-    m_off, m_on = statistics.median(off), statistics.median(on)
-    print(f'| {workers}, {n:,} | {m_off:,.0f} ({min(off):,.0f}–{max(off):,.0f}) | '
-          f'{m_on:,.0f} ({min(on):,.0f}–{max(on):,.0f}) | {m_on / m_off:.3f} | {len(off)} |')
+    m_off, m_on = statistics.median(off['rate']), statistics.median(on['rate'])
+    c_off, c_on = statistics.median(off['cpu']), statistics.median(on['cpu'])
+    print(f"| {workers}, {n:,} | {m_off:,.0f} ({min(off['rate']):,.0f}–{max(off['rate']):,.0f}) | "
+          f"{m_on:,.0f} ({min(on['rate']):,.0f}–{max(on['rate']):,.0f}) | {m_on / m_off:.3f} | "
+          f"{c_off:.2f} / {c_on:.2f} | {len(off['rate'])} |")
 PY
