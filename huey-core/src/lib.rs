@@ -3,10 +3,12 @@
 //! A durable background task queue for Rust in the spirit of Python's
 //! [Huey](https://huey.readthedocs.io): annotate ordinary functions with `#[task]`, enqueue typed
 //! calls, get typed results, and run a consumer. This crate holds the runtime, the storage
-//! contract, the embedded [`MemoryStorage`] and the in-process [`Consumer`]; `huey-redis` adds
-//! the production backend, and `huey-cli` the command-line consumer (Huey's `huey_consumer`:
-//! flags, logging, signals, process workers), so this crate has no features and pulls in neither
-//! clap nor a log subscriber.
+//! contract, the embedded [`MemoryStorage`] and the in-process [`Consumer`]; `huey-redis`,
+//! `huey-postgres` and `huey-sqlite` add the server and file backends, and `huey-cli` the
+//! command-line consumer (Huey's `huey_consumer`: flags, logging, signals, process workers), so
+//! this crate pulls in neither clap nor a log subscriber. Its two features are off by default:
+//! `metrics` (the [`metrics`] module: counters, histograms and gauges through the `metrics`
+//! facade) and `opentelemetry` (the [`trace`] module: trace context carried in messages).
 //!
 //! ```
 //! use huey_core::prelude::*;
