@@ -142,7 +142,8 @@ fn consumer_of(status: &Value, pid: u32) -> Option<ConsumerInfo> {
 async fn status_lists_the_consumer_and_its_in_flight_task(place: Place) {
     let name = "status";
     let huey = place.huey(name).await;
-    let consumer = place.consumer(name, &["-w", "2"], &[]);
+    // No periodic tasks: a tick at a minute's turn would be another in-flight task.
+    let consumer = place.consumer(name, &["-w", "2", "-n"], &[]);
     let gate = "gate-status";
     let mut running = gated::enqueue(&huey, gate.into()).await.unwrap();
     let id = running.id().to_owned();
@@ -212,7 +213,8 @@ fn two_heartbeats(place: &Place, name: &str, pid: u32) {
 async fn pause_stops_claims_and_resume_restarts_them(place: Place) {
     let name = "pausing";
     let huey = place.huey(name).await;
-    let consumer = place.consumer(name, &["-w", "2"], &[]);
+    // No periodic tasks: a tick at a minute's turn would add to the pending count.
+    let consumer = place.consumer(name, &["-w", "2", "-n"], &[]);
     // The consumer is working before the pause.
     add::enqueue(&huey, 1, 1)
         .await
@@ -251,7 +253,7 @@ async fn pause_stops_claims_and_resume_restarts_them(place: Place) {
     // The pause is kept in the storage: a consumer started now claims nothing either.
     consumer.signal("INT");
     assert!(consumer.wait().success());
-    let consumer = place.consumer(name, &["-w", "2"], &[]);
+    let consumer = place.consumer(name, &["-w", "2", "-n"], &[]);
     status_until(&place, name, "the new consumer reports the pause", |s| {
         consumer_of(s, consumer.pid()).is_some_and(|c| c.paused)
     });
