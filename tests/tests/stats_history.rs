@@ -36,6 +36,11 @@ fn counts(rows: &[MinuteStats]) -> BTreeMap<(String, String), u64> {
     counts
 }
 
+async fn run_one_quick(huey: &Huey) {
+    let mut result = quick::enqueue(huey, 1).await.unwrap();
+    assert_eq!(result.wait(WAIT).await.unwrap(), 1);
+}
+
 fn key(task: &str, outcome: &str) -> (String, String) {
     (format!("{}::{task}", module_path!()), outcome.to_owned())
 }
@@ -91,12 +96,7 @@ async fn test_counts_reach_the_storage_while_the_consumer_runs(backend: Backend)
     let huey = backend.huey("stats-live").await;
     let since = Utc::now() - chrono::Duration::minutes(1);
     let consumer = Consumer::builder(&huey).periodic(false).start().unwrap();
-    quick::enqueue(&huey, 1)
-        .await
-        .unwrap()
-        .wait(WAIT)
-        .await
-        .unwrap();
+    run_one_quick(&huey).await;
     let deadline = Instant::now() + WAIT;
     loop {
         let rows = huey.stats(since).await.unwrap();
@@ -122,12 +122,7 @@ async fn test_a_consumer_keeping_no_history_writes_none(backend: Backend) {
         .stats_history(None)
         .start()
         .unwrap();
-    quick::enqueue(&huey, 1)
-        .await
-        .unwrap()
-        .wait(WAIT)
-        .await
-        .unwrap();
+    run_one_quick(&huey).await;
     consumer.shutdown().await.unwrap();
     assert!(huey.stats(since).await.unwrap().is_empty());
 }
