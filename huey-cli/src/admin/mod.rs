@@ -28,7 +28,9 @@ use std::time::Duration;
 use huey_core::storage::DeadLetterSelection;
 use huey_core::{Huey, HueyError, Registry, Revoke};
 
-use listing::{DeadRow, Filter, TaskRow};
+use huey_core::message::Message;
+use huey_core::storage::DeadLetter;
+use listing::{Filter, TaskRow};
 use status::Status;
 
 /// An admin subcommand. Without one, the binary runs the consumer.
@@ -214,23 +216,23 @@ async fn execute(huey: &Huey, command: AdminCommand) -> Result<String, AdminErro
             }
         }
         AdminCommand::Pending(args) => {
-            let rows = task_rows(huey, huey.storage().enqueued_items(args.scan()).await)?;
+            let messages = messages(huey, huey.storage().enqueued_items(args.scan()).await)?;
             tasks_out(
-                listing::select_tasks(rows, &args.filter, args.limit),
+                listing::select_tasks(messages, &args.filter, args.limit),
                 &args,
                 false,
             )
         }
         AdminCommand::Scheduled(args) => {
-            let rows = task_rows(huey, huey.storage().scheduled_items(args.scan()).await)?;
+            let messages = messages(huey, huey.storage().scheduled_items(args.scan()).await)?;
             tasks_out(
-                listing::select_tasks(rows, &args.filter, args.limit),
+                listing::select_tasks(messages, &args.filter, args.limit),
                 &args,
                 true,
             )
         }
         AdminCommand::Dead { action: None, list } => {
-            let rows = listing::select_dead(dead_rows(huey).await?, &list.filter, list.limit);
+            let rows = listing::select_dead(dead_letters(huey).await?, &list.filter, list.limit);
             if list.json {
                 to_json(&rows)
             } else {
@@ -307,28 +309,28 @@ fn tasks_out(rows: Vec<TaskRow>, args: &ListArgs, scheduled: bool) -> String {
     }
 }
 
-/// The rows of stored messages; a message that does not decode is left out (a consumer
+/// The stored messages decoded; a message that does not decode is left out (a consumer
 /// dead-letters it when it claims it, where `dead` shows it).
-fn task_rows(
+fn messages(
     huey: &Huey,
     items: Result<Vec<Vec<u8>>, huey_core::StorageError>,
-) -> Result<Vec<TaskRow>, AdminError> {
+) -> Result<Vec<Message>, AdminError> {
     Ok(items
         .map_err(HueyError::from)?
         .iter()
         .filter_map(|bytes| huey.decode_message(bytes).ok())
-        .map(TaskRow::new)
         .collect())
 }
 
-async fn dead_rows(huey: &Huey) -> Result<Vec<DeadRow>, AdminError> {
+/// The dead letters, each with its message if that decodes.
+async fn dead_letters(huey: &Huey) -> Result<Vec<(DeadLetter, Option<Message>)>, AdminError> {
     Ok(huey
         .dead_letters(None)
         .await?
         .into_iter()
         .map(|letter| {
             let message = huey.decode_message(&letter.data).ok();
-            DeadRow::new(letter, message)
+            (letter, message)
         })
         .collect())
 }
@@ -345,14 +347,17 @@ async fn dead_action(huey: &Huey, action: DeadAction) -> Result<String, AdminErr
     let ids = if selection.all {
         None
     } else {
-        let rows = dead_rows(huey).await?;
+        let letters = dead_letters(huey).await?;
         let ids = selection
             .ids
             .iter()
             .map(|wanted| {
-                rows.iter()
-                    .find(|r| &r.id == wanted || r.task_id.as_ref() == Some(wanted))
-                    .map(|r| r.id.clone())
+                letters
+                    .iter()
+                    .find(|(letter, message)| {
+                        &letter.id == wanted || message.as_ref().is_some_and(|m| &m.id == wanted)
+                    })
+                    .map(|(letter, _)| letter.id.clone())
                     .ok_or_else(|| AdminError::UnknownDeadLetter(wanted.clone()))
             })
             .collect::<Result<Vec<String>, AdminError>>()?;
