@@ -78,6 +78,26 @@ pub enum AdminCommand {
         #[arg(long, default_value_t = 1.0)]
         interval: f64,
     },
+    /// Serves the web dashboard of the queue until Ctrl-C. It has no authentication: listen on
+    /// a private address, or mount huey-dashboard's router behind the application's auth.
+    #[cfg(feature = "dashboard")]
+    Dashboard(DashboardArgs),
+}
+
+/// `dashboard`'s options.
+#[cfg(feature = "dashboard")]
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct DashboardArgs {
+    /// The address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Show only: no action buttons, and action requests refused.
+    #[arg(long)]
+    pub read_only: bool,
+    /// The time zone the consumers read crontabs in (their `--timezone`), for the periodic
+    /// tasks' next runs.
+    #[arg(long, value_name = "NAME")]
+    pub timezone: Option<String>,
 }
 
 /// What a listing shows.
@@ -178,6 +198,15 @@ pub enum AdminError {
     /// Writing the output failed.
     #[error("cannot write the output")]
     Output(#[from] std::io::Error),
+    /// The dashboard could not listen on its address, or its server failed.
+    #[cfg(feature = "dashboard")]
+    #[error("cannot serve the dashboard on {address}")]
+    Serve {
+        /// The address it was to listen on.
+        address: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 /// Runs `command` on `huey`'s queue, writing to standard output.
@@ -196,6 +225,8 @@ pub enum AdminError {
 pub async fn run(huey: &Huey, command: AdminCommand) -> Result<(), AdminError> {
     match command {
         AdminCommand::Top { interval } => top(huey, crate::cli::seconds(interval)).await,
+        #[cfg(feature = "dashboard")]
+        AdminCommand::Dashboard(args) => dashboard(huey, args).await,
         command => {
             let text = execute(huey, command).await?;
             std::io::stdout().lock().write_all(text.as_bytes())?;
@@ -284,6 +315,8 @@ async fn execute(huey: &Huey, command: AdminCommand) -> Result<String, AdminErro
             format!("flushed {}\n", huey.name())
         }
         AdminCommand::Top { .. } => String::new(),
+        #[cfg(feature = "dashboard")]
+        AdminCommand::Dashboard(_) => String::new(),
     })
 }
 
@@ -378,6 +411,35 @@ async fn dead_action(huey: &Huey, action: DeadAction) -> Result<String, AdminErr
         let deleted = huey.delete_dead_letters(which).await?;
         format!("deleted {deleted} dead letter(s)\n")
     })
+}
+
+/// Serves the dashboard until Ctrl-C.
+#[cfg(feature = "dashboard")]
+async fn dashboard(huey: &Huey, args: DashboardArgs) -> Result<(), AdminError> {
+    let mut dashboard = huey_dashboard::Dashboard::new(huey.clone()).read_only(args.read_only);
+    if let Some(name) = &args.timezone {
+        let zone = huey_core::TimeZone::get(name)
+            .map_err(|e| HueyError::Configuration(huey_core::error_chain(&e).to_string()))?;
+        dashboard = dashboard.time_zone(zone);
+    }
+    let address = args.listen;
+    let failed = |source| AdminError::Serve { address, source };
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(failed)?;
+    let bound = listener.local_addr().map_err(failed)?;
+    let mode = if args.read_only { " (read-only)" } else { "" };
+    println!(
+        "dashboard of {} at http://{bound}/{mode}; Ctrl-C to stop",
+        huey.name()
+    );
+    let ctrl_c = async {
+        // Without a signal handler there is no clean stop; the server then runs until killed.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    dashboard.serve(listener, ctrl_c).await.map_err(failed)
 }
 
 /// Prints the status afresh every `interval` until Ctrl-C.

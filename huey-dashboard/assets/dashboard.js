@@ -1,0 +1,105 @@
+// huey dashboard: live numbers and charts on the overview (server-sent events), select-all
+// boxes and confirmations on forms. No framework, no network beyond the dashboard itself.
+"use strict";
+
+(function () {
+  const base = document.body.dataset.base || "";
+  const SVG = "http://www.w3.org/2000/svg";
+
+  function el(name, attrs, text) {
+    const node = document.createElementNS(SVG, name);
+    for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  // A line chart of `series` ({label, color, values}) over `times` in the <svg id=...>.
+  function lineChart(id, times, series, unit) {
+    const svg = document.getElementById(id);
+    if (!svg) return;
+    const width = 600, height = 180, left = 44, bottom = 20, top = 8;
+    svg.replaceChildren();
+    const max = Math.max(1, ...series.flatMap((s) => s.values));
+    const x = (i) => left + (times.length < 2 ? 0 : (i * (width - left - 4)) / (times.length - 1));
+    const y = (v) => top + (height - top - bottom) * (1 - v / max);
+    for (let k = 0; k <= 4; k++) {
+      const value = (max * k) / 4;
+      svg.appendChild(el("line", { class: "grid", x1: left, x2: width, y1: y(value), y2: y(value) }));
+      const label = (Number.isInteger(value) ? value : value.toFixed(1)) + (unit || "");
+      svg.appendChild(el("text", { x: left - 6, y: y(value) + 4, "text-anchor": "end" }, label));
+    }
+    if (times.length) {
+      svg.appendChild(el("text", { x: left, y: height - 4 }, times[0]));
+      svg.appendChild(el("text", { x: width, y: height - 4, "text-anchor": "end" }, times[times.length - 1]));
+    }
+    for (const s of series) {
+      const points = s.values.map((v, i) => x(i) + "," + y(v)).join(" ");
+      svg.appendChild(el("polyline", { points, fill: "none", stroke: s.color, "stroke-width": 2 }));
+    }
+    const legend = document.querySelector('[data-legend="' + id + '"]');
+    if (legend) {
+      legend.replaceChildren(...series.map((s) => {
+        const item = document.createElement("span");
+        const swatch = document.createElement("i");
+        swatch.style.background = s.color;
+        item.append(swatch, s.label);
+        return item;
+      }));
+    }
+  }
+
+  function setField(name, value) {
+    for (const node of document.querySelectorAll('[data-field="' + name + '"]')) node.textContent = value;
+  }
+
+  // The overview: numbers and the depth chart from the event stream.
+  if (document.getElementById("chart-depth")) {
+    const samples = [];
+    const keep = 300;
+    const source = new EventSource(base + "/events");
+    source.addEventListener("snapshot", (event) => {
+      const s = JSON.parse(event.data);
+      for (const key of ["pending", "scheduled", "running", "dead", "results", "consumers", "workers"]) {
+        setField(key, s[key]);
+      }
+      setField("at", s.at.substring(11, 19));
+      const badge = document.querySelector('[data-field="paused-badge"]');
+      if (badge) {
+        badge.textContent = s.paused ? "paused" : "running";
+        badge.className = "badge " + (s.paused ? "warn" : "ok");
+      }
+      const error = document.querySelector('[data-field="error"]');
+      if (error) error.hidden = true;
+      samples.push(s);
+      if (samples.length > keep) samples.shift();
+      lineChart("chart-depth", samples.map((p) => p.at.substring(11, 19)), [
+        { label: "pending", color: "#2f6fde", values: samples.map((p) => p.pending) },
+        { label: "scheduled", color: "#805ad5", values: samples.map((p) => p.scheduled) },
+        { label: "running", color: "#1f8f4e", values: samples.map((p) => p.running) },
+        { label: "dead letters", color: "#c53030", values: samples.map((p) => p.dead) },
+      ]);
+    });
+    source.addEventListener("error", (event) => {
+      const error = document.querySelector('[data-field="error"]');
+      if (error && event.data) {
+        error.textContent = event.data;
+        error.hidden = false;
+      }
+    });
+  }
+
+  // A header box that selects every row box of its name.
+  for (const all of document.querySelectorAll("[data-select-all]")) {
+    all.addEventListener("change", () => {
+      const boxes = document.querySelectorAll('input[type=checkbox][name="' + all.dataset.selectAll + '"]');
+      for (const box of boxes) box.checked = all.checked;
+    });
+  }
+
+  // Buttons that delete ask first.
+  for (const button of document.querySelectorAll("button[data-confirm]")) {
+    button.addEventListener("click", (event) => {
+      if (!window.confirm(button.dataset.confirm)) event.preventDefault();
+    });
+  }
+})();

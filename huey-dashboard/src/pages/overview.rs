@@ -1,0 +1,54 @@
+//! The overview: the queue's depths, its consumers' load and the charts, kept live by the
+//! script from the event stream.
+
+use maud::{Markup, html};
+
+use crate::error::PageError;
+use crate::layout::{Section, action, page};
+use crate::live::Snapshot;
+use crate::state::Ctx;
+
+/// `GET /`.
+pub(crate) async fn overview(ctx: Ctx) -> Result<Markup, PageError> {
+    let now = Snapshot::read(ctx.huey()).await?;
+    let card = |field: &str, label: &str, value: usize, path: &str| {
+        html! {
+            a class="card" href=(ctx.url(path)) {
+                span class="value" data-field=(field) { (value) }
+                span class="label" { (label) }
+            }
+        }
+    };
+    let body = html! {
+        section class="status-line" {
+            span class={ "badge " (if now.paused { "warn" } else { "ok" }) } data-field="paused-badge" {
+                (if now.paused { "paused" } else { "running" })
+            }
+            span class="muted" { "live · updated " span data-field="at" { (now.at.format("%H:%M:%S")) } " UTC" }
+            span class="live-error error" data-field="error" hidden {}
+            span class="spacer" {}
+            @if now.paused {
+                (action(&ctx, "/actions/resume", "Resume queue", "", &[]))
+            } @else {
+                (action(&ctx, "/actions/pause", "Pause queue", "warn", &[]))
+            }
+        }
+        section class="cards" {
+            (card("pending", "pending", now.pending, "/queues/pending"))
+            (card("scheduled", "scheduled", now.scheduled, "/queues/scheduled"))
+            (card("running", "running", now.running, "/consumers"))
+            (card("dead", "dead letters", now.dead, "/dead"))
+            (card("results", "stored results", now.results, "/"))
+            (card("consumers", "live consumers", now.consumers, "/consumers"))
+            (card("workers", "workers", now.workers, "/consumers"))
+        }
+        section class="charts" {
+            figure class="chart" {
+                figcaption { "Queue depth" span class="muted" { " · since this page opened" } }
+                svg id="chart-depth" viewBox="0 0 600 180" preserveAspectRatio="none" role="img" aria-label="Queue depth over time" {}
+                div class="legend" data-legend="chart-depth" {}
+            }
+        }
+    };
+    Ok(page(&ctx, Section::Overview, "Overview", body))
+}
