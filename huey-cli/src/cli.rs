@@ -113,6 +113,11 @@ pub struct Cli {
     #[arg(long = "metrics-interval-ms", hide = true)]
     pub metrics_interval_ms: Option<u64>,
 
+    /// Keep the stats history (per-minute counts and run times, which `stats` and the
+    /// dashboard draw) for this many days; 0 keeps none.
+    #[arg(long = "stats-days", value_name = "DAYS", default_value_t = 7)]
+    pub stats_days: u32,
+
     /// Length of a periodic tick in milliseconds (tests; the default is one minute).
     #[arg(long = "periodic-tick-ms", hide = true)]
     pub periodic_tick_ms: Option<u64>,

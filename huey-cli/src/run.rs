@@ -92,7 +92,11 @@ async fn run(huey: Huey, cli: Cli) -> Result<(), HueyError> {
         })
         .shutdown_timeout(cli.shutdown_timeout.map(seconds))
         .health_check(health_check)
-        .max_tasks(cli.max_tasks);
+        .max_tasks(cli.max_tasks)
+        .stats_history(
+            (cli.stats_days > 0)
+                .then(|| Duration::from_secs(u64::from(cli.stats_days) * 24 * 60 * 60)),
+        );
     if let Some(name) = &cli.timezone {
         let zone = TimeZone::get(name)
             .map_err(|e| HueyError::Configuration(huey_core::error_chain(&e).to_string()))?;

@@ -1,8 +1,11 @@
-//! [`ControlStorage`](huey_core::storage::ControlStorage): consumer presence records and the
-//! queue's pause flag.
+//! [`ControlStorage`](huey_core::storage::ControlStorage): consumer presence records, the
+//! queue's pause flag and its stats history.
+
+use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use huey_core::Storage;
+use huey_core::storage::minute_of;
+use huey_core::{MinuteStats, Storage};
 
 use crate::support::{b, flush_all};
 
@@ -86,4 +89,105 @@ pub async fn test_control_apart_from_results(s: &dyn Storage) {
         [b("one")]
     );
     assert!(s.paused().await.unwrap());
+}
+
+fn row(at: DateTime<Utc>, task: &str, outcome: &str, count: u64, run_ms: u64) -> MinuteStats {
+    MinuteStats::new(
+        at,
+        task,
+        outcome,
+        count,
+        StdDuration::from_millis(run_ms),
+        StdDuration::from_micros(count * 7),
+    )
+}
+
+const A_WEEK: StdDuration = StdDuration::from_secs(7 * 24 * 3600);
+
+/// Rows add up by minute, task and outcome, across calls (two consumers counting one minute),
+/// and are read back from a minute on, ordered by minute, task and outcome, with microsecond
+/// sums.
+pub async fn test_stats_add_up(s: &dyn Storage) {
+    let minute = minute_of(Utc::now()) - Duration::minutes(5);
+    let next = minute + Duration::minutes(1);
+    assert!(s.stats(minute).await.unwrap().is_empty());
+    s.record_stats(
+        &[
+            row(minute, "b", "complete", 2, 30),
+            row(minute, "a", "error", 1, 5),
+            row(next, "a", "complete", 4, 8),
+        ],
+        A_WEEK,
+    )
+    .await
+    .unwrap();
+    s.record_stats(
+        &[row(minute + Duration::seconds(59), "b", "complete", 3, 1)],
+        A_WEEK,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.stats(minute).await.unwrap(),
+        [
+            row(minute, "a", "error", 1, 5),
+            row(minute, "b", "complete", 5, 31),
+            row(next, "a", "complete", 4, 8)
+        ]
+    );
+    // From within a minute: that minute on.
+    assert_eq!(
+        s.stats(next + Duration::seconds(30)).await.unwrap(),
+        [row(next, "a", "complete", 4, 8)]
+    );
+    // A task name with separators, and a sub-millisecond sum, are kept as they are.
+    let odd = MinuteStats::new(
+        next,
+        "app:tasks.x y",
+        "rate-limited",
+        1,
+        StdDuration::from_micros(3),
+        StdDuration::ZERO,
+    );
+    s.record_stats(std::slice::from_ref(&odd), A_WEEK)
+        .await
+        .unwrap();
+    assert!(s.stats(next).await.unwrap().contains(&odd));
+}
+
+/// Rows older than the retention are not kept: those given, and those stored, once more is
+/// added.
+pub async fn test_stats_retention(s: &dyn Storage) {
+    let now = minute_of(Utc::now());
+    let old = now - Duration::hours(3);
+    let keep = StdDuration::from_secs(3600);
+    s.record_stats(&[row(old, "t", "complete", 1, 1)], A_WEEK)
+        .await
+        .unwrap();
+    assert_eq!(s.stats(old).await.unwrap().len(), 1);
+    s.record_stats(
+        &[
+            row(now, "t", "complete", 1, 1),
+            row(old, "t", "error", 1, 1),
+        ],
+        keep,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.stats(old).await.unwrap(),
+        [row(now, "t", "complete", 1, 1)],
+        "the three-hour-old rows are past a one-hour retention"
+    );
+}
+
+/// The history is not among the stored values, and no flush removes it.
+pub async fn test_stats_apart_from_results(s: &dyn Storage) {
+    let now = minute_of(Utc::now());
+    s.record_stats(&[row(now, "t", "complete", 1, 1)], A_WEEK)
+        .await
+        .unwrap();
+    assert_eq!(s.result_store_size().await.unwrap(), 0);
+    flush_all(s).await;
+    assert_eq!(s.stats(now).await.unwrap().len(), 1);
 }

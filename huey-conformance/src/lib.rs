@@ -126,6 +126,9 @@
 //!   - [`test_presence_drops_stale`](control::test_presence_drops_stale)
 //!   - [`test_pause_flag`](control::test_pause_flag)
 //!   - [`test_control_apart_from_results`](control::test_control_apart_from_results)
+//!   - [`test_stats_add_up`](control::test_stats_add_up)
+//!   - [`test_stats_retention`](control::test_stats_retention)
+//!   - [`test_stats_apart_from_results`](control::test_stats_apart_from_results)
 //! - [`settlement`] (`QueueStorage::settle`):
 //!   - [`test_settle_success_with_next_stage`](settlement::test_settle_success_with_next_stage)
 //!   - [`test_settle_final_failure_with_error_handler`](settlement::test_settle_final_failure_with_error_handler)
@@ -211,7 +214,8 @@ macro_rules! conformance_suite {
             ],
             control: [
                 test_presence_methods, test_presence_drops_stale, test_pause_flag,
-                test_control_apart_from_results,
+                test_control_apart_from_results, test_stats_add_up, test_stats_retention,
+                test_stats_apart_from_results,
             ],
             settlement: [
                 test_settle_success_with_next_stage, test_settle_final_failure_with_error_handler,

@@ -71,6 +71,7 @@ mod error;
 mod limits;
 pub mod metrics;
 mod runtime;
+mod stats;
 pub mod storage;
 pub mod task;
 pub mod trace;
@@ -102,7 +103,7 @@ pub use runtime::{
     InFlightTask, MessageSink, Registry, StoredOutcome, TaskDescriptor, TaskFilter, TaskLocation,
     crontab_matches, crontab_matches_in, crontab_next_in,
 };
-pub use storage::{DeadLetterSelection, MemoryStorage, Storage};
+pub use storage::{DeadLetterSelection, MemoryStorage, MinuteStats, Storage};
 pub use task::{
     ContextManager, MAX_PROGRESS_MESSAGE, Progress, Resource, Revoke, Signal, State, SyncResource,
     Task, TaskDef, TaskOptions, TaskValue, TimeZone, UnknownTimeZone, WorkerState,

@@ -80,7 +80,7 @@ pub(crate) const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
 pub(crate) const UNKNOWN_TASK: &str = "unknown";
 
 /// How one execution ended: the `outcome` label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Ending {
     Complete,
     Retrying,
@@ -98,7 +98,7 @@ pub(crate) enum Ending {
 
 impl Ending {
     #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
-    const ALL: [Ending; 12] = [
+    pub(crate) const ALL: [Ending; 12] = [
         Ending::Complete,
         Ending::Retrying,
         Ending::Error,
@@ -114,7 +114,6 @@ impl Ending {
     ];
 
     /// The label value.
-    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Ending::Complete => "complete",
@@ -130,6 +129,15 @@ impl Ending {
             Ending::Interrupted => "interrupted",
             Ending::Discarded => "discarded",
         }
+    }
+
+    /// Whether an execution that ends so ran its body (its run time and queue latency are
+    /// counted in the stats history).
+    pub(crate) fn ran_body(self) -> bool {
+        matches!(
+            self,
+            Ending::Complete | Ending::Retrying | Ending::Error | Ending::Timeout
+        )
     }
 
     /// How a body's failure ends the execution when it is not retried: by its cause.
@@ -149,11 +157,11 @@ impl Ending {
 }
 
 #[cfg(not(feature = "metrics"))]
-pub(crate) use disabled::{Busy, Clock, Held, outcome, queue_latency};
+pub(crate) use disabled::{Busy, Held, outcome, queue_latency, run_time};
 #[cfg(feature = "metrics")]
 pub use enabled::describe;
 #[cfg(feature = "metrics")]
-pub(crate) use enabled::{Busy, Clock, Held, outcome, queue_latency, sample};
+pub(crate) use enabled::{Busy, Held, outcome, queue_latency, run_time, sample};
 
 #[cfg(feature = "metrics")]
 mod enabled {
@@ -162,7 +170,6 @@ mod enabled {
     use std::sync::{OnceLock, RwLock};
     use std::time::Duration;
 
-    use chrono::{DateTime, Utc};
     use metrics::{Counter, Histogram, Unit};
 
     use super::*;
@@ -201,33 +208,17 @@ mod enabled {
         handles(task).outcomes[outcome as usize].increment(1);
     }
 
-    /// Times a task's body.
-    pub(crate) struct Clock(std::time::Instant);
-
-    impl Clock {
-        pub(crate) fn start() -> Clock {
-            Clock(std::time::Instant::now())
-        }
-
-        /// Records the time since the start as `task`'s run time.
-        pub(crate) fn record_run(&self, task: &'static str) {
-            handles(task).run.record(self.0.elapsed().as_secs_f64());
-        }
+    /// Records `task`'s time in its body.
+    pub(crate) fn run_time(task: &'static str, run_time: Duration) {
+        handles(task).run.record(run_time.as_secs_f64());
     }
 
-    /// Records the wait of a task that starts now: from the later of its enqueue time and its
-    /// ETA. A message without an enqueue time (from an older producer) and no ETA is skipped.
-    pub(crate) fn queue_latency(
-        task: &'static str,
-        enqueued_at: Option<DateTime<Utc>>,
-        eta: Option<DateTime<Utc>>,
-    ) {
-        let Some(since) = enqueued_at.max(eta) else {
-            return;
-        };
-        // A clock behind the producer's gives a negative wait: none.
-        let waited = (Utc::now() - since).to_std().unwrap_or_default();
-        handles(task).latency.record(waited.as_secs_f64());
+    /// Records the wait of a task that starts now (none for a message that does not say when
+    /// it was enqueued).
+    pub(crate) fn queue_latency(task: &'static str, waited: Option<Duration>) {
+        if let Some(waited) = waited {
+            handles(task).latency.record(waited.as_secs_f64());
+        }
     }
 
     static HELD: AtomicUsize = AtomicUsize::new(0);
@@ -358,33 +349,18 @@ mod enabled {
 /// The same calls without the feature: nothing, inlined away.
 #[cfg(not(feature = "metrics"))]
 mod disabled {
-    use chrono::{DateTime, Utc};
+    use std::time::Duration;
 
     use super::Ending;
 
     #[inline(always)]
     pub(crate) fn outcome(_task: &'static str, _outcome: Ending) {}
 
-    /// No clock is read without the feature.
-    pub(crate) struct Clock;
-
-    impl Clock {
-        #[inline(always)]
-        pub(crate) fn start() -> Clock {
-            Clock
-        }
-
-        #[inline(always)]
-        pub(crate) fn record_run(&self, _task: &'static str) {}
-    }
+    #[inline(always)]
+    pub(crate) fn run_time(_task: &'static str, _run_time: Duration) {}
 
     #[inline(always)]
-    pub(crate) fn queue_latency(
-        _task: &'static str,
-        _enqueued_at: Option<DateTime<Utc>>,
-        _eta: Option<DateTime<Utc>>,
-    ) {
-    }
+    pub(crate) fn queue_latency(_task: &'static str, _waited: Option<Duration>) {}
 
     pub(crate) struct Held;
 
@@ -417,5 +393,21 @@ mod tests {
         let failed = TaskError::msg("boom");
         assert_eq!(Ending::of_failure(&failed), Ending::Error);
         assert_eq!(Ending::ALL[Ending::Discarded as usize], Ending::Discarded);
+    }
+
+    #[test]
+    fn test_the_stats_history_agrees_on_which_outcomes_ran_a_body() {
+        use std::time::Duration;
+        for ending in Ending::ALL {
+            let row = crate::MinuteStats::new(
+                chrono::Utc::now(),
+                "t",
+                ending.as_str(),
+                1,
+                Duration::ZERO,
+                Duration::ZERO,
+            );
+            assert_eq!(row.ran_body(), ending.ran_body(), "{ending:?}");
+        }
     }
 }

@@ -1,10 +1,12 @@
-//! Consumer presence records and the pause flag, in tables of their own (`presence`,
-//! `paused`): not in `kv`, whose rows are the results, nor in `consumers`, whose rows are claim
-//! leases that the reaper acts on.
+//! Consumer presence records, the pause flag and the stats history, in tables of their own
+//! (`presence`, `paused`, `stats`): not in `kv`, whose rows are the results, nor in
+//! `consumers`, whose rows are claim leases that the reaper acts on.
+
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use huey_core::async_trait;
-use huey_core::storage::{ControlStorage, StorageResult};
+use huey_core::storage::{ControlStorage, MinuteStats, StorageResult, retention_horizon};
 
 use crate::errors::backend;
 use crate::storage::PostgresStorage;
@@ -84,5 +86,69 @@ impl ControlStorage for PostgresStorage {
             .await
             .map_err(backend)?;
         Ok(paused)
+    }
+
+    async fn record_stats(&self, rows: &[MinuteStats], keep: Duration) -> StorageResult<()> {
+        // One statement: the retention's pruning, and each row added to its stored twin.
+        let sql = format!(
+            "WITH pruned AS (
+                DELETE FROM {stats} WHERE namespace = $1 AND minute < $2
+             )
+             INSERT INTO {stats} AS s (namespace, minute, task, outcome, count, run_us, wait_us)
+             SELECT $1, m, t, o, n, r, w
+             FROM unnest($3::timestamptz[], $4::text[], $5::text[], $6::int8[], $7::int8[], $8::int8[])
+                AS u(m, t, o, n, r, w)
+             WHERE m >= $2
+             ON CONFLICT (namespace, minute, task, outcome) DO UPDATE SET
+                count = s.count + EXCLUDED.count,
+                run_us = s.run_us + EXCLUDED.run_us,
+                wait_us = s.wait_us + EXCLUDED.wait_us",
+            stats = self.tables.stats
+        );
+        let micros = |d: Duration| i64::try_from(d.as_micros()).unwrap_or(i64::MAX);
+        sqlx::query(&sql)
+            .bind(&self.namespace)
+            .bind(retention_horizon(Utc::now(), keep))
+            .bind(rows.iter().map(|r| r.minute).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.task.as_str()).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.outcome.as_str()).collect::<Vec<_>>())
+            .bind(
+                rows.iter()
+                    .map(|r| i64::try_from(r.count).unwrap_or(i64::MAX))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(rows.iter().map(|r| micros(r.run_time)).collect::<Vec<_>>())
+            .bind(
+                rows.iter()
+                    .map(|r| micros(r.queue_latency))
+                    .collect::<Vec<_>>(),
+            )
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn stats(&self, since: DateTime<Utc>) -> StorageResult<Vec<MinuteStats>> {
+        let sql = format!(
+            "SELECT minute, task, outcome, count, run_us, wait_us FROM {}
+             WHERE namespace = $1 AND minute >= $2
+             ORDER BY minute, task, outcome",
+            self.tables.stats
+        );
+        let rows: Vec<(DateTime<Utc>, String, String, i64, i64, i64)> = sqlx::query_as(&sql)
+            .bind(&self.namespace)
+            .bind(huey_core::storage::minute_of(since))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        let duration = |us: i64| Duration::from_micros(u64::try_from(us).unwrap_or(0));
+        Ok(rows
+            .into_iter()
+            .map(|(minute, task, outcome, count, run, wait)| {
+                let count = u64::try_from(count).unwrap_or(0);
+                MinuteStats::new(minute, task, outcome, count, duration(run), duration(wait))
+            })
+            .collect())
     }
 }

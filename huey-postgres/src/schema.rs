@@ -55,6 +55,8 @@ pub(crate) struct Tables {
     pub presence: String,
     /// A row per paused namespace.
     pub paused: String,
+    /// The stats history: a row per namespace, minute, task and outcome.
+    pub stats: String,
     /// The LISTEN/NOTIFY channel of this schema; payloads name the queue (see `listener`).
     pub channel: String,
 }
@@ -79,6 +81,7 @@ impl Tables {
             claim_seq: t("claim_seq"),
             presence: t("presence"),
             paused: t("paused"),
+            stats: t("stats"),
             channel: format!("huey_{schema}"),
         }
     }
@@ -102,6 +105,7 @@ impl Tables {
             claim_seq,
             presence,
             paused,
+            stats,
             ..
         } = self;
         vec![
@@ -290,6 +294,19 @@ impl Tables {
                 )"
             ),
             format!("CREATE TABLE IF NOT EXISTS {paused} (namespace text PRIMARY KEY)"),
+            // Sums in microseconds; rows past the retention go when a consumer adds more.
+            format!(
+                "CREATE TABLE IF NOT EXISTS {stats} (
+                    namespace text NOT NULL,
+                    minute timestamptz NOT NULL,
+                    task text NOT NULL,
+                    outcome text NOT NULL,
+                    count bigint NOT NULL,
+                    run_us bigint NOT NULL,
+                    wait_us bigint NOT NULL,
+                    PRIMARY KEY (namespace, minute, task, outcome)
+                )"
+            ),
         ]
     }
 }

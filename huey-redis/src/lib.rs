@@ -70,6 +70,7 @@
 mod errors;
 mod scripts;
 mod settler;
+mod stats;
 mod storage;
 
 pub use storage::{RedisOptions, RedisStorage, clean_name};

@@ -8,9 +8,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use huey_core::storage::{
     ControlStorage, CoordinationStorage, DEFAULT_DEAD_LETTER_LIMIT, DeadLetter,
-    DeadLetterSelection, DeadLetterStorage, Delivery, Dequeue, Disposition, Outgoing, QueueStorage,
-    ResultStorage, RevocationStorage, RevocationTarget, ScheduleStorage, Settled, Settlement,
-    StorageResult, Upkeep,
+    DeadLetterSelection, DeadLetterStorage, Delivery, Dequeue, Disposition, MinuteStats, Outgoing,
+    QueueStorage, ResultStorage, RevocationStorage, RevocationTarget, ScheduleStorage, Settled,
+    Settlement, StorageResult, Upkeep,
 };
 use huey_core::{StorageError, async_trait};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
@@ -23,6 +23,7 @@ use crate::scripts::{
     SEMAPHORE_RELEASE, SEMAPHORE_RENEW,
 };
 use crate::settler::{self, Packed, SettleKeys};
+use crate::stats::{self, StatsKeys};
 
 /// Messages moved per script call when promoting or reading the schedule, and per command when
 /// enqueueing in bulk: small enough to keep each call short, large enough to amortise the
@@ -187,6 +188,7 @@ struct Keys {
     presence_beats: String,
     /// The pause flag: exists while the queue is paused.
     paused: String,
+    stats: StatsKeys,
 }
 
 impl Keys {
@@ -208,6 +210,10 @@ impl Keys {
             presence: format!("huey.presence.{name}"),
             presence_beats: format!("huey.presence_beats.{name}"),
             paused: format!("huey.paused.{name}"),
+            stats: StatsKeys {
+                prefix: format!("huey.stats.{name}."),
+                minutes: format!("huey.stats_minutes.{name}"),
+            },
         }
     }
 
@@ -1905,6 +1911,14 @@ impl ControlStorage for RedisStorage {
 
     async fn paused(&self) -> StorageResult<bool> {
         self.conn().exists(&self.keys.paused).await.map_err(backend)
+    }
+
+    async fn record_stats(&self, rows: &[MinuteStats], keep: Duration) -> StorageResult<()> {
+        stats::record(self.conn(), &self.keys.stats, rows, keep).await
+    }
+
+    async fn stats(&self, since: DateTime<Utc>) -> StorageResult<Vec<MinuteStats>> {
+        stats::read(self.conn(), &self.keys.stats, since).await
     }
 }
 

@@ -1,9 +1,11 @@
-//! Consumer presence records and the pause flag, in tables of their own (not the key-value
-//! table, whose rows are the results).
+//! Consumer presence records, the pause flag and the stats history, in tables of their own
+//! (not the key-value table, whose rows are the results).
+
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use huey_core::async_trait;
-use huey_core::storage::{ControlStorage, StorageResult};
+use huey_core::storage::{ControlStorage, MinuteStats, StorageResult, retention_horizon};
 
 use crate::storage::SqliteStorage;
 
@@ -82,4 +84,68 @@ impl ControlStorage for SqliteStorage {
                 > 0
         })
     }
+
+    async fn record_stats(&self, rows: &[MinuteStats], keep: Duration) -> StorageResult<()> {
+        let horizon = unix_minute(retention_horizon(Utc::now(), keep));
+        let micros = |d: Duration| i64::try_from(d.as_micros()).unwrap_or(i64::MAX);
+        write_tx!(&self.db, |tx| {
+            sqlx::query("DELETE FROM huey_stats WHERE namespace = ? AND minute < ?")
+                .bind(self.ns())
+                .bind(horizon)
+                .execute(&mut *tx)
+                .await?;
+            for row in rows.iter().filter(|r| unix_minute(r.minute) >= horizon) {
+                sqlx::query(
+                    "INSERT INTO huey_stats (namespace, minute, task, outcome, count, run_us, wait_us)
+                     VALUES (?, ?, ?, ?, ?, ?, ?)
+                     ON CONFLICT (namespace, minute, task, outcome) DO UPDATE SET
+                        count = count + excluded.count,
+                        run_us = run_us + excluded.run_us,
+                        wait_us = wait_us + excluded.wait_us",
+                )
+                .bind(self.ns())
+                .bind(unix_minute(row.minute))
+                .bind(&row.task)
+                .bind(&row.outcome)
+                .bind(i64::try_from(row.count).unwrap_or(i64::MAX))
+                .bind(micros(row.run_time))
+                .bind(micros(row.queue_latency))
+                .execute(&mut *tx)
+                .await?;
+            }
+        })
+    }
+
+    async fn stats(&self, since: DateTime<Utc>) -> StorageResult<Vec<MinuteStats>> {
+        let rows = read!(&self.db, |conn| {
+            sqlx::query_as::<_, (i64, String, String, i64, i64, i64)>(
+                "SELECT minute, task, outcome, count, run_us, wait_us FROM huey_stats
+                 WHERE namespace = ? AND minute >= ? ORDER BY minute, task, outcome",
+            )
+            .bind(self.ns())
+            .bind(unix_minute(since))
+            .fetch_all(&mut *conn)
+            .await?
+        })?;
+        let duration = |us: i64| Duration::from_micros(u64::try_from(us).unwrap_or(0));
+        Ok(rows
+            .into_iter()
+            .filter_map(|(minute, task, outcome, count, run, wait)| {
+                let at = DateTime::<Utc>::from_timestamp(minute.checked_mul(60)?, 0)?;
+                let count = u64::try_from(count).unwrap_or(0);
+                Some(MinuteStats::new(
+                    at,
+                    task,
+                    outcome,
+                    count,
+                    duration(run),
+                    duration(wait),
+                ))
+            })
+            .collect())
+    }
+}
+
+fn unix_minute(at: DateTime<Utc>) -> i64 {
+    at.timestamp().div_euclid(60)
 }

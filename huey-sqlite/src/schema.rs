@@ -99,4 +99,15 @@ pub(crate) const CREATE: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS huey_paused (
         namespace TEXT NOT NULL PRIMARY KEY
     ) WITHOUT ROWID",
+    // The stats history: the minute as Unix minutes, the sums in microseconds.
+    "CREATE TABLE IF NOT EXISTS huey_stats (
+        namespace TEXT NOT NULL,
+        minute INTEGER NOT NULL,
+        task TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        run_us INTEGER NOT NULL,
+        wait_us INTEGER NOT NULL,
+        PRIMARY KEY (namespace, minute, task, outcome)
+    ) WITHOUT ROWID",
 ];

@@ -13,8 +13,8 @@ use huey_core::StorageError;
 use huey_core::async_trait;
 use huey_core::storage::prelude::*;
 use huey_core::storage::{
-    DeadLetter, DeadLetterSelection, Delivery, Dequeue, Disposition, RevocationTarget, Settled,
-    Settlement, StorageResult, Upkeep,
+    DeadLetter, DeadLetterSelection, Delivery, Dequeue, Disposition, MinuteStats, RevocationTarget,
+    Settled, Settlement, StorageResult, Upkeep,
 };
 
 /// A storage call at which [`Faulty`] can die.
@@ -449,5 +449,13 @@ impl ControlStorage for Faulty {
 
     async fn paused(&self) -> StorageResult<bool> {
         self.inner.paused().await
+    }
+
+    async fn record_stats(&self, rows: &[MinuteStats], keep: Duration) -> StorageResult<()> {
+        self.inner.record_stats(rows, keep).await
+    }
+
+    async fn stats(&self, since: DateTime<Utc>) -> StorageResult<Vec<MinuteStats>> {
+        self.inner.stats(since).await
     }
 }

@@ -442,3 +442,42 @@ async fn test_top_refreshes_until_interrupted_on_redis() {
     assert!(interrupted.success());
     assert!(top.wait().unwrap().success(), "Ctrl-C ends top cleanly");
 }
+
+/// `stats` reads what a consumer process counted: the executions by task, after it stops.
+#[tokio::test(flavor = "multi_thread")]
+async fn test_stats_shows_what_a_consumer_ran_on_sqlite() {
+    let place = Place::sqlite();
+    let name = "stats";
+    let huey = place.huey(name).await;
+    let consumer = place.consumer(name, &["-n"], &[]);
+    for n in 0..4 {
+        assert_eq!(
+            add::enqueue(&huey, n, 1)
+                .await
+                .unwrap()
+                .wait(WAIT)
+                .await
+                .unwrap(),
+            n + 1
+        );
+    }
+    consumer.signal("INT");
+    assert!(consumer.wait().success());
+
+    let rows: Value = serde_json::from_str(&place.admin_ok(name, &["stats", "--json"])).unwrap();
+    let completed: u64 = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|row| row["task"] == add::NAME && row["outcome"] == "complete")
+        .map(|row| row["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(completed, 4, "{rows:#}");
+    let text = place.admin_ok(name, &["stats", "--task", add::NAME]);
+    let line = text
+        .lines()
+        .find(|line| line.starts_with(add::NAME))
+        .unwrap_or_else(|| panic!("no line for the task: {text}"));
+    let cells: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(cells[1..4], ["4", "4", "0"], "{text}");
+}

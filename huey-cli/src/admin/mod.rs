@@ -1,8 +1,9 @@
 //! The admin command: subcommands of the consumer binary that look at and steer the queue it
-//! consumes (`status`, listings, dead letters, revocation, pause, flush, `top`). Each reads or
-//! writes the storage through the `Huey`'s public API, prints plain aligned text or, with
-//! `--json`, JSON (see [`listing`] and [`status`] for its stable shape), and fails with a
-//! message and a nonzero exit status when asked for something that does not exist.
+//! consumes (`status`, listings, dead letters, revocation, pause, flush, `stats`, `top`). Each
+//! reads or writes the storage through the `Huey`'s public API, prints plain aligned text or,
+//! with `--json`, JSON (see [`listing`], [`stats`] and [`status`] for its stable shape), and
+//! fails with a message and a nonzero exit status when asked for something that does not
+//! exist.
 //!
 //! A binary gets it with [`run_cli`](crate::run_cli), which runs the command when one is
 //! given; [`run`] runs one directly, for a binary that parses its own command line.
@@ -19,6 +20,7 @@
 //! ```
 
 pub mod listing;
+pub mod stats;
 pub mod status;
 mod table;
 
@@ -72,6 +74,9 @@ pub enum AdminCommand {
         #[arg(long)]
         yes: bool,
     },
+    /// Shows the stats history: executions per task (or per minute) over the last minutes,
+    /// by outcome, with their mean run time and wait.
+    Stats(stats::StatsArgs),
     /// Shows `status` afresh every second until Ctrl-C.
     Top {
         /// Seconds between refreshes.
@@ -314,6 +319,7 @@ async fn execute(huey: &Huey, command: AdminCommand) -> Result<String, AdminErro
             huey.flush().await?;
             format!("flushed {}\n", huey.name())
         }
+        AdminCommand::Stats(args) => stats::show(huey, &args).await?,
         AdminCommand::Top { .. } => String::new(),
         #[cfg(feature = "dashboard")]
         AdminCommand::Dashboard(_) => String::new(),

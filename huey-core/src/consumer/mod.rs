@@ -24,10 +24,12 @@ use tokio::task::JoinSet;
 use crate::error::{HueyError, RegistryError};
 use crate::runtime::Huey;
 use crate::runtime::registry::Registry;
+use crate::stats::Tally;
 use crate::task::TimeZone;
 use fetcher::Claimed;
 use lease::Lease;
 use presence::InFlight;
+use worker::WorkerContext;
 
 /// How workers run tasks.
 ///
@@ -120,6 +122,7 @@ pub struct ConsumerBuilder {
     pub(crate) time_zone: TimeZone,
     pub(crate) prefetch: Option<usize>,
     pub(crate) metrics_interval: Duration,
+    pub(crate) stats_keep: Option<Duration>,
 }
 
 impl ConsumerBuilder {
@@ -210,6 +213,23 @@ impl ConsumerBuilder {
         self
     }
 
+    /// How long the stats history this consumer adds to is kept (default a week); `None`
+    /// keeps none. With it on, the consumer counts each execution in memory, per minute, task
+    /// and outcome with run-time and queue-latency sums, and adds the counts to the storage
+    /// every two seconds and when it stops; [`Huey::stats`](crate::Huey::stats) reads them.
+    ///
+    /// ```
+    /// # let huey = huey_core::Huey::memory("docs");
+    /// use std::time::Duration;
+    /// let a_day = huey_core::Consumer::builder(&huey).stats_history(Some(Duration::from_secs(86_400)));
+    /// let none = huey_core::Consumer::builder(&huey).stats_history(None);
+    /// # let _ = (a_day, none);
+    /// ```
+    pub fn stats_history(mut self, keep: Option<Duration>) -> Self {
+        self.stats_keep = keep;
+        self
+    }
+
     /// Backoff after a failed dequeue (default 0.1 s, growing by 1.15 up to 10 s).
     pub fn backoff(mut self, backoff: Backoff) -> Self {
         self.backoff = backoff;
@@ -275,6 +295,7 @@ pub struct Consumer {
     tasks: JoinSet<()>,
     maintenance: Option<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
     presence: (watch::Sender<bool>, tokio::task::JoinHandle<()>),
+    stats: Option<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
     huey: Huey,
     shutdown_timeout: Option<Duration>,
     receiver: async_channel::Receiver<Claimed>,
@@ -308,6 +329,7 @@ impl Consumer {
             time_zone: TimeZone::UTC,
             prefetch: None,
             metrics_interval: crate::metrics::DEFAULT_INTERVAL,
+            stats_keep: Some(crate::stats::DEFAULT_KEEP),
         }
     }
 
@@ -392,20 +414,36 @@ impl Consumer {
                 async move { stopped(&mut stop, Stop::Graceful).await },
             ));
         }
-        tasks.spawn(supervisor::run(
-            config.clone(),
+        // Flushed once more after the workers stop, so that their last counts are kept.
+        let tally = (local_workers && config.stats_keep.is_some()).then(Arc::<Tally>::default);
+        let stats = tally.clone().zip(config.stats_keep).map(|(tally, keep)| {
+            let (done, done_rx) = watch::channel(false);
+            let handle = tokio::spawn(crate::stats::flush_until(
+                config.huey.storage(),
+                tally,
+                keep,
+                done_rx,
+            ));
+            (done, handle)
+        });
+        let context = WorkerContext {
+            huey: config.huey.clone(),
             registry,
-            receiver.clone(),
+            deliveries: receiver.clone(),
             lease,
             idle,
-            in_flight,
-            stop_rx,
-        ));
+            running: in_flight,
+            stats: tally,
+            stop: stop_rx,
+            max_tasks: config.max_tasks,
+        };
+        tasks.spawn(supervisor::run(config.clone(), context));
         Consumer {
             stop,
             tasks,
             maintenance,
             presence,
+            stats,
             huey: config.huey,
             shutdown_timeout: config.shutdown_timeout,
             receiver,
@@ -472,6 +510,10 @@ impl Consumer {
             let _ = done.send(true);
             let _ = handle.await;
         }
+        if let Some((done, handle)) = self.stats.take() {
+            let _ = done.send(true);
+            let _ = handle.await;
+        }
         let _ = self.presence.0.send(true);
         let _ = (&mut self.presence.1).await;
         storage.retire().await?;
@@ -517,6 +559,9 @@ impl Drop for Consumer {
         let _ = self.stop.send(Stop::Graceful);
         self.tasks.detach_all();
         if let Some((done, _)) = self.maintenance.take() {
+            let _ = done.send(true);
+        }
+        if let Some((done, _)) = self.stats.take() {
             let _ = done.send(true);
         }
         let _ = self.presence.0.send(true);

@@ -2,28 +2,17 @@
 //! health check, and on shutdown waits for them. A worker whose startup hook failed took no
 //! task; it is started again after a backoff (1 s, doubling up to 60 s), health checks or not.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 
-use super::fetcher::Claimed;
-use super::lease::Lease;
-use super::presence::InFlight;
 use super::worker::{self, Exit, WorkerContext};
 use super::{ConsumerBuilder, Stop, WorkerKind, scheduler, stopped};
-use crate::runtime::registry::Registry;
 
-pub(super) async fn run(
-    config: ConsumerBuilder,
-    registry: &'static Registry,
-    deliveries: async_channel::Receiver<Claimed>,
-    lease: Arc<Lease>,
-    idle: Arc<Semaphore>,
-    in_flight: Arc<InFlight>,
-    mut stop: watch::Receiver<Stop>,
-) {
+/// Runs the consumer `config` describes; its workers share `context`.
+pub(super) async fn run(config: ConsumerBuilder, context: WorkerContext) {
+    let registry = context.registry;
+    let mut stop = context.stop.clone();
     let scheduler_stop = stop.clone();
     let spawn_scheduler = || {
         config.scheduler.then(|| {
@@ -39,16 +28,6 @@ pub(super) async fn run(
     };
     let mut scheduler = spawn_scheduler();
 
-    let context = WorkerContext {
-        huey: config.huey.clone(),
-        registry,
-        deliveries,
-        lease,
-        idle,
-        running: in_flight,
-        stop: stop.clone(),
-        max_tasks: config.max_tasks,
-    };
     let spawn_worker = |id: usize| tokio::spawn(keep_starting(config.kind, id, context.clone()));
     let mut workers: Vec<JoinHandle<()>> = (0..config.workers)
         .map(|i| spawn_worker(config.first_worker_id + i))

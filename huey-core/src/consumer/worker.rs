@@ -20,6 +20,7 @@ use crate::metrics;
 use crate::runtime::Huey;
 use crate::runtime::executor::{BodySlot, Claim, Executed, Unsettled, execute, retrying};
 use crate::runtime::registry::{Hook, Registry, TaskDescriptor, registered_hooks};
+use crate::stats::{Measured, Tally};
 use crate::storage::Delivery;
 use crate::task::Task;
 use crate::task::signal::Signal;
@@ -35,8 +36,18 @@ pub(super) struct WorkerContext {
     pub lease: Arc<Lease>,
     pub idle: Arc<Semaphore>,
     pub running: Arc<InFlight>,
+    /// Where executions are counted for the stats history; `None` when it is off.
+    pub stats: Option<Arc<Tally>>,
     pub stop: watch::Receiver<Stop>,
     pub max_tasks: Option<usize>,
+}
+
+/// What takes note of a consumer's executions: its presence record's list of running tasks,
+/// and its stats history's tally.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Observers<'a> {
+    pub running: Option<&'a InFlight>,
+    pub stats: Option<&'a Tally>,
 }
 
 /// Tasks a worker holds at once: one running its body, one finishing (result, hooks, signals).
@@ -75,9 +86,14 @@ async fn work(id: usize, context: WorkerContext) -> Exit {
         lease,
         idle,
         running,
+        stats,
         mut stop,
         max_tasks,
     } = context;
+    let observers = Observers {
+        running: Some(&running),
+        stats: stats.as_deref(),
+    };
     let mut state = WorkerState::new(id);
     state.insert(huey.clone());
     if let Err((hook, error)) = run_startup_hooks(&mut state).await {
@@ -125,7 +141,7 @@ async fn work(id: usize, context: WorkerContext) -> Exit {
             &huey,
             registry,
             &state,
-            &running,
+            observers,
             delivery,
             &body_free,
             stop.clone(),
@@ -150,7 +166,7 @@ async fn run_one(
     huey: &Huey,
     registry: &'static Registry,
     state: &WorkerState,
-    running: &InFlight,
+    observers: Observers<'_>,
     delivery: Delivery,
     body_free: &Notify,
     mut stop: watch::Receiver<Stop>,
@@ -159,8 +175,8 @@ async fn run_one(
     let body = BodySlot::new(body_free);
     tokio::select! {
         biased;
-        _ = handle(huey, registry, state, &delivery, Utc::now(), Some(&body), Some(running)) => {}
-        _ = stopped(&mut stop, Stop::Immediate) => interrupt(huey, registry, &delivery).await,
+        _ = handle(huey, registry, state, &delivery, Utc::now(), Some(&body), observers) => {}
+        _ = stopped(&mut stop, Stop::Immediate) => interrupt(huey, registry, &delivery, observers.stats).await,
     }
 }
 
@@ -196,7 +212,7 @@ pub(crate) async fn handle(
     delivery: &Delivery,
     now: DateTime<Utc>,
     body: Option<&BodySlot<'_>>,
-    running: Option<&InFlight>,
+    observers: Observers<'_>,
 ) -> Option<Executed> {
     let storage = huey.storage();
     // Checked before anything else: whatever kept the earlier deliveries from settling (a
@@ -208,7 +224,7 @@ pub(crate) async fn handle(
             .decode_message(&delivery.data)
             .ok()
             .and_then(|message| registry.get(&message.name));
-        dead_letter(huey, delivery, &reason, task).await;
+        dead_letter(huey, delivery, &reason, task, observers.stats).await;
         return None;
     }
     let message = match huey.decode_message(&delivery.data) {
@@ -216,13 +232,13 @@ pub(crate) async fn handle(
         Err(error) => {
             // The reason is kept with its cause: the decoder's message says what is wrong.
             let reason = crate::error_chain(&error).to_string();
-            dead_letter(huey, delivery, &reason, None).await;
+            dead_letter(huey, delivery, &reason, None, observers.stats).await;
             return None;
         }
     };
     let Some(descriptor) = registry.get(&message.name) else {
         let reason = format!("no task is registered as `{}`", message.name);
-        dead_letter(huey, delivery, &reason, None).await;
+        dead_letter(huey, delivery, &reason, None, observers.stats).await;
         return None;
     };
     // `attempt` is this copy's delivery (1 unless a crash or a takeover made it run again; a
@@ -238,11 +254,14 @@ pub(crate) async fn handle(
     trace::adopt(&span, &message);
     let started = Instant::now();
     // Shown in the consumer's presence record until it settles.
-    let running = running.map(|r| r.start(&message.id, &message.name));
+    let running = observers
+        .running
+        .map(|r| r.start(&message.id, &message.name));
     let claim = Claim {
         delivery,
         body,
         progress: running.as_ref().map(|r| r.progress()),
+        stats: observers.stats,
     };
     match execute(huey, descriptor, state, message, now, &claim)
         .instrument(span.clone())
@@ -263,7 +282,7 @@ pub(crate) async fn handle(
         }
         Err(Unsettled::Poisoned(error)) => {
             let reason = crate::error_chain(&error).to_string();
-            dead_letter(huey, delivery, &reason, Some(descriptor))
+            dead_letter(huey, delivery, &reason, Some(descriptor), observers.stats)
                 .instrument(span)
                 .await;
             None
@@ -280,10 +299,11 @@ async fn dead_letter(
     delivery: &Delivery,
     reason: &str,
     task: Option<&'static TaskDescriptor>,
+    stats: Option<&Tally>,
 ) {
     tracing::error!(reason, "message cannot run; moved to the dead-letter list");
     let name = task.map_or(metrics::UNKNOWN_TASK, |t| t.name);
-    metrics::outcome(name, metrics::Ending::DeadLettered);
+    count_unrun(name, metrics::Ending::DeadLettered, stats);
     let storage = huey.storage();
     persist("dead-letter the message", || {
         storage.dead_letter(delivery, reason)
@@ -311,10 +331,24 @@ async fn give_up(huey: &Huey, delivery: &Delivery) {
     persist("give up a claim", || storage.release(delivery)).await;
 }
 
-async fn interrupt(huey: &Huey, registry: &'static Registry, delivery: &Delivery) {
+/// Counts an execution that ended without its body's outcome (in the metrics and the stats
+/// history alike).
+fn count_unrun(task: &'static str, ending: metrics::Ending, stats: Option<&Tally>) {
+    metrics::outcome(task, ending);
+    if let Some(tally) = stats {
+        tally.count(task, ending, Measured::default());
+    }
+}
+
+async fn interrupt(
+    huey: &Huey,
+    registry: &'static Registry,
+    delivery: &Delivery,
+    stats: Option<&Tally>,
+) {
     if let Ok(message) = huey.decode_message(&delivery.data) {
         if let Some(task) = registry.get(&message.name) {
-            metrics::outcome(task.name, metrics::Ending::Interrupted);
+            count_unrun(task.name, metrics::Ending::Interrupted, stats);
         }
         huey.emit(Signal::Interrupted, &Task::from_message(message), None);
     }
@@ -367,6 +401,15 @@ impl Huey {
         let Some(delivery) = storage.dequeue(request).await?.into_iter().next() else {
             return Ok(None);
         };
-        Ok(handle(self, registry, state, &delivery, now, None, None).await)
+        Ok(handle(
+            self,
+            registry,
+            state,
+            &delivery,
+            now,
+            None,
+            Observers::default(),
+        )
+        .await)
     }
 }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::huey::Huey;
 use crate::error::HueyError;
+use crate::storage::MinuteStats;
 use crate::task::Progress;
 
 /// What a running consumer publishes about itself, refreshed every
@@ -150,5 +151,40 @@ impl Huey {
     /// Whether the queue is paused.
     pub async fn is_paused(&self) -> Result<bool, HueyError> {
         Ok(self.storage().paused().await?)
+    }
+
+    /// The stats history from the minute of `since` on: a row per minute, task and outcome,
+    /// ordered so, as the consumers of this queue counted them (see
+    /// [`ConsumerBuilder::stats_history`](crate::ConsumerBuilder::stats_history)). A
+    /// consumer adds its counts every two seconds and when it stops, so the current minute
+    /// fills in as it goes.
+    ///
+    /// ```
+    /// use huey_core::prelude::*;
+    /// use chrono::{Duration, Utc};
+    ///
+    /// #[task]
+    /// fn double(n: i64) -> i64 {
+    ///     n * 2
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let huey = Huey::memory("stats-docs");
+    /// let since = Utc::now() - Duration::minutes(1);
+    /// let consumer = Consumer::builder(&huey).start()?;
+    /// for n in 0..3 {
+    ///     double::enqueue(&huey, n).await?.wait(std::time::Duration::from_secs(5)).await?;
+    /// }
+    /// consumer.shutdown().await?; // a stop adds what it counted
+    ///
+    /// let rows = huey.stats(since).await?;
+    /// let completed: u64 = rows.iter().filter(|r| r.outcome == "complete").map(|r| r.count).sum();
+    /// assert_eq!(completed, 3);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn stats(&self, since: DateTime<Utc>) -> Result<Vec<MinuteStats>, HueyError> {
+        Ok(self.storage().stats(since).await?)
     }
 }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use chrono::{DateTime, Utc};
 use futures::FutureExt;
 use std::panic::AssertUnwindSafe;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 use super::coordination::invoke_admitted;
@@ -19,6 +19,7 @@ use super::retry::{RetryPlan, plan_retry};
 use super::revocation::{Read, Revocation};
 use crate::error::{HueyError, StorageError, TaskError, TaskFailure};
 use crate::metrics;
+use crate::stats::{Measured, Tally};
 use crate::storage::{Delivery, Outgoing, Settled, Settlement};
 use crate::task::message::Message;
 use crate::task::signal::Signal;
@@ -99,6 +100,8 @@ pub(crate) struct Claim<'a> {
     pub body: Option<&'a BodySlot<'a>>,
     /// Where the task reports its progress, when a consumer's presence record shows it.
     pub progress: Option<ProgressSlot>,
+    /// Where the execution is counted for the stats history, when the consumer keeps one.
+    pub stats: Option<&'a Tally>,
 }
 
 /// A worker's one running body. Released exactly once per task: by the executor when the body
@@ -157,14 +160,31 @@ pub(crate) async fn execute(
     now: DateTime<Utc>,
     claim: &Claim<'_>,
 ) -> Result<Executed, Unsettled> {
-    let mut cause = None;
-    let executed = attempt(huey, descriptor, state, message, now, claim, &mut cause).await;
+    let mut observed = Observed::default();
+    let executed = attempt(huey, descriptor, state, message, now, claim, &mut observed).await;
     if let Ok(executed) = executed
-        && let Some(outcome) = counted(executed, cause)
+        && let Some(outcome) = counted(executed, observed.cause)
     {
         metrics::outcome(descriptor.name, outcome);
+        if let Some(tally) = claim.stats {
+            // A lock or rate limit that refused the body timed only its admission.
+            let measured = if outcome.ran_body() {
+                observed.measured
+            } else {
+                Measured::default()
+            };
+            tally.count(descriptor.name, outcome, measured);
+        }
     }
     executed
+}
+
+/// What an attempt learns for its count: a failing body's outcome (a final failure is counted
+/// by its cause) and, when the body ran, its timings.
+#[derive(Default)]
+struct Observed {
+    cause: Option<metrics::Ending>,
+    measured: Measured,
 }
 
 /// The ending to count for an execution that ended as `executed`, with `cause` its body's
@@ -183,8 +203,7 @@ fn counted(executed: Executed, cause: Option<metrics::Ending>) -> Option<metrics
     })
 }
 
-/// [`execute`] before the count; `cause` learns a failing body's outcome, as a final failure
-/// is counted by its cause.
+/// [`execute`] before the count, which `observed` informs.
 async fn attempt(
     huey: &Huey,
     descriptor: &'static TaskDescriptor,
@@ -192,7 +211,7 @@ async fn attempt(
     message: Message,
     now: DateTime<Utc>,
     claim: &Claim<'_>,
-    cause: &mut Option<metrics::Ending>,
+    observed: &mut Observed,
 ) -> Result<Executed, Unsettled> {
     let mut task = Task::from_message(message);
     if let Some(slot) = &claim.progress {
@@ -241,9 +260,10 @@ async fn attempt(
         return Box::pin(skip(huey, claim, &task, why, Executed::Cancelled)).await;
     }
 
-    metrics::queue_latency(descriptor.name, task.message().enqueued_at, task.eta());
+    let queue_latency = waited(task.message().enqueued_at, task.eta());
+    metrics::queue_latency(descriptor.name, queue_latency);
     task.start_clock();
-    let clock = metrics::Clock::start();
+    let started = Instant::now();
     let task = Arc::new(task);
     let admitted = descriptor.rate_limit.is_some()
         || descriptor.semaphore.is_some()
@@ -277,9 +297,14 @@ async fn attempt(
     } else {
         (invoke.as_mut().await, true)
     };
-    clock.record_run(descriptor.name);
+    let run_time = started.elapsed();
+    metrics::run_time(descriptor.name, run_time);
+    observed.measured = Measured {
+        run_time,
+        queue_latency: queue_latency.unwrap_or_default(),
+    };
     if let Err(error) = &result {
-        *cause = Some(metrics::Ending::of_failure(error));
+        observed.cause = Some(metrics::Ending::of_failure(error));
     }
     if let Some(body) = claim.body {
         body.release();
@@ -294,6 +319,14 @@ async fn attempt(
         executed
     })
     .await
+}
+
+/// The wait of a task that starts now: from the later of its enqueue time and its ETA. `None`
+/// for a message without an enqueue time (from an older producer) and no ETA.
+fn waited(enqueued_at: Option<DateTime<Utc>>, eta: Option<DateTime<Utc>>) -> Option<Duration> {
+    let since = enqueued_at.max(eta)?;
+    // A clock behind the producer's gives a negative wait: none.
+    Some((Utc::now() - since).to_std().unwrap_or_default())
 }
 
 /// Settles an attempt that ran, with its outcome, and runs what follows (hooks, signals).

@@ -123,6 +123,8 @@ impl Inline {
                 delivery: &delivery,
                 body: None,
                 progress: None,
+                // Immediate mode runs no consumer, so it keeps no stats history.
+                stats: None,
             };
             let attempt = Arc::new(Attempt {
                 id: message.id.clone(),

@@ -11,9 +11,9 @@ use tokio::sync::Notify;
 
 use super::{
     ControlStorage, CoordinationStorage, DEFAULT_DEAD_LETTER_LIMIT, DeadLetter,
-    DeadLetterSelection, DeadLetterStorage, Delivery, Dequeue, Disposition, QueueStorage,
-    ResultStorage, RevocationStorage, RevocationTarget, ScheduleStorage, Settled, Settlement,
-    StorageResult, over_limit_reason,
+    DeadLetterSelection, DeadLetterStorage, Delivery, Dequeue, Disposition, MinuteStats,
+    QueueStorage, ResultStorage, RevocationStorage, RevocationTarget, ScheduleStorage, Settled,
+    Settlement, StorageResult, minute_of, over_limit_reason, retention_horizon,
 };
 
 /// Storage that lives in the process: a priority queue, a schedule, a key-value store and
@@ -84,6 +84,7 @@ struct Inner {
     /// Presence records by consumer id, each with its heartbeat.
     presence: BTreeMap<String, (Vec<u8>, DateTime<Utc>)>,
     paused: bool,
+    stats: BTreeMap<(DateTime<Utc>, String, String), MinuteStats>,
 }
 
 /// How long an `if_awaited` result stays once a waiter made it stored (Redis keeps its
@@ -849,6 +850,32 @@ impl ControlStorage for MemoryStorage {
 
     async fn paused(&self) -> StorageResult<bool> {
         Ok(self.lock().paused)
+    }
+
+    async fn record_stats(&self, rows: &[MinuteStats], keep: Duration) -> StorageResult<()> {
+        let mut inner = self.lock();
+        for row in rows {
+            let key = (row.minute, row.task.clone(), row.outcome.clone());
+            match inner.stats.get_mut(&key) {
+                Some(stored) => stored.add(row),
+                None => {
+                    inner.stats.insert(key, row.clone());
+                }
+            }
+        }
+        let horizon = retention_horizon(Utc::now(), keep);
+        inner.stats.retain(|(minute, ..), _| *minute >= horizon);
+        Ok(())
+    }
+
+    async fn stats(&self, since: DateTime<Utc>) -> StorageResult<Vec<MinuteStats>> {
+        let since = (minute_of(since), String::new(), String::new());
+        Ok(self
+            .lock()
+            .stats
+            .range(since..)
+            .map(|(_, row)| row.clone())
+            .collect())
     }
 }
 

@@ -23,7 +23,7 @@
 //! | [`CoordinationStorage`] | counters, put-if-empty, delete-if-equal, semaphores, chords | all |
 //! | [`DeadLetterStorage`] | messages that cannot run | `dead_letters`, `requeue_dead_letters`, `delete_dead_letters` |
 //! | [`RevocationStorage`] | revocation flags | `put_revocation`, `revocation`, `delete_revocation` |
-//! | [`ControlStorage`] | consumer presence records, the queue's pause flag | all five |
+//! | [`ControlStorage`] | consumer presence records, the queue's pause flag, its stats history | all seven |
 //!
 //! A backend is given its namespace when it is made (the Redis backend's
 //! `RedisStorage::connect(namespace, url)`), so a storage can be shared by several handles
@@ -44,7 +44,7 @@ mod revocation;
 mod schedule;
 pub mod settlement;
 
-pub use control::ControlStorage;
+pub use control::{ControlStorage, MinuteStats, minute_of, retention_horizon};
 pub use coordination::CoordinationStorage;
 pub use dead_letters::{DEFAULT_DEAD_LETTER_LIMIT, DeadLetterStorage};
 pub use memory::MemoryStorage;
