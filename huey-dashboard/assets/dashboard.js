@@ -17,9 +17,9 @@
   function lineChart(id, times, series, unit) {
     const svg = document.getElementById(id);
     if (!svg) return;
-    const width = 600, height = 180, left = 44, bottom = 20, top = 8;
+    const width = 600, height = 200, left = 70, bottom = 24, top = 10;
     svg.replaceChildren();
-    const max = Math.max(1, ...series.flatMap((s) => s.values));
+    const max = Math.max(1, ...series.flatMap((s) => s.values.filter((v) => v !== null)));
     const x = (i) => left + (times.length < 2 ? 0 : (i * (width - left - 4)) / (times.length - 1));
     const y = (v) => top + (height - top - bottom) * (1 - v / max);
     for (let k = 0; k <= 4; k++) {
@@ -33,8 +33,19 @@
       svg.appendChild(el("text", { x: width, y: height - 4, "text-anchor": "end" }, times[times.length - 1]));
     }
     for (const s of series) {
-      const points = s.values.map((v, i) => x(i) + "," + y(v)).join(" ");
-      svg.appendChild(el("polyline", { points, fill: "none", stroke: s.color, "stroke-width": 2 }));
+      // A null (a minute without a value) breaks the line; a lone value shows as a dot.
+      let run = [];
+      const flush = () => {
+        if (run.length === 1) {
+          const [cx, cy] = run[0].split(",");
+          svg.appendChild(el("circle", { cx, cy, r: 2.5, fill: s.color }));
+        } else if (run.length > 1) {
+          svg.appendChild(el("polyline", { points: run.join(" "), fill: "none", stroke: s.color, "stroke-width": 2 }));
+        }
+        run = [];
+      };
+      s.values.forEach((v, i) => (v === null ? flush() : run.push(x(i) + "," + y(v))));
+      flush();
     }
     const legend = document.querySelector('[data-legend="' + id + '"]');
     if (legend) {
@@ -78,6 +89,24 @@
         { label: "running", color: "#1f8f4e", values: samples.map((p) => p.running) },
         { label: "dead letters", color: "#c53030", values: samples.map((p) => p.dead) },
       ]);
+    });
+    const colors = {
+      complete: "#1f8f4e", error: "#c53030", retrying: "#b7791f", timeout: "#dd6b20",
+      revoked: "#718096", expired: "#a0aec0", "dead-lettered": "#742a2a",
+    };
+    const spare = ["#2f6fde", "#805ad5", "#319795", "#d53f8c", "#4a5568"];
+    source.addEventListener("stats", (event) => {
+      const s = JSON.parse(event.data);
+      const names = Object.keys(s.outcomes);
+      lineChart("chart-throughput", s.minutes, names.map((name, i) => ({
+        label: name, color: colors[name] || spare[i % spare.length], values: s.outcomes[name],
+      })));
+      lineChart("chart-latency", s.minutes, [
+        { label: "mean run time", color: "#2f6fde", values: s.mean_run_ms },
+        { label: "mean queue latency", color: "#805ad5", values: s.mean_wait_ms },
+      ], " ms");
+      const total = names.reduce((sum, name) => sum + s.outcomes[name].reduce((a, b) => a + b, 0), 0);
+      setField("executions", total);
     });
     source.addEventListener("error", (event) => {
       const error = document.querySelector('[data-field="error"]');

@@ -28,9 +28,22 @@
 //!
 //! ```no_run
 //! use axum::Router;
+//! use axum::extract::Request;
+//! use axum::http::{StatusCode, header};
+//! use axum::middleware::{self, Next};
+//! use axum::response::{IntoResponse, Response};
 //! use huey_core::Huey;
 //! use huey_dashboard::Dashboard;
-//! use tower_http::validate_request::ValidateRequestHeaderLayer;
+//!
+//! /// The application's own check (a session, a token, basic auth against its user store...).
+//! async fn operators_only(request: Request, next: Next) -> Response {
+//!     let token = request.headers().get(header::AUTHORIZATION);
+//!     if token.is_some_and(|t| t == "Bearer let-me-in") {
+//!         next.run(request).await
+//!     } else {
+//!         StatusCode::UNAUTHORIZED.into_response()
+//!     }
+//! }
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> std::io::Result<()> {
@@ -38,14 +51,16 @@
 //! let dashboard = Dashboard::new(huey)
 //!     .read_only(false)
 //!     .router()
-//!     // Every dashboard request needs the operator's password (HTTP basic auth here; any
-//!     // tower layer or axum middleware does).
-//!     .layer(ValidateRequestHeaderLayer::basic("admin", "correct horse battery staple"));
+//!     .layer(middleware::from_fn(operators_only)); // every dashboard request passes it
 //! let app: Router = Router::new().nest("/admin/queue", dashboard);
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! axum::serve(listener, app).await
 //! # }
 //! ```
+//!
+//! Any tower layer does as well as the middleware (tower-http's `ValidateRequestHeaderLayer`,
+//! an OAuth proxy's). The overview is then at `/admin/queue` (axum's nesting routes no
+//! trailing slash).
 #![warn(missing_docs)]
 
 mod actions;

@@ -218,7 +218,6 @@ async fn test_the_overview_updates_while_tasks_run_without_a_reload() {
     assert_eq!(same, json!(true), "the numbers changed without a reload");
     // The chart has drawn the samples so far.
     assert!(browser.count("#chart-depth polyline").await >= 4);
-    browser.screenshot("overview").await;
 
     browser
         .client
@@ -238,6 +237,24 @@ async fn test_the_overview_updates_while_tasks_run_without_a_reload() {
     for handle in &mut handles {
         handle.wait(WAIT).await.unwrap();
     }
+    // The stats history the consumer keeps (it adds to it every 2 s) reaches the charts.
+    browser.client.goto(&url).await.unwrap();
+    browser.wait_text("[data-field=executions]", "4").await;
+    let legend = browser.text("[data-legend=chart-throughput]").await;
+    assert_eq!(legend, "complete", "four executions, all complete");
+    assert!(
+        browser
+            .count("#chart-throughput polyline, #chart-throughput circle")
+            .await
+            >= 1
+    );
+    assert!(
+        browser
+            .count("#chart-latency polyline, #chart-latency circle")
+            .await
+            >= 2
+    );
+    browser.screenshot("overview").await;
     consumer.shutdown().await.unwrap();
     browser.stop().await;
 }

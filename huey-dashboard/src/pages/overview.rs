@@ -1,11 +1,12 @@
-//! The overview: the queue's depths, its consumers' load and the charts, kept live by the
-//! script from the event stream.
+//! The overview: the queue's depths, its consumers' load, and the charts (throughput and
+//! latency from the stats history, depths since the page opened), kept live by the script
+//! from the event stream.
 
 use maud::{Markup, html};
 
 use crate::error::PageError;
 use crate::layout::{Section, action, page};
-use crate::live::Snapshot;
+use crate::live::{CHART_MINUTES, Snapshot};
 use crate::state::Ctx;
 
 /// `GET /`.
@@ -44,8 +45,20 @@ pub(crate) async fn overview(ctx: Ctx) -> Result<Markup, PageError> {
         }
         section class="charts" {
             figure class="chart" {
+                figcaption { "Throughput per minute, by outcome" span class="muted" {
+                    " · " span data-field="executions" { "…" } " executions in the last " (CHART_MINUTES) " minutes"
+                } }
+                svg id="chart-throughput" viewBox="0 0 600 200" role="img" aria-label="Executions per minute by outcome" {}
+                div class="legend" data-legend="chart-throughput" {}
+            }
+            figure class="chart" {
+                figcaption { "Run time and queue latency" span class="muted" { " · mean per minute" } }
+                svg id="chart-latency" viewBox="0 0 600 200" role="img" aria-label="Mean run time and queue latency per minute" {}
+                div class="legend" data-legend="chart-latency" {}
+            }
+            figure class="chart" {
                 figcaption { "Queue depth" span class="muted" { " · since this page opened" } }
-                svg id="chart-depth" viewBox="0 0 600 180" preserveAspectRatio="none" role="img" aria-label="Queue depth over time" {}
+                svg id="chart-depth" viewBox="0 0 600 200" role="img" aria-label="Queue depth over time" {}
                 div class="legend" data-legend="chart-depth" {}
             }
         }
