@@ -17,7 +17,7 @@
   function lineChart(id, times, series, unit) {
     const svg = document.getElementById(id);
     if (!svg) return;
-    const width = 600, height = 200, left = 70, bottom = 24, top = 10;
+    const width = 600, height = 200, left = 80, bottom = 24, top = 10;
     svg.replaceChildren();
     const max = Math.max(1, ...series.flatMap((s) => s.values.filter((v) => v !== null)));
     const x = (i) => left + (times.length < 2 ? 0 : (i * (width - left - 4)) / (times.length - 1));
@@ -25,7 +25,8 @@
     for (let k = 0; k <= 4; k++) {
       const value = (max * k) / 4;
       svg.appendChild(el("line", { class: "grid", x1: left, x2: width, y1: y(value), y2: y(value) }));
-      const label = (Number.isInteger(value) ? value : value.toFixed(1)) + (unit || "");
+      const digits = Number.isInteger(value) || value >= 100 ? 0 : value >= 10 ? 1 : 2;
+      const label = value.toFixed(digits) + (unit || "");
       svg.appendChild(el("text", { x: left - 6, y: y(value) + 4, "text-anchor": "end" }, label));
     }
     if (times.length) {
