@@ -21,10 +21,10 @@ use crate::task::outcome::StoredResult;
 /// let message: Message = serde_json::from_str(
 ///     r#"{"v":1,"id":"t1","name":"app::send","args":["bob@example.com"]}"#,
 /// )?;
-/// let bob = TaskFilter { search: Some("BOB".into()), ..TaskFilter::default() };
+/// let bob = TaskFilter::new(None, None, Some("BOB".into()));
 /// assert!(bob.matches(&message));
-/// let other = TaskFilter { task: Some("app::bill".into()), ..TaskFilter::default() };
-/// assert!(!other.matches(&message));
+/// let bills = TaskFilter::new(Some("app::bill".into()), None, Some("bob".into()));
+/// assert!(!bills.matches(&message), "every filter given must match");
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
