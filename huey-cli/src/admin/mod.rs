@@ -363,15 +363,7 @@ fn messages(
 
 /// The dead letters, each with its message if that decodes.
 async fn dead_letters(huey: &Huey) -> Result<Vec<(DeadLetter, Option<Message>)>, AdminError> {
-    Ok(huey
-        .dead_letters(None)
-        .await?
-        .into_iter()
-        .map(|letter| {
-            let message = huey.decode_message(&letter.data).ok();
-            (letter, message)
-        })
-        .collect())
+    Ok(huey.dead_letters_decoded(None).await?)
 }
 
 /// Requeues or deletes dead letters. Every id is checked first, so a typo changes nothing.

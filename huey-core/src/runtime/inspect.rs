@@ -201,8 +201,7 @@ impl Huey {
                 return found(location, None);
             }
         }
-        for letter in storage.dead_letters(None).await? {
-            let message = self.decode_message(&letter.data).ok();
+        for (letter, message) in self.dead_letters_decoded(None).await? {
             if letter.id == id || message.as_ref().is_some_and(|m| m.id == id) {
                 return found(TaskLocation::Dead(letter), message);
             }

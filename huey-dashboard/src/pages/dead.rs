@@ -18,16 +18,9 @@ pub(crate) async fn matching(
     huey: &Huey,
     filter: &TaskFilter,
 ) -> Result<Vec<(DeadLetter, Option<Message>)>, HueyError> {
-    Ok(huey
-        .dead_letters(None)
-        .await?
-        .into_iter()
-        .map(|letter| {
-            let message = huey.decode_message(&letter.data).ok();
-            (letter, message)
-        })
-        .filter(|(letter, message)| filter.matches_dead_letter(letter, message.as_ref()))
-        .collect())
+    let mut letters = huey.dead_letters_decoded(None).await?;
+    letters.retain(|(letter, message)| filter.matches_dead_letter(letter, message.as_ref()));
+    Ok(letters)
 }
 
 /// `GET /dead`.
