@@ -212,3 +212,81 @@ async fn test_unknown_things_are_404_pages() {
     let (status, _, _) = send(&app, get("/ops/queue/assets/missing.js")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn test_revoke_and_restore_a_task_and_a_task_name() {
+    let huey = Huey::memory("http-revoke");
+    let pending = greet::enqueue(&huey, "ann".into()).await.unwrap();
+    let app = app(&huey, false);
+    let script = [("x-huey-dashboard", "1")];
+    let by_id = format!("id={}&return_to=%2Ftasks%2F{}", pending.id(), pending.id());
+    let (status, location, _) =
+        send(&app, post("/ops/queue/actions/revoke", &script, &by_id)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(location.unwrap().contains("notice=Revoked+task"));
+    assert!(huey.is_revoked_by_id(pending.id()).await.unwrap());
+    let (_, _, page) = send(&app, get(&format!("/ops/queue/tasks/{}", pending.id()))).await;
+    assert!(page.contains("revoked"), "{page}");
+    assert!(
+        page.contains(r#"action="/ops/queue/actions/restore""#),
+        "{page}"
+    );
+    send(&app, post("/ops/queue/actions/restore", &script, &by_id)).await;
+    assert!(!huey.is_revoked_by_id(pending.id()).await.unwrap());
+
+    let by_name = format!("task={}", greet::NAME);
+    send(&app, post("/ops/queue/actions/revoke", &script, &by_name)).await;
+    assert!(huey.is_revoked_all(greet::NAME).await.unwrap());
+    let (_, location, _) = send(&app, post("/ops/queue/actions/restore", &script, &by_name)).await;
+    assert!(location.unwrap().contains("notice=Restored+every"));
+    assert!(!huey.is_revoked_all(greet::NAME).await.unwrap());
+}
+
+#[tokio::test]
+async fn test_dead_letters_matching_a_search_are_requeued_together() {
+    let huey = Huey::memory("http-dead");
+    for junk in ["junk: timeout", "junk: other"] {
+        huey.storage()
+            .enqueue(junk.as_bytes().to_vec(), 0)
+            .await
+            .unwrap();
+        huey.run_next(&WorkerState::default()).await.unwrap();
+    }
+    assert_eq!(huey.dead_letter_count().await.unwrap(), 2);
+    let app = app(&huey, false);
+    let script = [("x-huey-dashboard", "1")];
+    // Every dead letter's reason says "malformed message"; one search matches both.
+    let (_, location, _) = send(
+        &app,
+        post(
+            "/ops/queue/actions/dead",
+            &script,
+            "do=requeue-matching&q=MALFORMED",
+        ),
+    )
+    .await;
+    assert!(location.unwrap().contains("notice=Requeued+2+dead"));
+    assert_eq!(huey.dead_letter_count().await.unwrap(), 0);
+    assert_eq!(huey.pending_count().await.unwrap(), 2);
+    for _ in 0..2 {
+        huey.run_next(&WorkerState::default()).await.unwrap();
+    }
+    // A search that matches nothing touches nothing.
+    let (_, location, _) = send(
+        &app,
+        post(
+            "/ops/queue/actions/dead",
+            &script,
+            "do=delete-matching&q=no+such+reason",
+        ),
+    )
+    .await;
+    assert!(location.unwrap().contains("notice=Nothing+was+selected"));
+    assert_eq!(huey.dead_letter_count().await.unwrap(), 2);
+    let (status, _, page) = send(
+        &app,
+        post("/ops/queue/actions/dead", &script, "do=explode-all"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+}
