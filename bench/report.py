@@ -22,10 +22,23 @@ def load(path):
                     # The Python harness nests its figures; apalis and huey-bench do not.
                     row.update(row.pop('metrics', {}))
                     row.update(row.pop('params', {}))
+                    per_task_cpu(row)
                     rows.append(row)
     except FileNotFoundError:
         pass
     return rows
+
+
+def per_task_cpu(row):
+    """CPU microseconds per task of the consumer and of Redis over a drain, from the shares of a
+    core the harnesses measure over the drain's window: share / rate."""
+    rate = row.get('tasks_per_s')
+    if not isinstance(rate, (int, float)) or rate <= 0:
+        return
+    for side in ('consumer', 'redis'):
+        pct = row.get(side + '_cpu_pct')
+        if isinstance(pct, (int, float)):
+            row[side + '_us_per_task'] = pct / 100.0 / rate * 1e6
 
 
 def median(rows, workload, variant, metric, n=None):
@@ -48,6 +61,17 @@ ROWS = [
      None, ('W2', 'c64-', 'tasks_per_s'), ('W2', 'thread-w64', 'tasks_per_s')),
     ('W2 drain of 200,000, 64 workers', 'tasks/s', True,
      None, None, ('W2', 'thread-w64', 'tasks_per_s_200k')),
+    ('W2 20,000, 8 workers: consumer CPU per task', 'µs', False,
+     ('W2', 'process-w4', 'consumer_us_per_task'), ('W2', 'c8-', 'consumer_us_per_task'),
+     ('W2', 'thread-w8', 'consumer_us_per_task', 20000)),
+    ('W2 20,000, 8 workers: Redis CPU per task', 'µs', False,
+     ('W2', 'process-w4', 'redis_us_per_task'), ('W2', 'c8-', 'redis_us_per_task'),
+     ('W2', 'thread-w8', 'redis_us_per_task', 20000)),
+    ('W2 20,000, 64 workers: consumer CPU per task', 'µs', False,
+     None, ('W2', 'c64-', 'consumer_us_per_task'),
+     ('W2', 'thread-w64', 'consumer_us_per_task', 20000)),
+    ('W2 20,000, 64 workers: Redis CPU per task', 'µs', False,
+     None, ('W2', 'c64-', 'redis_us_per_task'), ('W2', 'thread-w64', 'redis_us_per_task', 20000)),
     ('W3 round trip p50', 'ms', False,
      ('W3', 'notify', 'p50_ms'), ('W3', 'notify', 'p50_ms'), ('W3', 'notify', 'p50_ms')),
     ('W3 round trip p99', 'ms', False,

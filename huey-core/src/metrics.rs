@@ -157,11 +157,11 @@ impl Ending {
 }
 
 #[cfg(not(feature = "metrics"))]
-pub(crate) use disabled::{Busy, Held, outcome, queue_latency, run_time};
+pub(crate) use disabled::{Busy, Held, TaskRecorder};
 #[cfg(feature = "metrics")]
 pub use enabled::describe;
 #[cfg(feature = "metrics")]
-pub(crate) use enabled::{Busy, Held, outcome, queue_latency, run_time, sample};
+pub(crate) use enabled::{Busy, Held, TaskRecorder, sample};
 
 #[cfg(feature = "metrics")]
 mod enabled {
@@ -203,21 +203,31 @@ mod enabled {
         })
     }
 
-    /// Counts one execution of `task` that ended as `outcome`.
-    pub(crate) fn outcome(task: &'static str, outcome: Ending) {
-        handles(task).outcomes[outcome as usize].increment(1);
-    }
+    /// One task's handles, looked up once per execution rather than at each recording.
+    #[derive(Clone, Copy)]
+    pub(crate) struct TaskRecorder(&'static TaskMetrics);
 
-    /// Records `task`'s time in its body.
-    pub(crate) fn run_time(task: &'static str, run_time: Duration) {
-        handles(task).run.record(run_time.as_secs_f64());
-    }
+    impl TaskRecorder {
+        pub(crate) fn of(task: &'static str) -> TaskRecorder {
+            TaskRecorder(handles(task))
+        }
 
-    /// Records the wait of a task that starts now (none for a message that does not say when
-    /// it was enqueued).
-    pub(crate) fn queue_latency(task: &'static str, waited: Option<Duration>) {
-        if let Some(waited) = waited {
-            handles(task).latency.record(waited.as_secs_f64());
+        /// Counts one execution that ended as `outcome`.
+        pub(crate) fn outcome(self, outcome: Ending) {
+            self.0.outcomes[outcome as usize].increment(1);
+        }
+
+        /// Records the time in the body.
+        pub(crate) fn run_time(self, run_time: Duration) {
+            self.0.run.record(run_time.as_secs_f64());
+        }
+
+        /// Records the wait of a task that starts now (none for a message that does not say
+        /// when it was enqueued).
+        pub(crate) fn queue_latency(self, waited: Option<Duration>) {
+            if let Some(waited) = waited {
+                self.0.latency.record(waited.as_secs_f64());
+            }
         }
     }
 
@@ -353,14 +363,25 @@ mod disabled {
 
     use super::Ending;
 
-    #[inline(always)]
-    pub(crate) fn outcome(_task: &'static str, _outcome: Ending) {}
+    /// Records nothing.
+    #[derive(Clone, Copy)]
+    pub(crate) struct TaskRecorder;
 
-    #[inline(always)]
-    pub(crate) fn run_time(_task: &'static str, _run_time: Duration) {}
+    impl TaskRecorder {
+        #[inline(always)]
+        pub(crate) fn of(_task: &'static str) -> TaskRecorder {
+            TaskRecorder
+        }
 
-    #[inline(always)]
-    pub(crate) fn queue_latency(_task: &'static str, _waited: Option<Duration>) {}
+        #[inline(always)]
+        pub(crate) fn outcome(self, _outcome: Ending) {}
+
+        #[inline(always)]
+        pub(crate) fn run_time(self, _run_time: Duration) {}
+
+        #[inline(always)]
+        pub(crate) fn queue_latency(self, _waited: Option<Duration>) {}
+    }
 
     pub(crate) struct Held;
 

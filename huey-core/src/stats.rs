@@ -26,45 +26,71 @@ pub(crate) struct Measured {
     pub queue_latency: Duration,
 }
 
-/// A minute (as Unix minutes), a task name and an outcome.
-type Key = (i64, &'static str, Ending);
+/// What one minute of one task's executions that ended one way added up to.
+struct Counted {
+    /// Unix minutes.
+    minute: i64,
+    /// A registered task's name (or the unknown-task label): `'static`, so compared by address.
+    task: &'static str,
+    outcome: Ending,
+    count: u64,
+    sums: Measured,
+}
 
 /// What a consumer has counted since its last flush.
 #[derive(Default)]
 pub(crate) struct Tally {
-    rows: Mutex<HashMap<Key, (u64, Measured)>>,
+    /// A few entries (the tasks and outcomes of the last seconds), searched from the newest:
+    /// cheaper per task than hashing a name.
+    counted: Mutex<Vec<Counted>>,
     /// Rows a flush could not write; also what serialises flushes.
     unwritten: tokio::sync::Mutex<Vec<MinuteStats>>,
 }
 
 impl Tally {
-    fn rows(&self) -> MutexGuard<'_, HashMap<Key, (u64, Measured)>> {
-        self.rows.lock().unwrap_or_else(|e| e.into_inner())
+    fn counted(&self) -> MutexGuard<'_, Vec<Counted>> {
+        self.counted.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Counts one execution of `task` that ended as `outcome` now.
     pub(crate) fn count(&self, task: &'static str, outcome: Ending, measured: Measured) {
         let minute = Utc::now().timestamp().div_euclid(60);
-        let mut rows = self.rows();
-        let (count, sums) = rows.entry((minute, task, outcome)).or_default();
-        *count += 1;
-        sums.run_time += measured.run_time;
-        sums.queue_latency += measured.queue_latency;
+        let mut counted = self.counted();
+        let found = counted
+            .iter_mut()
+            .rev()
+            .find(|c| c.minute == minute && c.outcome == outcome && std::ptr::eq(c.task, task));
+        match found {
+            Some(entry) => {
+                entry.count += 1;
+                entry.sums.run_time += measured.run_time;
+                entry.sums.queue_latency += measured.queue_latency;
+            }
+            None => counted.push(Counted {
+                minute,
+                task,
+                outcome,
+                count: 1,
+                sums: measured,
+            }),
+        }
     }
 
-    /// Takes what was counted, as stats rows.
+    /// Takes what was counted, as stats rows (one name may sit at two addresses: the rows
+    /// are merged before they are written).
     fn take(&self) -> Vec<MinuteStats> {
-        let rows = std::mem::take(&mut *self.rows());
-        rows.into_iter()
-            .map(|((minute, task, outcome), (count, sums))| {
-                let at = DateTime::<Utc>::from_timestamp(minute * 60, 0).unwrap_or_default();
+        let counted = std::mem::take(&mut *self.counted());
+        counted
+            .into_iter()
+            .map(|c| {
+                let at = DateTime::<Utc>::from_timestamp(c.minute * 60, 0).unwrap_or_default();
                 MinuteStats::new(
                     at,
-                    task,
-                    outcome.as_str(),
-                    count,
-                    sums.run_time,
-                    sums.queue_latency,
+                    c.task,
+                    c.outcome.as_str(),
+                    c.count,
+                    c.sums.run_time,
+                    c.sums.queue_latency,
                 )
             })
             .collect()

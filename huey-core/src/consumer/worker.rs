@@ -334,7 +334,7 @@ async fn give_up(huey: &Huey, delivery: &Delivery) {
 /// Counts an execution that ended without its body's outcome (in the metrics and the stats
 /// history alike).
 fn count_unrun(task: &'static str, ending: metrics::Ending, stats: Option<&Tally>) {
-    metrics::outcome(task, ending);
+    metrics::TaskRecorder::of(task).outcome(ending);
     if let Some(tally) = stats {
         tally.count(task, ending, Measured::default());
     }

@@ -160,12 +160,16 @@ pub(crate) async fn execute(
     now: DateTime<Utc>,
     claim: &Claim<'_>,
 ) -> Result<Executed, Unsettled> {
-    let mut observed = Observed::default();
+    let mut observed = Observed {
+        recorder: metrics::TaskRecorder::of(descriptor.name),
+        cause: None,
+        measured: Measured::default(),
+    };
     let executed = attempt(huey, descriptor, state, message, now, claim, &mut observed).await;
     if let Ok(executed) = executed
         && let Some(outcome) = counted(executed, observed.cause)
     {
-        metrics::outcome(descriptor.name, outcome);
+        observed.recorder.outcome(outcome);
         if let Some(tally) = claim.stats {
             // A lock or rate limit that refused the body timed only its admission.
             let measured = if outcome.ran_body() {
@@ -180,9 +184,9 @@ pub(crate) async fn execute(
 }
 
 /// What an attempt learns for its count: a failing body's outcome (a final failure is counted
-/// by its cause) and, when the body ran, its timings.
-#[derive(Default)]
+/// by its cause) and, when the body ran, its timings; and where its metrics go.
 struct Observed {
+    recorder: metrics::TaskRecorder,
     cause: Option<metrics::Ending>,
     measured: Measured,
 }
@@ -261,7 +265,7 @@ async fn attempt(
     }
 
     let queue_latency = waited(task.message().enqueued_at, task.eta());
-    metrics::queue_latency(descriptor.name, queue_latency);
+    observed.recorder.queue_latency(queue_latency);
     task.start_clock();
     let started = Instant::now();
     let task = Arc::new(task);
@@ -298,7 +302,7 @@ async fn attempt(
         (invoke.as_mut().await, true)
     };
     let run_time = started.elapsed();
-    metrics::run_time(descriptor.name, run_time);
+    observed.recorder.run_time(run_time);
     observed.measured = Measured {
         run_time,
         queue_latency: queue_latency.unwrap_or_default(),
