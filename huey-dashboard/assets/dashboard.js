@@ -109,9 +109,9 @@
       const total = names.reduce((sum, name) => sum + s.outcomes[name].reduce((a, b) => a + b, 0), 0);
       setField("executions", total);
     });
-    source.addEventListener("error", (event) => {
+    source.addEventListener("storage-error", (event) => {
       const error = document.querySelector('[data-field="error"]');
-      if (error && event.data) {
+      if (error) {
         error.textContent = event.data;
         error.hidden = false;
       }

@@ -113,9 +113,9 @@ impl Series {
     }
 }
 
-/// `GET /events`: a `snapshot` and a `stats` event every refresh interval (an `error` event,
-/// with the message, when the storage fails; the stream goes on and the next tick tries
-/// again).
+/// `GET /events`: a `snapshot` and a `stats` event every refresh interval (a `storage-error`
+/// event, with the message, when the storage fails; the stream goes on and the next tick
+/// tries again).
 pub(crate) async fn events(
     State(shared): State<AppState>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
@@ -135,7 +135,7 @@ pub(crate) async fn events(
             ],
             Err(error) => vec![
                 Event::default()
-                    .event("error")
+                    .event("storage-error")
                     .data(huey_core::error_chain(&error).to_string()),
             ],
         };

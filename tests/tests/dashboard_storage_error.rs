@@ -1,5 +1,6 @@
 //! The dashboard on a storage that fails: its pages are error pages (status 500, naming the
-//! cause) rather than a panic, and its other pages still serve.
+//! cause) rather than a panic, its live stream reports the failure and goes on, and its
+//! assets still serve.
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -55,4 +56,19 @@ async fn test_a_failing_storage_shows_error_pages_not_a_panic() {
     }
     let (status, _) = get(&app, "/assets/dashboard.css").await;
     assert_eq!(status, StatusCode::OK, "the rest still serves");
+
+    // The overview's live stream says what failed, and goes on.
+    let request = Request::get("/events").body(Body::empty()).unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut events = response.into_body().into_data_stream();
+    for _ in 0..2 {
+        let chunk = futures::StreamExt::next(&mut events)
+            .await
+            .unwrap()
+            .unwrap();
+        let text = String::from_utf8_lossy(&chunk);
+        assert!(text.contains("event: storage-error"), "{text}");
+        assert!(text.contains("huey_queue"), "{text}");
+    }
 }

@@ -12,9 +12,9 @@ use crate::state::Ctx;
 /// `GET /`.
 pub(crate) async fn overview(ctx: Ctx) -> Result<Markup, PageError> {
     let now = Snapshot::read(ctx.huey()).await?;
-    let card = |field: &str, label: &str, value: usize, path: &str| {
+    let card = |field: &str, label: &str, value: usize, path: Option<&str>| {
         html! {
-            a class="card" href=(ctx.url(path)) {
+            a class="card" href=[path.map(|p| ctx.url(p))] {
                 span class="value" data-field=(field) { (value) }
                 span class="label" { (label) }
             }
@@ -35,13 +35,13 @@ pub(crate) async fn overview(ctx: Ctx) -> Result<Markup, PageError> {
             }
         }
         section class="cards" {
-            (card("pending", "pending", now.pending, "/queues/pending"))
-            (card("scheduled", "scheduled", now.scheduled, "/queues/scheduled"))
-            (card("running", "running", now.running, "/consumers"))
-            (card("dead", "dead letters", now.dead, "/dead"))
-            (card("results", "stored results", now.results, "/"))
-            (card("consumers", "live consumers", now.consumers, "/consumers"))
-            (card("workers", "workers", now.workers, "/consumers"))
+            (card("pending", "pending", now.pending, Some("/queues/pending")))
+            (card("scheduled", "scheduled", now.scheduled, Some("/queues/scheduled")))
+            (card("running", "running", now.running, Some("/consumers")))
+            (card("dead", "dead letters", now.dead, Some("/dead")))
+            (card("results", "stored results", now.results, None))
+            (card("consumers", "live consumers", now.consumers, Some("/consumers")))
+            (card("workers", "workers", now.workers, Some("/consumers")))
         }
         section class="charts" {
             figure class="chart" {
