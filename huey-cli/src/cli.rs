@@ -271,6 +271,31 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "dashboard")]
+    #[test]
+    fn test_the_dashboard_subcommand_parses() {
+        use crate::admin::{AdminCommand, DashboardArgs};
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from(std::iter::once("consumer").chain(args.iter().copied()))
+                .map(|cli| cli.command)
+        };
+        assert_eq!(
+            parse(&["dashboard"]).unwrap(),
+            Some(AdminCommand::Dashboard(DashboardArgs {
+                listen: "127.0.0.1:8080".parse().unwrap(),
+                read_only: false,
+                timezone: None,
+            }))
+        );
+        let Some(AdminCommand::Dashboard(args)) =
+            parse(&["dashboard", "--listen", "0.0.0.0:9000", "--read-only"]).unwrap()
+        else {
+            panic!("dashboard parses");
+        };
+        assert_eq!((args.listen.port(), args.read_only), (9000, true));
+        assert!(parse(&["dashboard", "--listen", "nowhere"]).is_err());
+    }
+
     #[test]
     fn test_bad_values_are_refused() {
         for args in [

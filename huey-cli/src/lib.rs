@@ -23,6 +23,11 @@
 //! (and `dead requeue|delete`), `revoke`/`restore`, `pause`/`resume`, `flush --yes` and `top`
 //! look at or steer the queue instead of consuming it (see [`admin`]).
 //!
+//! With the `dashboard` feature, `my-consumer dashboard --listen 127.0.0.1:8080 [--read-only]`
+//! serves huey-dashboard's web dashboard of the queue (its pages know the binary's registered
+//! tasks) until Ctrl-C. It has no authentication of its own: keep it on a private address, or
+//! mount `huey_dashboard::Dashboard`'s router in an application behind its auth.
+//!
 //! With the `metrics` feature, `--metrics 127.0.0.1:9464` installs a Prometheus recorder and
 //! serves it over HTTP (see `huey_core::metrics` for the names). The parent of process workers
 //! serves the queue gauges only: the workers' task counters stay in their own processes.

@@ -101,8 +101,9 @@ pub use limits::{
     TaskSemaphore,
 };
 pub use runtime::{
-    ConsumerInfo, DEFAULT_MAX_MESSAGE_SIZE, Executed, HandlerId, Huey, HueyBuilder, InFlightTask,
-    MessageSink, Registry, TaskDescriptor, crontab_matches, crontab_matches_in,
+    ConsumerInfo, DEFAULT_MAX_MESSAGE_SIZE, Executed, FoundTask, HandlerId, Huey, HueyBuilder,
+    InFlightTask, MessageSink, Registry, StoredOutcome, TaskDescriptor, TaskFilter, TaskLocation,
+    crontab_matches, crontab_matches_in, crontab_next_in,
 };
 pub use storage::{DeadLetterSelection, MemoryStorage, MinuteStats, Storage};
 pub use task::{

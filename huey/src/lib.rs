@@ -12,6 +12,7 @@
 //! | `postgres` | [`huey::postgres`](https://docs.rs/huey-postgres): `PostgresStorage` on sqlx, shared between processes, at-least-once, enqueue inside the application's transaction |
 //! | `postgres-tls` | TLS connections for the PostgreSQL storage (implies `postgres`) |
 //! | `cli` | [`huey::cli`](https://docs.rs/huey-cli): `run_cli`, the consumer binary's flags, logging, signals and process workers |
+//! | `dashboard` | [`huey::dashboard`](https://docs.rs/huey-dashboard): the web dashboard, an axum router to mount behind the application's auth; with `cli`, the consumer binary's `dashboard --listen ADDR` subcommand |
 //! | `metrics` | task counters, run-time and queue-latency histograms and queue gauges through the `metrics` facade (`huey::metrics`); with `cli`, the consumer's `--metrics ADDR` Prometheus endpoint |
 //! | `opentelemetry` | the producer's W3C trace context carried in each message, so that the enqueue (a `huey.enqueue` span) and the execution (its `task` span) are one OpenTelemetry trace (`huey::trace`) |
 //!
@@ -57,3 +58,7 @@ pub use huey_sqlite as sqlite;
 /// The command-line consumer (the `huey-cli` crate), with the `cli` feature.
 #[cfg(feature = "cli")]
 pub use huey_cli as cli;
+
+/// The web dashboard (the `huey-dashboard` crate), with the `dashboard` feature.
+#[cfg(feature = "dashboard")]
+pub use huey_dashboard as dashboard;

@@ -1,7 +1,8 @@
 //! The admin command (subcommands of the consumer binary) against a live consumer process, on
 //! a private Redis and on a SQLite file: `status` lists the consumer and its in-flight task,
 //! `pause` stops claims within a second and `resume` restarts them (the pause outliving a
-//! consumer restart), and a dead letter requeued from the command runs.
+//! consumer restart), a dead letter requeued from the command runs, and `dashboard` serves
+//! the web dashboard.
 
 use std::fs::File;
 use std::path::PathBuf;
@@ -482,4 +483,79 @@ async fn test_stats_shows_what_a_consumer_ran_on_sqlite() {
         .unwrap_or_else(|| panic!("no line for the task: {text}"));
     let cells: Vec<&str> = line.split_whitespace().collect();
     assert_eq!(cells[1..4], ["4", "4", "0"], "{text}");
+}
+
+/// One HTTP/1.1 request to `address`; the response's status line and body.
+fn http(address: &str, request: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head.lines().next().unwrap_or_default().to_owned();
+    (status, body.to_owned())
+}
+
+/// `dashboard --read-only` serves the web dashboard of the binary's queue, refuses actions,
+/// and stops cleanly on Ctrl-C (SIGINT).
+#[tokio::test(flavor = "multi_thread")]
+async fn test_dashboard_serves_the_queue_read_only_until_interrupted_on_sqlite() {
+    use std::io::{BufRead, BufReader};
+    let place = Place::sqlite();
+    let Place::Sqlite { file, .. } = &place else {
+        unreachable!("a SQLite place")
+    };
+    let name = "dashboard";
+    let queued = add::enqueue(&place.huey(name).await, 40, 2).await.unwrap();
+    let mut dashboard = Command::new(EXE)
+        .args(["dashboard", "--listen", "127.0.0.1:0", "--read-only"])
+        .env("HUEY_TEST_NAME", name)
+        .env("HUEY_TEST_SQLITE", file)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(dashboard.stdout.take().unwrap()).lines();
+    let banner = lines.next().expect("the address is printed").unwrap();
+    let address = banner
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("an address in {banner:?}"))
+        .to_owned();
+    assert!(banner.contains("(read-only)"), "{banner}");
+
+    let get = |path: &str| {
+        http(
+            &address,
+            &format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"),
+        )
+    };
+    let (status, page) = get("/queues/pending");
+    assert!(status.contains("200"), "{status}");
+    assert!(
+        page.contains(queued.id()),
+        "the queued task is listed: {page}"
+    );
+    assert!(page.contains("read-only"), "{page}");
+    let (status, _) = http(
+        &address,
+        &format!(
+            "POST /actions/pause HTTP/1.1\r\nHost: {address}\r\nX-Huey-Dashboard: 1\r\n\
+             Content-Length: 0\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert!(status.contains("403"), "{status}");
+    assert!(!place.huey(name).await.is_paused().await.unwrap());
+
+    let interrupted = Command::new("kill")
+        .args(["-INT", &dashboard.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    assert!(
+        dashboard.wait().unwrap().success(),
+        "Ctrl-C stops it cleanly"
+    );
 }

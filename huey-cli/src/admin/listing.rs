@@ -5,6 +5,7 @@
 //! [`DeadRow`]; fields may be added, none is renamed or removed.
 
 use chrono::{DateTime, Utc};
+use huey_core::TaskFilter;
 use huey_core::message::Message;
 use huey_core::storage::DeadLetter;
 use serde::Serialize;
@@ -12,17 +13,18 @@ use serde_json::value::RawValue;
 
 use super::table::{clip, render};
 
-/// Which tasks a listing shows: every given filter must match.
+/// Which tasks a listing shows: every given filter must match (huey-core's [`TaskFilter`]
+/// does the matching, for the dashboard too).
 ///
 /// ```
-/// use huey_cli::admin::listing::{Filter, TaskRow, select_tasks};
+/// use huey_cli::admin::listing::{Filter, select_tasks};
 /// use huey_core::message::Message;
 ///
 /// let message: Message = serde_json::from_str(
 ///     r#"{"v":1,"id":"t1","name":"app::send","args":["bob@example.com"]}"#,
 /// )?;
 /// let bob = Filter { search: Some("BOB".into()), ..Filter::default() };
-/// assert_eq!(select_tasks(vec![TaskRow::new(message)], &bob, 10).len(), 1);
+/// assert_eq!(select_tasks(vec![message], &bob, 10)[0].id, "t1");
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
@@ -39,21 +41,13 @@ pub struct Filter {
     pub search: Option<String>,
 }
 
-impl Filter {
-    fn matches(&self, name: Option<&str>, ids: &[Option<&str>], texts: &[Option<&str>]) -> bool {
-        let task = self.task.as_deref().is_none_or(|want| name == Some(want));
-        let id = self
-            .id
-            .as_deref()
-            .is_none_or(|want| ids.contains(&Some(want)));
-        let search = self.search.as_deref().is_none_or(|want| {
-            let want = want.to_lowercase();
-            texts
-                .iter()
-                .flatten()
-                .any(|text| text.to_lowercase().contains(&want))
-        });
-        task && id && search
+impl From<&Filter> for TaskFilter {
+    fn from(filter: &Filter) -> TaskFilter {
+        TaskFilter::new(
+            filter.task.clone(),
+            filter.id.clone(),
+            filter.search.clone(),
+        )
     }
 }
 
@@ -88,14 +82,6 @@ impl TaskRow {
             eta: message.eta,
             enqueued_at: message.enqueued_at,
         }
-    }
-
-    fn selected(&self, filter: &Filter) -> bool {
-        filter.matches(
-            Some(&self.name),
-            &[Some(&self.id)],
-            &[Some(self.args.get())],
-        )
     }
 }
 
@@ -135,29 +121,32 @@ impl DeadRow {
             args,
         }
     }
-
-    fn selected(&self, filter: &Filter) -> bool {
-        filter.matches(
-            self.name.as_deref(),
-            &[Some(&self.id), self.task_id.as_deref()],
-            &[self.args.as_deref().map(RawValue::get), Some(&self.reason)],
-        )
-    }
 }
 
-/// The rows `filter` selects, at most `limit`.
-pub fn select_tasks(rows: Vec<TaskRow>, filter: &Filter, limit: usize) -> Vec<TaskRow> {
-    rows.into_iter()
-        .filter(|r| r.selected(filter))
+/// The rows of the `messages` that `filter` selects, at most `limit`.
+pub fn select_tasks(messages: Vec<Message>, filter: &Filter, limit: usize) -> Vec<TaskRow> {
+    let filter = TaskFilter::from(filter);
+    messages
+        .into_iter()
+        .filter(|m| filter.matches(m))
         .take(limit)
+        .map(TaskRow::new)
         .collect()
 }
 
-/// The dead rows `filter` selects, at most `limit`.
-pub fn select_dead(rows: Vec<DeadRow>, filter: &Filter, limit: usize) -> Vec<DeadRow> {
-    rows.into_iter()
-        .filter(|r| r.selected(filter))
+/// The rows of the dead letters (each with its message, if it decoded) that `filter`
+/// selects, at most `limit`.
+pub fn select_dead(
+    letters: Vec<(DeadLetter, Option<Message>)>,
+    filter: &Filter,
+    limit: usize,
+) -> Vec<DeadRow> {
+    let filter = TaskFilter::from(filter);
+    letters
+        .into_iter()
+        .filter(|(letter, message)| filter.matches_dead_letter(letter, message.as_ref()))
         .take(limit)
+        .map(|(letter, message)| DeadRow::new(letter, message))
         .collect()
 }
 
@@ -243,76 +232,39 @@ mod tests {
     }
 
     #[test]
-    fn filters_select_by_name_id_and_argument_text() {
-        let rows = vec![
-            row("a", "app::send", r#"{"to":"Alice@example.com"}"#),
-            row("b", "app::send", r#"{"to":"bob@example.com"}"#),
-            row("c", "app::bill", r#"{"amount":12}"#),
+    fn selections_filter_then_limit() {
+        let message = |id: &str, args: &str| -> Message {
+            serde_json::from_str(&format!(
+                r#"{{"v":1,"id":"{id}","name":"app::send","args":{args}}}"#
+            ))
+            .unwrap()
+        };
+        let messages = vec![
+            message("a", "[1]"),
+            message("b", "[2]"),
+            message("c", "[2]"),
         ];
-        let by = |filter: Filter| ids(&select_tasks(rows.clone(), &filter, 100)).join(",");
-        assert_eq!(by(Filter::default()), "a,b,c");
-        let task = |t: &str| Filter {
-            task: Some(t.into()),
+        let two = Filter {
+            search: Some("2".into()),
             ..Filter::default()
         };
-        assert_eq!(by(task("app::send")), "a,b");
-        assert_eq!(by(task("app::")), "", "names match whole");
-        let id = Filter {
+        let rows = select_tasks(messages.clone(), &two, 1);
+        assert_eq!(ids(&rows), ["b"]);
+        let letter = DeadLetter {
+            id: "d1".into(),
+            data: Vec::new(),
+            priority: 0,
+            reason: "malformed message".into(),
+            at: Utc::now(),
+        };
+        let by_task_id = Filter {
             id: Some("c".into()),
             ..Filter::default()
         };
-        assert_eq!(by(id), "c");
-        let search = |s: &str| Filter {
-            search: Some(s.into()),
-            ..Filter::default()
-        };
-        assert_eq!(by(search("alice")), "a", "ignoring case");
-        assert_eq!(by(search("example.com")), "a,b");
-        let both = Filter {
-            task: Some("app::bill".into()),
-            search: Some("example".into()),
-            ..Filter::default()
-        };
-        assert_eq!(by(both), "", "every filter must match");
-        assert_eq!(
-            ids(&select_tasks(rows.clone(), &Filter::default(), 2)),
-            ["a", "b"]
-        );
-    }
-
-    #[test]
-    fn dead_filters_match_either_id_and_the_reason() {
-        let rows = vec![
-            dead("d1", "malformed message: bad signature", None),
-            dead(
-                "d2",
-                "no task is registered",
-                Some(("t2", "app::gone", "[1]")),
-            ),
-        ];
-        let by = |filter: Filter| {
-            select_dead(rows.clone(), &filter, 100)
-                .iter()
-                .map(|r| r.id.clone())
-                .collect::<Vec<_>>()
-                .join(",")
-        };
-        let id = |i: &str| Filter {
-            id: Some(i.into()),
-            ..Filter::default()
-        };
-        assert_eq!(by(id("d2")), "d2");
-        assert_eq!(by(id("t2")), "d2", "a task id finds its dead letter");
-        let search = Filter {
-            search: Some("SIGNATURE".into()),
-            ..Filter::default()
-        };
-        assert_eq!(by(search), "d1");
-        let task = Filter {
-            task: Some("app::gone".into()),
-            ..Filter::default()
-        };
-        assert_eq!(by(task), "d2", "a message that does not decode has no name");
+        let pairs = vec![(letter.clone(), Some(messages[2].clone())), (letter, None)];
+        let rows = select_dead(pairs, &by_task_id, 10);
+        assert_eq!(rows.len(), 1, "a task id finds its dead letter");
+        assert_eq!(rows[0].task_id.as_deref(), Some("c"));
     }
 
     #[test]

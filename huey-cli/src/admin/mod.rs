@@ -30,7 +30,9 @@ use std::time::Duration;
 use huey_core::storage::DeadLetterSelection;
 use huey_core::{Huey, HueyError, Registry, Revoke};
 
-use listing::{DeadRow, Filter, TaskRow};
+use huey_core::message::Message;
+use huey_core::storage::DeadLetter;
+use listing::{Filter, TaskRow};
 use status::Status;
 
 /// An admin subcommand. Without one, the binary runs the consumer.
@@ -81,6 +83,26 @@ pub enum AdminCommand {
         #[arg(long, default_value_t = 1.0)]
         interval: f64,
     },
+    /// Serves the web dashboard of the queue until Ctrl-C. It has no authentication: listen on
+    /// a private address, or mount huey-dashboard's router behind the application's auth.
+    #[cfg(feature = "dashboard")]
+    Dashboard(DashboardArgs),
+}
+
+/// `dashboard`'s options.
+#[cfg(feature = "dashboard")]
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct DashboardArgs {
+    /// The address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Show only: no action buttons, and action requests refused.
+    #[arg(long)]
+    pub read_only: bool,
+    /// The time zone the consumers read crontabs in (their `--timezone`), for the periodic
+    /// tasks' next runs.
+    #[arg(long, value_name = "NAME")]
+    pub timezone: Option<String>,
 }
 
 /// What a listing shows.
@@ -181,6 +203,15 @@ pub enum AdminError {
     /// Writing the output failed.
     #[error("cannot write the output")]
     Output(#[from] std::io::Error),
+    /// The dashboard could not listen on its address, or its server failed.
+    #[cfg(feature = "dashboard")]
+    #[error("cannot serve the dashboard on {address}")]
+    Serve {
+        /// The address it was to listen on.
+        address: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 /// Runs `command` on `huey`'s queue, writing to standard output.
@@ -199,6 +230,8 @@ pub enum AdminError {
 pub async fn run(huey: &Huey, command: AdminCommand) -> Result<(), AdminError> {
     match command {
         AdminCommand::Top { interval } => top(huey, crate::cli::seconds(interval)).await,
+        #[cfg(feature = "dashboard")]
+        AdminCommand::Dashboard(args) => dashboard(huey, args).await,
         command => {
             let text = execute(huey, command).await?;
             std::io::stdout().lock().write_all(text.as_bytes())?;
@@ -219,23 +252,23 @@ async fn execute(huey: &Huey, command: AdminCommand) -> Result<String, AdminErro
             }
         }
         AdminCommand::Pending(args) => {
-            let rows = task_rows(huey, huey.storage().enqueued_items(args.scan()).await)?;
+            let messages = messages(huey, huey.storage().enqueued_items(args.scan()).await)?;
             tasks_out(
-                listing::select_tasks(rows, &args.filter, args.limit),
+                listing::select_tasks(messages, &args.filter, args.limit),
                 &args,
                 false,
             )
         }
         AdminCommand::Scheduled(args) => {
-            let rows = task_rows(huey, huey.storage().scheduled_items(args.scan()).await)?;
+            let messages = messages(huey, huey.storage().scheduled_items(args.scan()).await)?;
             tasks_out(
-                listing::select_tasks(rows, &args.filter, args.limit),
+                listing::select_tasks(messages, &args.filter, args.limit),
                 &args,
                 true,
             )
         }
         AdminCommand::Dead { action: None, list } => {
-            let rows = listing::select_dead(dead_rows(huey).await?, &list.filter, list.limit);
+            let rows = listing::select_dead(dead_letters(huey).await?, &list.filter, list.limit);
             if list.json {
                 to_json(&rows)
             } else {
@@ -288,6 +321,8 @@ async fn execute(huey: &Huey, command: AdminCommand) -> Result<String, AdminErro
         }
         AdminCommand::Stats(args) => stats::show(huey, &args).await?,
         AdminCommand::Top { .. } => String::new(),
+        #[cfg(feature = "dashboard")]
+        AdminCommand::Dashboard(_) => String::new(),
     })
 }
 
@@ -313,30 +348,22 @@ fn tasks_out(rows: Vec<TaskRow>, args: &ListArgs, scheduled: bool) -> String {
     }
 }
 
-/// The rows of stored messages; a message that does not decode is left out (a consumer
+/// The stored messages decoded; a message that does not decode is left out (a consumer
 /// dead-letters it when it claims it, where `dead` shows it).
-fn task_rows(
+fn messages(
     huey: &Huey,
     items: Result<Vec<Vec<u8>>, huey_core::StorageError>,
-) -> Result<Vec<TaskRow>, AdminError> {
+) -> Result<Vec<Message>, AdminError> {
     Ok(items
         .map_err(HueyError::from)?
         .iter()
         .filter_map(|bytes| huey.decode_message(bytes).ok())
-        .map(TaskRow::new)
         .collect())
 }
 
-async fn dead_rows(huey: &Huey) -> Result<Vec<DeadRow>, AdminError> {
-    Ok(huey
-        .dead_letters(None)
-        .await?
-        .into_iter()
-        .map(|letter| {
-            let message = huey.decode_message(&letter.data).ok();
-            DeadRow::new(letter, message)
-        })
-        .collect())
+/// The dead letters, each with its message if that decodes.
+async fn dead_letters(huey: &Huey) -> Result<Vec<(DeadLetter, Option<Message>)>, AdminError> {
+    Ok(huey.dead_letters_decoded(None).await?)
 }
 
 /// Requeues or deletes dead letters. Every id is checked first, so a typo changes nothing.
@@ -351,14 +378,17 @@ async fn dead_action(huey: &Huey, action: DeadAction) -> Result<String, AdminErr
     let ids = if selection.all {
         None
     } else {
-        let rows = dead_rows(huey).await?;
+        let letters = dead_letters(huey).await?;
         let ids = selection
             .ids
             .iter()
             .map(|wanted| {
-                rows.iter()
-                    .find(|r| &r.id == wanted || r.task_id.as_ref() == Some(wanted))
-                    .map(|r| r.id.clone())
+                letters
+                    .iter()
+                    .find(|(letter, message)| {
+                        &letter.id == wanted || message.as_ref().is_some_and(|m| &m.id == wanted)
+                    })
+                    .map(|(letter, _)| letter.id.clone())
                     .ok_or_else(|| AdminError::UnknownDeadLetter(wanted.clone()))
             })
             .collect::<Result<Vec<String>, AdminError>>()?;
@@ -379,6 +409,35 @@ async fn dead_action(huey: &Huey, action: DeadAction) -> Result<String, AdminErr
         let deleted = huey.delete_dead_letters(which).await?;
         format!("deleted {deleted} dead letter(s)\n")
     })
+}
+
+/// Serves the dashboard until Ctrl-C.
+#[cfg(feature = "dashboard")]
+async fn dashboard(huey: &Huey, args: DashboardArgs) -> Result<(), AdminError> {
+    let mut dashboard = huey_dashboard::Dashboard::new(huey.clone()).read_only(args.read_only);
+    if let Some(name) = &args.timezone {
+        let zone = huey_core::TimeZone::get(name)
+            .map_err(|e| HueyError::Configuration(huey_core::error_chain(&e).to_string()))?;
+        dashboard = dashboard.time_zone(zone);
+    }
+    let address = args.listen;
+    let failed = |source| AdminError::Serve { address, source };
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(failed)?;
+    let bound = listener.local_addr().map_err(failed)?;
+    let mode = if args.read_only { " (read-only)" } else { "" };
+    println!(
+        "dashboard of {} at http://{bound}/{mode}; Ctrl-C to stop",
+        huey.name()
+    );
+    let ctrl_c = async {
+        // Without a signal handler there is no clean stop; the server then runs until killed.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    dashboard.serve(listener, ctrl_c).await.map_err(failed)
 }
 
 /// Prints the status afresh every `interval` until Ctrl-C.

@@ -158,6 +158,39 @@ impl Huey {
         Ok(self.storage().dead_letters(limit).await?)
     }
 
+    /// The dead letters as [`dead_letters`](Self::dead_letters) lists them, each with its
+    /// message if that decodes (a malformed one, or one with a bad signature, does not): what
+    /// the admin listings show and filter.
+    ///
+    /// ```
+    /// use huey_core::prelude::*;
+    /// use huey_core::WorkerState;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let huey = Huey::memory("docs");
+    /// huey.storage().enqueue(b"junk".to_vec(), 0).await?;
+    /// huey.run_next(&WorkerState::default()).await?;
+    /// let dead = huey.dead_letters_decoded(None).await?;
+    /// assert!(dead[0].1.is_none(), "junk is no message");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn dead_letters_decoded(
+        &self,
+        limit: Option<usize>,
+    ) -> Result<Vec<(DeadLetter, Option<Message>)>, HueyError> {
+        Ok(self
+            .dead_letters(limit)
+            .await?
+            .into_iter()
+            .map(|letter| {
+                let message = self.decode_message(&letter.data).ok();
+                (letter, message)
+            })
+            .collect())
+    }
+
     /// Number of dead letters.
     ///
     /// ```

@@ -7,7 +7,7 @@
 //!
 //! Files import one way: `huey` (the handle) and `builder` (making one) at the bottom, on
 //! `hooks`, `registry` and `engine`; the concerns with methods on the handle above them
-//! (`dispatch`, `revocation`, `admin`, `control`, `coordination`); the `executor` over those; and the
+//! (`dispatch`, `revocation`, `admin`, `control`, `coordination`, and `inspect` over `control`); the `executor` over those; and the
 //! `inline` engine, which runs the executor, on top.
 
 pub(crate) mod admin;
@@ -21,6 +21,7 @@ pub(crate) mod executor;
 pub(crate) mod hooks;
 pub(crate) mod huey;
 pub(crate) mod inline;
+pub(crate) mod inspect;
 pub(crate) mod invoke;
 pub(crate) mod registry;
 pub(crate) mod retry;
@@ -32,4 +33,7 @@ pub use dispatch::MessageSink;
 pub use executor::Executed;
 pub use hooks::HandlerId;
 pub use huey::Huey;
-pub use registry::{Registry, TaskDescriptor, crontab_matches, crontab_matches_in};
+pub use inspect::{FoundTask, StoredOutcome, TaskFilter, TaskLocation};
+pub use registry::{
+    Registry, TaskDescriptor, crontab_matches, crontab_matches_in, crontab_next_in,
+};

@@ -282,6 +282,30 @@ pub fn crontab_matches_in(crontab: &Crontab, at: DateTime<Utc>, zone: &TimeZone)
     )
 }
 
+/// The first minute after `after` that `crontab` matches as wall-clock time in `zone`: when
+/// a periodic task runs next (a consumer enqueues it within that minute). `None` when no
+/// minute in the coming 366 days matches (a crontab for 30 February).
+///
+/// ```
+/// use huey_core::{Crontab, CrontabSpec, TimeZone, crontab_next_in};
+/// let nine = Crontab::parse(&CrontabSpec { minute: "0", hour: "9", ..Default::default() })?;
+/// let at = "2026-01-05T09:00:30Z".parse().unwrap();
+/// let next = crontab_next_in(&nine, at, &TimeZone::UTC);
+/// assert_eq!(next, Some("2026-01-06T09:00:00Z".parse().unwrap()));
+/// # Ok::<(), huey_core::CrontabError>(())
+/// ```
+pub fn crontab_next_in(
+    crontab: &Crontab,
+    after: DateTime<Utc>,
+    zone: &TimeZone,
+) -> Option<DateTime<Utc>> {
+    const HORIZON_MINUTES: i64 = 366 * 24 * 60;
+    let minute = after.timestamp().div_euclid(60) + 1;
+    (minute..minute + HORIZON_MINUTES)
+        .filter_map(|m| DateTime::from_timestamp(m * 60, 0))
+        .find(|at| crontab_matches_in(crontab, *at, zone))
+}
+
 /// Whether `crontab` matches the minute of `at`.
 pub fn crontab_matches(crontab: &Crontab, at: DateTime<Utc>) -> bool {
     crontab_matches_in(crontab, at, &TimeZone::UTC)
@@ -296,4 +320,33 @@ pub(crate) fn registered_hooks() -> &'static [&'static HookDescriptor] {
         hooks.sort_by_key(|h| h.location);
         hooks
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::CrontabSpec;
+
+    #[test]
+    fn next_run_is_the_first_matching_minute_after() {
+        let every_quarter = Crontab::parse(&CrontabSpec {
+            minute: "*/15",
+            ..Default::default()
+        })
+        .unwrap();
+        let at: DateTime<Utc> = "2026-03-01T10:15:00Z".parse().unwrap();
+        let next = crontab_next_in(&every_quarter, at, &TimeZone::UTC);
+        assert_eq!(
+            next,
+            Some("2026-03-01T10:30:00Z".parse().unwrap()),
+            "strictly after"
+        );
+        let never = Crontab::parse(&CrontabSpec {
+            day: "30",
+            month: "2",
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(crontab_next_in(&never, at, &TimeZone::UTC), None);
+    }
 }
