@@ -7,6 +7,7 @@
 //! `X-Huey-Dashboard: 1`, which a form on another site cannot add.
 
 use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{HeaderMap, header};
 use axum::response::Redirect;
 use huey_core::storage::DeadLetterSelection;
@@ -14,7 +15,7 @@ use huey_core::{Revoke, TaskFilter};
 
 use crate::error::PageError;
 use crate::pages::dead::matching;
-use crate::state::{Ctx, with_query};
+use crate::state::{AppState, Ctx, with_query};
 
 /// The header a client that is not a browser sends instead of `Origin`.
 pub(crate) const SCRIPT_HEADER: &str = "x-huey-dashboard";
@@ -44,6 +45,41 @@ impl Form {
             .filter(|(k, _)| k == key)
             .map(|(_, v)| v.clone())
             .collect()
+    }
+}
+
+/// An action request the dashboard may take (checked by [`allowed`] before its body is read),
+/// with its posted form.
+pub(crate) struct Action {
+    ctx: Ctx,
+    form: Form,
+}
+
+impl FromRequest<AppState> for Action {
+    type Rejection = PageError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Action, PageError> {
+        let (mut parts, body) = request.into_parts();
+        let Ok(ctx) = Ctx::from_request_parts(&mut parts, state).await;
+        allowed(&ctx, &parts.headers)?;
+        let body = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(|e| PageError::BadRequest(format!("cannot read the form: {e}")))?;
+        Ok(Action {
+            ctx,
+            form: Form::parse(&body),
+        })
+    }
+}
+
+impl Action {
+    fn huey(&self) -> &huey_core::Huey {
+        self.ctx.huey()
+    }
+
+    /// Back to the page the form was on, with `notice` shown.
+    fn back(&self, notice: &str) -> Redirect {
+        back(&self.ctx, &self.form, notice)
     }
 }
 
@@ -89,67 +125,39 @@ fn back(ctx: &Ctx, form: &Form, notice: &str) -> Redirect {
 }
 
 /// `POST /actions/pause`.
-pub(crate) async fn pause(
-    ctx: Ctx,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Redirect, PageError> {
-    allowed(&ctx, &headers)?;
-    ctx.huey().pause().await?;
-    Ok(back(
-        &ctx,
-        &Form::parse(&body),
-        "Paused the queue: no consumer claims from it until it is resumed.",
-    ))
+pub(crate) async fn pause(action: Action) -> Result<Redirect, PageError> {
+    action.huey().pause().await?;
+    Ok(action.back("Paused the queue: no consumer claims from it until it is resumed."))
 }
 
 /// `POST /actions/resume`.
-pub(crate) async fn resume(
-    ctx: Ctx,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Redirect, PageError> {
-    allowed(&ctx, &headers)?;
-    ctx.huey().resume().await?;
-    Ok(back(&ctx, &Form::parse(&body), "Resumed the queue."))
+pub(crate) async fn resume(action: Action) -> Result<Redirect, PageError> {
+    action.huey().resume().await?;
+    Ok(action.back("Resumed the queue."))
 }
 
 /// `POST /actions/revoke`: `id` (one task) or `task` (every task of that name).
-pub(crate) async fn revoke(
-    ctx: Ctx,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Redirect, PageError> {
-    allowed(&ctx, &headers)?;
-    let form = Form::parse(&body);
-    let notice = match (form.get("id"), form.get("task")) {
+pub(crate) async fn revoke(action: Action) -> Result<Redirect, PageError> {
+    let notice = match (action.form.get("id"), action.form.get("task")) {
         (Some(id), None) => {
-            ctx.huey().revoke_by_id(id, Revoke::Forever).await?;
+            action.huey().revoke_by_id(id, Revoke::Forever).await?;
             format!("Revoked task {id}.")
         }
         (None, Some(name)) => {
-            ctx.huey().revoke_all(name, Revoke::Forever).await?;
+            action.huey().revoke_all(name, Revoke::Forever).await?;
             format!("Revoked every {name} task.")
         }
         _ => return Err(PageError::BadRequest("give one of id and task".into())),
     };
-    Ok(back(&ctx, &form, &notice))
+    Ok(action.back(&notice))
 }
 
 /// `POST /actions/restore`: `id` or `task`, as for revoke.
-pub(crate) async fn restore(
-    ctx: Ctx,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Redirect, PageError> {
-    allowed(&ctx, &headers)?;
-    let form = Form::parse(&body);
-    let (restored, what) = match (form.get("id"), form.get("task")) {
-        (Some(id), None) => (ctx.huey().restore_by_id(id).await?, format!("task {id}")),
-        (None, Some(name)) => (
-            ctx.huey().restore_all(name).await?,
-            format!("every {name} task"),
-        ),
+pub(crate) async fn restore(action: Action) -> Result<Redirect, PageError> {
+    let huey = action.huey();
+    let (restored, what) = match (action.form.get("id"), action.form.get("task")) {
+        (Some(id), None) => (huey.restore_by_id(id).await?, format!("task {id}")),
+        (None, Some(name)) => (huey.restore_all(name).await?, format!("every {name} task")),
         _ => return Err(PageError::BadRequest("give one of id and task".into())),
     };
     let notice = if restored {
@@ -157,15 +165,14 @@ pub(crate) async fn restore(
     } else {
         format!("{what} was not revoked.")
     };
-    Ok(back(&ctx, &form, &notice))
+    Ok(action.back(&notice))
 }
 
 /// `POST /actions/dead`: `do` is `requeue-selected`, `delete-selected` (the `selected`
 /// dead-letter ids), `requeue-matching` or `delete-matching` (every dead letter the `task`,
 /// `id` and `q` fields match, all of them when none is given).
-pub(crate) async fn dead(ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Redirect, PageError> {
-    allowed(&ctx, &headers)?;
-    let form = Form::parse(&body);
+pub(crate) async fn dead(action: Action) -> Result<Redirect, PageError> {
+    let form = &action.form;
     let (verb, scope) = form
         .get("do")
         .and_then(|what| what.split_once('-'))
@@ -178,7 +185,7 @@ pub(crate) async fn dead(ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Re
                 form.get("id").map(str::to_owned),
                 form.get("q").map(str::to_owned),
             );
-            matching(ctx.huey(), &filter)
+            matching(action.huey(), &filter)
                 .await?
                 .into_iter()
                 .map(|(letter, _)| letter.id)
@@ -187,19 +194,19 @@ pub(crate) async fn dead(ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Re
         _ => return Err(PageError::BadRequest(format!("unknown scope {scope:?}"))),
     };
     if ids.is_empty() {
-        return Ok(back(&ctx, &form, "Nothing was selected."));
+        return Ok(action.back("Nothing was selected."));
     }
     let which = DeadLetterSelection::Ids(&ids);
     let notice = match verb {
         "requeue" => {
-            let moved = ctx.huey().requeue_dead_letters(which).await?;
+            let moved = action.huey().requeue_dead_letters(which).await?;
             format!("Requeued {} dead letter(s).", moved.len())
         }
         "delete" => {
-            let deleted = ctx.huey().delete_dead_letters(which).await?;
+            let deleted = action.huey().delete_dead_letters(which).await?;
             format!("Deleted {deleted} dead letter(s).")
         }
         _ => return Err(PageError::BadRequest(format!("unknown action {verb:?}"))),
     };
-    Ok(back(&ctx, &form, &notice))
+    Ok(action.back(&notice))
 }
