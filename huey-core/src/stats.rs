@@ -52,8 +52,14 @@ impl Tally {
         self.counted.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Counts one execution of `task` that ended as `outcome` now.
+    /// Counts one execution of `task` that ended as `outcome` now. Its timings count only
+    /// when its body ran: a lock or rate limit that refused it timed just its admission.
     pub(crate) fn count(&self, task: &'static str, outcome: Ending, measured: Measured) {
+        let measured = if outcome.ran_body() {
+            measured
+        } else {
+            Measured::default()
+        };
         let minute = Utc::now().timestamp().div_euclid(60);
         let mut counted = self.counted();
         let found = counted

@@ -105,24 +105,17 @@ impl ControlStorage for PostgresStorage {
                 wait_us = s.wait_us + EXCLUDED.wait_us",
             stats = self.tables.stats
         );
-        let micros = |d: Duration| i64::try_from(d.as_micros()).unwrap_or(i64::MAX);
+        let stored: Vec<[i64; 3]> = rows.iter().map(MinuteStats::stored).collect();
+        let column = |i: usize| stored.iter().map(|s| s[i]).collect::<Vec<_>>();
         sqlx::query(&sql)
             .bind(&self.namespace)
             .bind(retention_horizon(Utc::now(), keep))
             .bind(rows.iter().map(|r| r.minute).collect::<Vec<_>>())
             .bind(rows.iter().map(|r| r.task.as_str()).collect::<Vec<_>>())
             .bind(rows.iter().map(|r| r.outcome.as_str()).collect::<Vec<_>>())
-            .bind(
-                rows.iter()
-                    .map(|r| i64::try_from(r.count).unwrap_or(i64::MAX))
-                    .collect::<Vec<_>>(),
-            )
-            .bind(rows.iter().map(|r| micros(r.run_time)).collect::<Vec<_>>())
-            .bind(
-                rows.iter()
-                    .map(|r| micros(r.queue_latency))
-                    .collect::<Vec<_>>(),
-            )
+            .bind(column(0))
+            .bind(column(1))
+            .bind(column(2))
             .execute(&self.pool)
             .await
             .map_err(backend)?;
@@ -142,12 +135,10 @@ impl ControlStorage for PostgresStorage {
             .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
-        let duration = |us: i64| Duration::from_micros(u64::try_from(us).unwrap_or(0));
         Ok(rows
             .into_iter()
             .map(|(minute, task, outcome, count, run, wait)| {
-                let count = u64::try_from(count).unwrap_or(0);
-                MinuteStats::new(minute, task, outcome, count, duration(run), duration(wait))
+                MinuteStats::from_stored(minute, task, outcome, [count, run, wait])
             })
             .collect())
     }

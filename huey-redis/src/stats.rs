@@ -32,10 +32,6 @@ fn unix_minute(at: DateTime<Utc>) -> i64 {
     at.timestamp().div_euclid(60)
 }
 
-fn micros(d: Duration) -> i64 {
-    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
-}
-
 /// Adds `rows` in one MULTI; rows already past the retention are not written.
 pub(crate) async fn record(
     mut conn: ConnectionManager,
@@ -54,11 +50,10 @@ pub(crate) async fn record(
         }
         let key = keys.minute(minute);
         let field = |sum: &str| format!("{sum}:{}:{}", row.outcome, row.task);
-        let count = i64::try_from(row.count).unwrap_or(i64::MAX);
+        let [count, run_us, wait_us] = row.stored();
         pipe.hincr(&key, field("n"), count).ignore();
-        pipe.hincr(&key, field("r"), micros(row.run_time)).ignore();
-        pipe.hincr(&key, field("w"), micros(row.queue_latency))
-            .ignore();
+        pipe.hincr(&key, field("r"), run_us).ignore();
+        pipe.hincr(&key, field("w"), wait_us).ignore();
         // The hash lives until its minute leaves the retention.
         let ttl = (minute - horizon + 1) * 60;
         pipe.expire(&key, ttl).ignore();
@@ -125,12 +120,8 @@ fn parse_minute(minute: i64, fields: Vec<(String, i64)>) -> StorageResult<Vec<Mi
         sums.entry((task.to_owned(), outcome.to_owned()))
             .or_default()[slot] = value;
     }
-    let duration = |us: i64| Duration::from_micros(u64::try_from(us).unwrap_or(0));
     Ok(sums
         .into_iter()
-        .map(|((task, outcome), [n, r, w])| {
-            let count = u64::try_from(n).unwrap_or(0);
-            MinuteStats::new(at, task, outcome, count, duration(r), duration(w))
-        })
+        .map(|((task, outcome), stored)| MinuteStats::from_stored(at, task, outcome, stored))
         .collect())
 }

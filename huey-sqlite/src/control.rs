@@ -87,7 +87,6 @@ impl ControlStorage for SqliteStorage {
 
     async fn record_stats(&self, rows: &[MinuteStats], keep: Duration) -> StorageResult<()> {
         let horizon = unix_minute(retention_horizon(Utc::now(), keep));
-        let micros = |d: Duration| i64::try_from(d.as_micros()).unwrap_or(i64::MAX);
         write_tx!(&self.db, |tx| {
             sqlx::query("DELETE FROM huey_stats WHERE namespace = ? AND minute < ?")
                 .bind(self.ns())
@@ -95,6 +94,7 @@ impl ControlStorage for SqliteStorage {
                 .execute(&mut *tx)
                 .await?;
             for row in rows.iter().filter(|r| unix_minute(r.minute) >= horizon) {
+                let [count, run_us, wait_us] = row.stored();
                 sqlx::query(
                     "INSERT INTO huey_stats (namespace, minute, task, outcome, count, run_us, wait_us)
                      VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -107,9 +107,9 @@ impl ControlStorage for SqliteStorage {
                 .bind(unix_minute(row.minute))
                 .bind(&row.task)
                 .bind(&row.outcome)
-                .bind(i64::try_from(row.count).unwrap_or(i64::MAX))
-                .bind(micros(row.run_time))
-                .bind(micros(row.queue_latency))
+                .bind(count)
+                .bind(run_us)
+                .bind(wait_us)
                 .execute(&mut *tx)
                 .await?;
             }
@@ -127,19 +127,15 @@ impl ControlStorage for SqliteStorage {
             .fetch_all(&mut *conn)
             .await?
         })?;
-        let duration = |us: i64| Duration::from_micros(u64::try_from(us).unwrap_or(0));
         Ok(rows
             .into_iter()
             .filter_map(|(minute, task, outcome, count, run, wait)| {
                 let at = DateTime::<Utc>::from_timestamp(minute.checked_mul(60)?, 0)?;
-                let count = u64::try_from(count).unwrap_or(0);
-                Some(MinuteStats::new(
+                Some(MinuteStats::from_stored(
                     at,
                     task,
                     outcome,
-                    count,
-                    duration(run),
-                    duration(wait),
+                    [count, run, wait],
                 ))
             })
             .collect())

@@ -18,7 +18,7 @@ use super::{Stop, stopped};
 use crate::error::TaskError;
 use crate::metrics;
 use crate::runtime::Huey;
-use crate::runtime::executor::{BodySlot, Claim, Executed, Unsettled, execute, retrying};
+use crate::runtime::executor::{BodySlot, Claim, Executed, Unsettled, count, execute, retrying};
 use crate::runtime::registry::{Hook, Registry, TaskDescriptor, registered_hooks};
 use crate::stats::{Measured, Tally};
 use crate::storage::Delivery;
@@ -331,13 +331,10 @@ async fn give_up(huey: &Huey, delivery: &Delivery) {
     persist("give up a claim", || storage.release(delivery)).await;
 }
 
-/// Counts an execution that ended without its body's outcome (in the metrics and the stats
-/// history alike).
+/// Counts an execution that ended without running its body.
 fn count_unrun(task: &'static str, ending: metrics::Ending, stats: Option<&Tally>) {
-    metrics::TaskRecorder::of(task).outcome(ending);
-    if let Some(tally) = stats {
-        tally.count(task, ending, Measured::default());
-    }
+    let recorder = metrics::TaskRecorder::of(task);
+    count(recorder, stats, task, ending, Measured::default());
 }
 
 async fn interrupt(

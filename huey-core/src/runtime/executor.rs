@@ -169,18 +169,30 @@ pub(crate) async fn execute(
     if let Ok(executed) = executed
         && let Some(outcome) = counted(executed, observed.cause)
     {
-        observed.recorder.outcome(outcome);
-        if let Some(tally) = claim.stats {
-            // A lock or rate limit that refused the body timed only its admission.
-            let measured = if outcome.ran_body() {
-                observed.measured
-            } else {
-                Measured::default()
-            };
-            tally.count(descriptor.name, outcome, measured);
-        }
+        count(
+            observed.recorder,
+            claim.stats,
+            descriptor.name,
+            outcome,
+            observed.measured,
+        );
     }
     executed
+}
+
+/// Counts one execution of `task` that ended as `outcome`: in the metrics, and in the stats
+/// history when the consumer keeps one.
+pub(crate) fn count(
+    recorder: metrics::TaskRecorder,
+    stats: Option<&Tally>,
+    task: &'static str,
+    outcome: metrics::Ending,
+    measured: Measured,
+) {
+    recorder.outcome(outcome);
+    if let Some(tally) = stats {
+        tally.count(task, outcome, measured);
+    }
 }
 
 /// What an attempt learns for its count: a failing body's outcome (a final failure is counted

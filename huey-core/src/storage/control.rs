@@ -136,6 +136,45 @@ impl MinuteStats {
         }
     }
 
+    /// The count and the sums (in microseconds) as a storage keeps them in signed 64-bit
+    /// integers, saturating; [`from_stored`](Self::from_stored) reads them back.
+    ///
+    /// ```
+    /// use huey_core::MinuteStats;
+    /// use std::time::Duration;
+    ///
+    /// let row = MinuteStats::new(chrono::Utc::now(), "t", "complete", 2, Duration::from_millis(3), Duration::ZERO);
+    /// assert_eq!(row.stored(), [2, 3_000, 0]);
+    /// assert_eq!(MinuteStats::from_stored(row.minute, "t", "complete", row.stored()), row);
+    /// ```
+    pub fn stored(&self) -> [i64; 3] {
+        let micros = |d: Duration| i64::try_from(d.as_micros()).unwrap_or(i64::MAX);
+        [
+            i64::try_from(self.count).unwrap_or(i64::MAX),
+            micros(self.run_time),
+            micros(self.queue_latency),
+        ]
+    }
+
+    /// A row for the minute `at` falls in, from what [`stored`](Self::stored) gave (a
+    /// negative number reads as zero).
+    pub fn from_stored(
+        at: DateTime<Utc>,
+        task: impl Into<String>,
+        outcome: impl Into<String>,
+        [count, run_us, wait_us]: [i64; 3],
+    ) -> MinuteStats {
+        let unsigned = |n: i64| u64::try_from(n).unwrap_or(0);
+        MinuteStats::new(
+            at,
+            task,
+            outcome,
+            unsigned(count),
+            Duration::from_micros(unsigned(run_us)),
+            Duration::from_micros(unsigned(wait_us)),
+        )
+    }
+
     /// Whether this row's executions ran their body, so that its sums mean something: its
     /// outcome is `complete`, `retrying`, `error` or `timeout`.
     pub fn ran_body(&self) -> bool {
